@@ -1,0 +1,275 @@
+"""The sans-I/O core of one completion, shared by ``Client`` and ``AsyncClient``.
+
+The two clients only move bytes and sleep; everything they decide goes through
+a :class:`CompletionRun`: building each attempt's signed request, whether and
+how long to wait before a retry, mapping statuses to errors, decoding the
+body, enforcing the idle and total timeouts, and the one log event.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import time
+from collections.abc import Callable, Mapping
+
+import attrs
+
+from ails.domain.chunks import DEFAULT_NOTICE_PATTERN, provider_error
+from ails.domain.decoder import TokenDecoder
+from ails.domain.errors import AilsError, ProtocolError, TimeoutError, TransportError
+from ails.domain.messages import ChatRequest
+from ails.domain.profile import Profile
+from ails.domain.sse import DEFAULT_MAX_EVENT_SIZE
+from ails.log import Logger
+from ails.ports.http import HttpRequest
+from ails.request_builder import build_request
+from ails.retries import RetryPolicy, parse_retry_after
+from ails.status_errors import BODY_EXCERPT, error_for_status, json_error
+from ails.timeouts import Timeout
+
+__all__ = ["CompletionRun", "Settings"]
+
+
+@attrs.frozen
+class Settings:
+    """Everything a client decided at construction, shared by every completion."""
+
+    base_url: str
+    profile: Profile
+    headers: Mapping[str, str]
+    timeout: Timeout
+    retry: RetryPolicy
+    logger: Logger
+    notice_pattern: re.Pattern[str] | None = DEFAULT_NOTICE_PATTERN
+    max_event_size: int = DEFAULT_MAX_EVENT_SIZE
+    clock: Callable[[], float] = time.monotonic
+    wall_clock: Callable[[], float] = time.time
+    rng: Callable[[], float] = random.random
+
+
+def lower_keys(headers: Mapping[str, str]) -> dict[str, str]:
+    """Header names lower-cased, so lookups do not depend on the transport."""
+    return {str(name).lower(): value for name, value in headers.items()}
+
+
+class CompletionRun:
+    """State of one completion across its attempts; the clients drive it.
+
+    The drive loop, identical in both clients:
+
+    1. ``request = run.next_request()``; send it. If sending raised a
+       ``TransportError``, ``delay = run.after_send_error(exc)`` (re-raises
+       when out of retries), sleep, go to 1.
+    2. If ``run.accept(status, headers)`` is false, read up to
+       ``BODY_EXCERPT`` bytes, close, ``delay = run.after_status(body)``
+       (raises when not retryable), sleep, go to 1.
+    3. Feed each body chunk to ``run.feed(chunk)`` and hand its tokens on;
+       stop early once ``run.complete``. Then ``run.finish()``.
+    4. Always ``run.log(outcome, error)`` once at the end.
+    """
+
+    def __init__(self, chat: ChatRequest, settings: Settings) -> None:
+        self._chat = chat
+        self._s = settings
+        self._started = settings.clock()
+        total = settings.timeout.total
+        self._deadline = None if total is None else self._started + total
+        self.attempts = 0
+        self.status: int | None = None
+        self._headers: dict[str, str] = {}
+        self._decoder: TokenDecoder | None = None
+        self._non_stream: bytearray | None = None  # a JSON/HTML body where SSE was expected
+        self._last_event = self._started
+        self._events = 0
+        self._first_token: float | None = None
+        self._parts: list[str] = []
+
+    # -- attempts ---------------------------------------------------------------
+
+    def next_request(self) -> HttpRequest:
+        """The signed request for the next attempt."""
+        timeout = self._s.timeout
+        remaining = self._remaining()
+        self.attempts += 1
+        return build_request(
+            self._chat,
+            base_url=self._s.base_url,
+            profile=self._s.profile,
+            headers=self._s.headers,
+            connect_timeout=_min(timeout.connect, remaining),
+            read_timeout=_min(timeout.idle, remaining),
+        )
+
+    def after_send_error(self, error: TransportError) -> float:
+        """Delay before retrying a failed connection; re-raises ``error`` if none."""
+        delay = self._s.retry.delay(self.attempts - 1, now=self._s.wall_clock(), rng=self._s.rng)
+        if delay is None or not self._fits(delay):
+            raise self._final(error)
+        return delay
+
+    def accept(self, status: int, headers: Mapping[str, str]) -> bool:
+        """Record the response head; true if its body is the answer to read."""
+        self.status = status
+        self._headers = lower_keys(headers)
+        return 200 <= status <= 299
+
+    def after_status(self, body: bytes) -> float:
+        """Delay before retrying a non-2xx answer; raises the mapped error if none."""
+        status = self.status or 0
+        retry_after = parse_retry_after(self._headers.get("retry-after"), now=self._s.wall_clock())
+        error = error_for_status(status, self._headers, body, retry_after=retry_after)
+        if not self._s.retry.retryable_status(status):
+            raise self._final(error)
+        delay = self._s.retry.delay(
+            self.attempts - 1, self._headers, now=self._s.wall_clock(), rng=self._s.rng
+        )
+        if delay is None or not self._fits(delay):
+            raise self._final(error)
+        return delay
+
+    # -- the body -----------------------------------------------------------------
+
+    def feed(self, chunk: bytes) -> list[str]:
+        """Tokens completed by ``chunk``; enforces the idle and total timeouts."""
+        if self._decoder is None:
+            self._start_body()
+        now = self._s.clock()
+        if self._non_stream is not None:
+            self._buffer_non_stream(chunk)
+            tokens: list[str] = []
+        else:
+            assert self._decoder is not None
+            tokens = self._decoder.feed(chunk)
+        if tokens:
+            if self._first_token is None:
+                self._first_token = now
+            self._parts += tokens
+        if self._decoder is not None and self._decoder.events != self._events:
+            self._events = self._decoder.events
+            self._last_event = now
+        else:
+            self._check_idle(now)
+        if self._deadline is not None and now > self._deadline:
+            raise TimeoutError(
+                f"the answer took longer than the total timeout of {self._s.timeout.total:g} s; "
+                "raise Timeout(total=...) for long answers"
+            )
+        return tokens
+
+    @property
+    def complete(self) -> bool:
+        """True once the answer ended properly; the rest of the body is ignored."""
+        return self._decoder is not None and self._decoder.complete
+
+    def finish(self) -> None:
+        """The body ended: raise if the answer is incomplete or was not a stream."""
+        if self._decoder is None:
+            self._start_body()
+        if self._non_stream is not None:
+            self._raise_non_stream()
+        assert self._decoder is not None
+        self._decoder.close(self.text)
+
+    @property
+    def text(self) -> str:
+        """Every token received so far, joined."""
+        return "".join(self._parts)
+
+    # -- logging ------------------------------------------------------------------
+
+    def log(self, outcome: str, error: BaseException | None = None) -> None:
+        """Emit the one event of this completion (no contents, no secrets)."""
+        end = self._s.clock()
+        fields: dict[str, object] = {
+            "model": self._chat.model,
+            "profile": self._s.profile.name,
+            "attempts": self.attempts,
+            "status": self.status,
+            "duration_ms": round((end - self._started) * 1000, 1),
+            "ttft_ms": None
+            if self._first_token is None
+            else round((self._first_token - self._started) * 1000, 1),
+            "tokens": len(self._parts),
+            "outcome": outcome,
+        }
+        if error is not None:
+            self._s.logger.warning("ails.completion", error=type(error).__name__, **fields)
+        else:
+            self._s.logger.info("ails.completion", **fields)
+
+    # -- helpers ------------------------------------------------------------------
+
+    def _start_body(self) -> None:
+        self._decoder = TokenDecoder(
+            max_event_size=self._s.max_event_size, notice_pattern=self._s.notice_pattern
+        )
+        self._last_event = self._s.clock()
+        content_type = self._headers.get("content-type", "").lower()
+        if content_type.startswith(("application/json", "text/html")):
+            self._non_stream = bytearray()
+
+    def _buffer_non_stream(self, chunk: bytes) -> None:
+        assert self._non_stream is not None
+        room = BODY_EXCERPT - len(self._non_stream)
+        if room > 0:
+            self._non_stream += chunk[:room]
+
+    def _raise_non_stream(self) -> None:
+        assert self._non_stream is not None
+        text = bytes(self._non_stream).decode("utf-8", "replace")
+        content_type = self._headers.get("content-type", "")
+        if content_type.lower().startswith("application/json"):
+            error = json_error(text)
+            if error is not None:
+                raise provider_error(error)
+        summary = " ".join(text.split())[:200]
+        raise ProtocolError(
+            f"expected an event stream (text/event-stream) but got {content_type!r}: "
+            f"{summary!r}; check that base_url points at a chat completions API"
+        )
+
+    def _check_idle(self, now: float) -> None:
+        idle = self._s.timeout.idle
+        if idle is not None and now - self._last_event > idle:
+            raise TimeoutError(
+                f"no event for {idle:g} s (keep-alive comments do not count); the server "
+                "seems stalled; raise Timeout(idle=...) if it is just slow"
+            )
+
+    def _remaining(self) -> float | None:
+        if self._deadline is None:
+            return None
+        remaining = self._deadline - self._s.clock()
+        if remaining <= 0:
+            raise self._final(
+                TimeoutError(
+                    f"the total timeout of {self._s.timeout.total:g} s ran out before an answer"
+                )
+            )
+        return remaining
+
+    def _fits(self, delay: float) -> bool:
+        return self._deadline is None or self._s.clock() + delay < self._deadline
+
+    def annotate(self, error: AilsError) -> None:
+        """Attach the attempt count and any text that arrived to ``error``."""
+        error.attempts = self.attempts
+        if not error.partial_text and self._parts:
+            error.partial_text = self.text
+
+    def _final(self, error: AilsError) -> AilsError:
+        if self.attempts > 1:
+            error.args = (
+                f"{error.args[0]} (gave up after {self.attempts} attempts)",
+                *error.args[1:],
+            )
+        return error
+
+
+def _min(a: float | None, b: float | None) -> float | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return min(a, b)

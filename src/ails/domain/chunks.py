@@ -1,0 +1,148 @@
+"""Chat semantics on top of the event stream: events in, answer tokens out.
+
+This layer knows the OpenAI chunk shape (``choices[].delta.content``,
+``finish_reason``), the ``[DONE]`` sentinel, ``{"error": ...}`` events, and the
+service's habit of sending quota and rate-limit notices as ordinary content.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from ails.domain.errors import ProtocolError, ProviderError
+from ails.domain.sse import ServerSentEvent
+
+__all__ = ["DEFAULT_NOTICE_PATTERN", "NEED_REFRESH", "ChunkInterpreter", "provider_error"]
+
+#: The service reports quota and rate-limit problems as answer text naming its
+#: own domains. Only the first content token is checked: a genuine answer may
+#: well mention ai.ls later on.
+DEFAULT_NOTICE_PATTERN = re.compile(r"\bai\.(?:ls|ci)\b", re.IGNORECASE)
+
+#: The error code the service sends when the secret and client-v are stale.
+NEED_REFRESH = "AI.LS: NEED REFRESH"
+
+_DONE = "[DONE]"
+_EXCERPT = 200
+
+
+def _excerpt(text: str) -> str:
+    return text if len(text) <= _EXCERPT else text[:_EXCERPT] + "..."
+
+
+def provider_error(error: object) -> ProviderError:
+    """Turn the service's ``error`` object (or string) into a ``ProviderError``."""
+    if isinstance(error, dict):
+        raw_code = error.get("code")
+        code = str(raw_code) if raw_code is not None else None
+        detail = str(error.get("message") or "")
+    else:
+        code, detail = None, str(error)
+    if code is not None and NEED_REFRESH in code.upper():
+        return ProviderError(
+            f"the service rejected the signature ({code}): the secret and client-v "
+            "are out of date; pass Profile.ails().with_key(secret, client_version) "
+            "with the values the current ai.ls web client uses",
+            code=code,
+            detail=detail,
+        )
+    shown = f" ({code})" if code else ""
+    return ProviderError(
+        f"the service answered with an error{shown}: {_excerpt(detail) or 'no message'}",
+        code=code,
+        detail=detail,
+    )
+
+
+class ChunkInterpreter:
+    """Turns ``ServerSentEvent`` objects into answer tokens.
+
+    :meth:`handle` returns the tokens one event carries (often one, maybe
+    none). :attr:`done` turns true on ``[DONE]``; :attr:`finished` on a
+    ``finish_reason``; either means the answer is complete.
+    ``notice_pattern`` (``None`` to disable) is searched in the first content
+    token only; a match raises ``ProviderError`` instead of yielding it.
+    """
+
+    def __init__(self, *, notice_pattern: re.Pattern[str] | None = DEFAULT_NOTICE_PATTERN) -> None:
+        self._notice = notice_pattern
+        self._seen_content = False
+        self.done = False
+        self.finish_reason: str | None = None
+
+    @property
+    def complete(self) -> bool:
+        """True once the answer ended properly (``[DONE]`` or a finish reason)."""
+        return self.done or self.finish_reason is not None
+
+    def handle(self, event: ServerSentEvent) -> list[str]:
+        """Interpret one event; raise ``ProviderError`` or ``ProtocolError`` on failures."""
+        data = event.data
+        if data == _DONE:
+            self.done = True
+            return []
+        if event.event == "error":
+            raise provider_error(_maybe_json(data))
+        try:
+            chunk = json.loads(data)
+        except ValueError:
+            raise ProtocolError(
+                f"an event's data is not JSON: {_excerpt(data)!r}; is base_url an "
+                "OpenAI-compatible chat completions endpoint?"
+            ) from None
+        if not isinstance(chunk, dict):
+            raise ProtocolError(f"expected a JSON object in each event, got {_excerpt(data)!r}")
+        if chunk.get("error"):
+            raise provider_error(chunk["error"])
+        return self._tokens(chunk, data)
+
+    def _tokens(self, chunk: dict[str, Any], data: str) -> list[str]:
+        choices = chunk.get("choices")
+        if choices is None:
+            return []  # e.g. a keep-alive or metadata object
+        if not isinstance(choices, list):
+            raise ProtocolError(f"'choices' is not a list in {_excerpt(data)!r}")
+        tokens: list[str] = []
+        for choice in choices:
+            if not isinstance(choice, dict):
+                raise ProtocolError(f"a choice is not an object in {_excerpt(data)!r}")
+            delta = choice.get("delta")
+            if delta is None:
+                delta = {}
+            elif not isinstance(delta, dict):
+                raise ProtocolError(f"'delta' is not an object in {_excerpt(data)!r}")
+            content = delta.get("content")
+            if isinstance(content, str):
+                if content:  # null and "" carry no token
+                    self._check_notice(content)
+                    tokens.append(content)
+            elif content is not None:
+                raise ProtocolError(f"'content' is not a string in {_excerpt(data)!r}")
+            reason = choice.get("finish_reason")
+            if reason is not None:
+                self.finish_reason = str(reason)
+        return tokens
+
+    def _check_notice(self, content: str) -> None:
+        if self._seen_content:
+            return
+        self._seen_content = True
+        if self._notice is not None and self._notice.search(content):
+            raise ProviderError(
+                "the service sent a notice instead of an answer (usually its free "
+                f"quota or rate limit): {_excerpt(content)!r}; wait before asking again",
+                code="notice",
+                detail=content,
+            )
+
+
+def _maybe_json(data: str) -> object:
+    try:
+        parsed: Any = json.loads(data)
+    except ValueError:
+        return data
+    if isinstance(parsed, dict) and "error" in parsed:
+        return parsed["error"]
+    return parsed

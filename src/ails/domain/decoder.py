@@ -1,0 +1,63 @@
+"""Bytes of a chat-completion response in, answer tokens out: parser plus interpreter."""
+
+from __future__ import annotations
+
+import re
+
+from ails.domain.chunks import DEFAULT_NOTICE_PATTERN, ChunkInterpreter
+from ails.domain.errors import IncompleteStreamError
+from ails.domain.sse import DEFAULT_MAX_EVENT_SIZE, SSEParser
+
+__all__ = ["TokenDecoder"]
+
+
+class TokenDecoder:
+    """Decodes one response body incrementally.
+
+    :meth:`feed` returns the tokens completed by a chunk of bytes; once
+    :attr:`complete` is true the rest of the body is irrelevant.
+    :meth:`close` raises ``IncompleteStreamError`` if the body ended early.
+    :attr:`events` counts dispatched events, so callers can tell a real event
+    from keep-alive comments.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
+        notice_pattern: re.Pattern[str] | None = DEFAULT_NOTICE_PATTERN,
+    ) -> None:
+        self._parser = SSEParser(max_event_size=max_event_size)
+        self._chunks = ChunkInterpreter(notice_pattern=notice_pattern)
+        self.events = 0
+
+    @property
+    def complete(self) -> bool:
+        """True once ``[DONE]`` or a finish reason arrived."""
+        return self._chunks.complete
+
+    @property
+    def finish_reason(self) -> str | None:
+        """The finish reason the server gave, if any."""
+        return self._chunks.finish_reason
+
+    def feed(self, data: bytes) -> list[str]:
+        """Parse ``data``; return the tokens it completes, in order."""
+        tokens: list[str] = []
+        for event in self._parser.feed(data):
+            self.events += 1
+            tokens += self._chunks.handle(event)
+            if self._chunks.done:
+                break  # bytes after [DONE] are ignored
+        return tokens
+
+    def close(self, partial_text: str = "") -> None:
+        """Mark the end of the body; raise if the answer never completed."""
+        self._parser.close()
+        if not self.complete:
+            raise IncompleteStreamError(
+                "the stream ended before [DONE] or a finish reason; the answer is "
+                f"truncated after {len(partial_text)} characters (see .partial_text); "
+                "the connection probably dropped, so try again",
+                partial_text=partial_text,
+            )

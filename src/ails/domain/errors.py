@@ -1,0 +1,113 @@
+"""Every error ails raises, in one shallow tree.
+
+::
+
+    AilsError
+     +-- ValidationError          (also ValueError)  bad input, nothing was sent
+     +-- TransportError                              connect failure, reset
+     |    +-- TimeoutError        (also builtins.TimeoutError)  connect, idle or total
+     +-- HTTPStatusError                             non-2xx answer (.status, .body)
+     |    +-- RateLimitError                         429 (.retry_after)
+     +-- ProtocolError                               malformed stream
+     |    +-- IncompleteStreamError                  ended before [DONE] (.partial_text)
+     +-- ProviderError                               the service answered with an error
+
+Catch ``AilsError`` for "anything ails could not do"; the leaves carry the data
+needed to decide what to do next. ``ails.errors`` re-exports this module.
+"""
+
+from __future__ import annotations
+
+import builtins
+
+__all__ = [
+    "AilsError",
+    "HTTPStatusError",
+    "IncompleteStreamError",
+    "ProtocolError",
+    "ProviderError",
+    "RateLimitError",
+    "TimeoutError",
+    "TransportError",
+    "ValidationError",
+]
+
+
+class AilsError(Exception):
+    """Root of every error raised by ails.
+
+    ``attempts`` is how many HTTP requests were made before the error was
+    raised (1 when no retry happened); it is 0 for errors raised before
+    anything was sent. ``partial_text`` holds the tokens that arrived before
+    a failure in the middle of an answer, so nothing is lost.
+    """
+
+    attempts: int = 0
+    partial_text: str = ""
+
+
+class ValidationError(AilsError, ValueError):
+    """The caller's input is invalid; nothing was sent."""
+
+
+class TransportError(AilsError):
+    """The connection failed: refused, reset, DNS, TLS, or a broken body."""
+
+
+class TimeoutError(TransportError, builtins.TimeoutError):
+    """Connecting, waiting for the next event, or the whole stream took too long."""
+
+
+class HTTPStatusError(AilsError):
+    """The server answered with a non-success status.
+
+    ``status`` is the HTTP status code and ``body`` a decoded excerpt of the
+    response body (at most a few KiB), useful for diagnostics.
+    """
+
+    def __init__(self, message: str, *, status: int, body: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.body = body
+
+
+class RateLimitError(HTTPStatusError):
+    """The server answered 429 Too Many Requests.
+
+    ``retry_after`` is the delay in seconds the server asked for, or ``None``
+    when it gave none.
+    """
+
+    def __init__(
+        self, message: str, *, status: int = 429, body: str = "", retry_after: float | None = None
+    ) -> None:
+        super().__init__(message, status=status, body=body)
+        self.retry_after = retry_after
+
+
+class ProtocolError(AilsError):
+    """The response is not a well-formed chat-completion event stream."""
+
+
+class IncompleteStreamError(ProtocolError):
+    """The stream ended before ``[DONE]`` or a finish reason.
+
+    ``partial_text`` holds every token that did arrive, so nothing is lost.
+    """
+
+    def __init__(self, message: str, *, partial_text: str = "") -> None:
+        super().__init__(message)
+        self.partial_text = partial_text
+
+
+class ProviderError(AilsError):
+    """The service answered with an error instead of an answer.
+
+    ``code`` is the service's error code when it sent one (for example
+    ``"AI.LS: NEED REFRESH"``), and ``detail`` the service's own text.
+    """
+
+    def __init__(self, message: str, *, code: str | None = None, detail: str = "") -> None:
+        super().__init__(message)
+        self.code = code
+        self.detail = detail

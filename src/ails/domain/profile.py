@@ -1,0 +1,120 @@
+"""What identifies the client to the server: headers, client version and key."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import attrs
+
+from ails._version import __version__
+from ails.domain.errors import ValidationError
+from ails.domain.signing import DEFAULT_SECRET, Signer
+
+__all__ = ["AILS_CLIENT_VERSION", "Profile", "check_header"]
+
+#: The ai.ls client version that goes with :data:`ails.domain.signing.DEFAULT_SECRET`.
+AILS_CLIENT_VERSION = "0.1.278"
+
+_BROWSER_HEADERS: tuple[tuple[str, str], ...] = (
+    # The value is replaced by the host of the base URL, as a browser would send it.
+    ("authority", "api.caipacity.com"),
+    ("accept", "*/*"),
+    ("accept-language", "ru,en;q=0.9,en-US;q=0.8"),
+    ("authorization", "Bearer free"),
+    ("content-type", "application/json"),
+    ("origin", "https://ai.ls"),
+    ("referer", "https://ai.ls/"),
+    ("from-url", "https://ai.ls/?chat=1"),
+    ("sec-ch-ua", '"Chromium";v="116", "Not)A;Brand";v="24", "Google Chrome";v="116"'),
+    ("sec-ch-ua-mobile", "?0"),
+    ("sec-ch-ua-platform", '"Windows"'),
+    ("sec-fetch-dest", "empty"),
+    ("sec-fetch-mode", "cors"),
+    ("sec-fetch-site", "cross-site"),
+    (
+        "user-agent",
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
+        "(KHTML, like Gecko) Chrome/116.0.0.0 Safari/537.36",
+    ),
+)
+
+
+def check_header(name: str, value: str) -> None:
+    """Raise ``ValidationError`` unless ``name: value`` is a safe header line.
+
+    CR, LF and NUL would let a value inject extra headers or split the request.
+    """
+    if not isinstance(name, str) or not isinstance(value, str):
+        raise ValidationError(f"header {name!r}: names and values must be strings")
+    if not name or any(c in name for c in "\r\n\0: \t"):
+        raise ValidationError(f"header name {name!r} is not a valid HTTP token")
+    if any(c in value for c in "\r\n\0"):
+        raise ValidationError(f"header {name!r}: value contains CR, LF or NUL")
+
+
+def _to_headers(
+    value: Mapping[str, str] | tuple[tuple[str, str], ...],
+) -> tuple[tuple[str, str], ...]:
+    items = value.items() if isinstance(value, Mapping) else value
+    merged: dict[str, str] = {}
+    for name, header_value in items:
+        check_header(name, header_value)
+        merged[name.lower()] = header_value
+    return tuple(merged.items())
+
+
+@attrs.frozen
+class Profile:
+    """The identity a client presents: headers, ``client-v`` and signing key.
+
+    The secret and ``client-v`` change together on the service side (a stale
+    pair gets ``AI.LS: NEED REFRESH``), so both live here:
+    ``Profile.ails().with_key(secret, client_version)`` updates them without a
+    new release. ``signer=None`` sends no ``d``/``t``/``s`` fields.
+    """
+
+    name: str
+    headers: tuple[tuple[str, str], ...] = attrs.field(converter=_to_headers)
+    client_version: str | None = None
+    signer: Signer | None = None
+    send_client_id: bool = True
+
+    @classmethod
+    def ails(
+        cls, *, secret: str = DEFAULT_SECRET, client_version: str = AILS_CLIENT_VERSION
+    ) -> Profile:
+        """The ai.ls browser profile: browser headers, a signed body, a fresh ``client-id``."""
+        return cls(
+            name="ails",
+            headers=_BROWSER_HEADERS,
+            client_version=client_version,
+            signer=Signer(secret=secret),
+        )
+
+    @classmethod
+    def openai(cls, api_key: str) -> Profile:
+        """A plain OpenAI-compatible profile: honest headers, ``Bearer`` key, no signature."""
+        return cls(
+            name="openai",
+            headers=(
+                ("accept", "text/event-stream"),
+                ("authorization", f"Bearer {api_key}"),
+                ("content-type", "application/json"),
+                ("user-agent", f"ails/{__version__}"),
+            ),
+            signer=None,
+            send_client_id=False,
+        )
+
+    def with_key(self, secret: str, client_version: str) -> Profile:
+        """Return this profile with a new secret and the ``client-v`` that goes with it."""
+        signer = attrs.evolve(self.signer, secret=secret) if self.signer else Signer(secret=secret)
+        return attrs.evolve(self, signer=signer, client_version=client_version)
+
+    def __repr__(self) -> str:
+        # Headers may hold an API key: show their names only.
+        names = ", ".join(name for name, _ in self.headers)
+        return (
+            f"Profile(name={self.name!r}, client_version={self.client_version!r}, "
+            f"signer={self.signer!r}, headers=[{names}])"
+        )

@@ -1,0 +1,161 @@
+r"""An incremental Server-Sent Events parser: bytes in, events out, no I/O.
+
+It follows the WHATWG "event stream interpretation" rules
+(https://html.spec.whatwg.org/multipage/server-sent-events.html):
+
+- lines end with CRLF, LF or CR (a CRLF may be split across two chunks);
+- a leading U+FEFF byte order mark is dropped, even when split;
+- ``:`` starts a comment; ``field: value`` drops one space after the colon;
+- a blank line dispatches the event, unless its data buffer is empty;
+- ``id`` is sticky across events; an ``id`` containing NUL is ignored;
+- at end of stream an unterminated event is discarded.
+
+Lines are split as bytes and decoded as UTF-8 one complete line at a time, so a
+multi-byte character split across chunks is never mangled, and invalid UTF-8
+becomes U+FFFD. ``str.splitlines`` is not used: it also splits on
+``\x0b``, ``\x1c`` and ``\u2028``, which are ordinary characters here.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from ails.domain.errors import ProtocolError
+
+__all__ = ["DEFAULT_MAX_EVENT_SIZE", "SSEParser", "ServerSentEvent"]
+
+#: A chat chunk is a few hundred bytes; 8 MiB leaves room for very large
+#: single-event answers while keeping a hostile or broken server from growing
+#: our memory without bound.
+DEFAULT_MAX_EVENT_SIZE = 8 * 1024 * 1024
+
+_BOM = b"\xef\xbb\xbf"
+
+
+@attrs.frozen
+class ServerSentEvent:
+    """One dispatched event.
+
+    ``event`` is the type (``"message"`` unless the stream named one), ``data``
+    the data lines joined by LF, ``id`` the last event id seen so far in the
+    stream (sticky), and ``retry`` the reconnection time in milliseconds given
+    in this event's block, if any.
+    """
+
+    data: str = ""
+    event: str = "message"
+    id: str = ""
+    retry: int | None = None
+
+
+class SSEParser:
+    """Feed bytes with :meth:`feed`, get complete events; call :meth:`close` at EOF.
+
+    ``max_event_size`` bounds the bytes one event (its data plus any
+    unterminated line) may hold; beyond it :class:`~ails.errors.ProtocolError`
+    is raised instead of buffering without limit.
+    """
+
+    def __init__(self, *, max_event_size: int = DEFAULT_MAX_EVENT_SIZE) -> None:
+        self._max = max_event_size
+        self._tail = b""  # an unterminated line, CR/CRLF already normalised away
+        self._head: bytes | None = b""  # bytes before the BOM check; None once done
+        self._pending_cr = False  # the last chunk ended in CR: skip an LF that follows
+        self._data: list[str] = []
+        self._size = 0
+        self._event = ""
+        self._retry: int | None = None
+        self._last_id = ""
+        self._closed = False
+
+    def feed(self, data: bytes) -> list[ServerSentEvent]:
+        """Consume ``data`` and return the events it completes (maybe none)."""
+        if self._closed:
+            raise ProtocolError("SSEParser.feed() called after close(); make a new parser")
+        if self._head is not None:
+            data = self._strip_bom(data)
+        if not data:
+            return []
+        if self._pending_cr and data[0] == 0x0A:
+            data = data[1:]
+        self._pending_cr = data.endswith(b"\r")
+        if b"\r" in data:
+            data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        if b"\n" not in data:
+            self._tail += data
+            self._check_size(len(self._tail))
+            return []
+        lines = (self._tail + data).split(b"\n")
+        self._tail = lines.pop()
+        self._check_size(len(self._tail))
+        events: list[ServerSentEvent] = []
+        for line in lines:
+            if line:
+                self._process_line(line)
+            elif self._data:
+                events.append(self._dispatch())
+            else:
+                # A blank line with no data dispatches nothing, but resets the type.
+                self._event = ""
+                self._retry = None
+        return events
+
+    def close(self) -> list[ServerSentEvent]:
+        """Signal end of stream; an unterminated event is discarded, per WHATWG."""
+        self._closed = True
+        self._tail = b""
+        self._data = []
+        self._size = 0
+        return []
+
+    @property
+    def last_event_id(self) -> str:
+        """The last event id the stream set (``""`` if none)."""
+        return self._last_id
+
+    def _strip_bom(self, data: bytes) -> bytes:
+        head = (self._head or b"") + data
+        if len(head) < len(_BOM) and _BOM.startswith(head):
+            self._head = head  # could still be a BOM: wait for more bytes
+            return b""
+        self._head = None
+        return head[len(_BOM) :] if head.startswith(_BOM) else head
+
+    def _check_size(self, pending: int) -> None:
+        if self._size + pending > self._max:
+            raise ProtocolError(
+                f"an event exceeded {self._max} bytes without ending; the server is not "
+                "sending a valid event stream (raise max_event_size if it is legitimate)"
+            )
+
+    def _process_line(self, raw: bytes) -> None:
+        line = raw.decode("utf-8", "replace")
+        name, colon, value = line.partition(":")
+        if not name and colon:
+            return  # a comment, e.g. ": ping" keep-alives
+        if value.startswith(" "):
+            value = value[1:]
+        if name == "data":
+            self._data.append(value)
+            self._size += len(raw)
+            self._check_size(0)
+        elif name == "event":
+            self._event = value
+        elif name == "id" and "\0" not in value:
+            self._last_id = value
+        elif name == "retry" and value.isascii() and value.isdigit():
+            self._retry = int(value)
+        # Any other field name is ignored, as the standard requires.
+
+    def _dispatch(self) -> ServerSentEvent:
+        event = ServerSentEvent(
+            data="\n".join(self._data),
+            event=self._event or "message",
+            id=self._last_id,
+            retry=self._retry,
+        )
+        self._data = []
+        self._size = 0
+        self._event = ""
+        self._retry = None
+        return event

@@ -1,0 +1,25 @@
+"""The public home of ails's errors; see :mod:`ails.domain.errors` for the tree."""
+
+from ails.domain.errors import (
+    AilsError,
+    HTTPStatusError,
+    IncompleteStreamError,
+    ProtocolError,
+    ProviderError,
+    RateLimitError,
+    TimeoutError,
+    TransportError,
+    ValidationError,
+)
+
+__all__ = [
+    "AilsError",
+    "HTTPStatusError",
+    "IncompleteStreamError",
+    "ProtocolError",
+    "ProviderError",
+    "RateLimitError",
+    "TimeoutError",
+    "TransportError",
+    "ValidationError",
+]

@@ -1,0 +1,122 @@
+"""The transport port: what ails needs from an HTTP library, in ails's own types.
+
+A transport sends one :class:`HttpRequest` and returns a streaming response
+whose body is read chunk by chunk as bytes arrive. It only moves bytes:
+signing, parsing, retries and status handling happen once, above the port.
+
+Adapters must raise :class:`ails.errors.TransportError` (or its subclass
+:class:`ails.errors.TimeoutError`) for connection failures and timeouts, from
+``send`` and from body iteration alike, so no library exception escapes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator, Mapping
+from typing import Protocol, runtime_checkable
+
+import attrs
+
+__all__ = [
+    "AsyncStreamResponse",
+    "AsyncTransport",
+    "HttpRequest",
+    "StreamResponse",
+    "Transport",
+]
+
+
+@attrs.frozen
+class HttpRequest:
+    """One HTTP request, fully built: the transport sends it as it is.
+
+    ``headers`` keep their order. ``connect_timeout`` bounds establishing the
+    connection and ``read_timeout`` the wait for any single read (headers or
+    a body chunk); ``None`` means no limit.
+    """
+
+    method: str
+    url: str
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+    connect_timeout: float | None = None
+    read_timeout: float | None = None
+
+    def header(self, name: str) -> str | None:
+        """The value of header ``name`` (case-insensitive), or ``None``."""
+        wanted = name.lower()
+        for key, value in self.headers:
+            if key.lower() == wanted:
+                return value
+        return None
+
+
+@runtime_checkable
+class StreamResponse(Protocol):
+    """A response whose body has not been read yet (sync)."""
+
+    @property
+    def status(self) -> int:
+        """The HTTP status code."""
+        ...
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        """Response headers; lookups should be case-insensitive."""
+        ...
+
+    def iter_bytes(self) -> Iterator[bytes]:
+        """Yield body bytes as they arrive, decoded from any content-encoding."""
+        ...
+
+    def close(self) -> None:
+        """Release the connection; safe to call more than once."""
+        ...
+
+
+@runtime_checkable
+class AsyncStreamResponse(Protocol):
+    """A response whose body has not been read yet (async)."""
+
+    @property
+    def status(self) -> int:
+        """The HTTP status code."""
+        ...
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        """Response headers; lookups should be case-insensitive."""
+        ...
+
+    def aiter_bytes(self) -> AsyncIterator[bytes]:
+        """Yield body bytes as they arrive, decoded from any content-encoding."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release the connection; safe to call more than once."""
+        ...
+
+
+@runtime_checkable
+class Transport(Protocol):
+    """Sends requests synchronously. Implement this to plug in any HTTP library."""
+
+    def send(self, request: HttpRequest) -> StreamResponse:
+        """Send ``request``; return once the status and headers have arrived."""
+        ...
+
+    def close(self) -> None:
+        """Release pooled connections."""
+        ...
+
+
+@runtime_checkable
+class AsyncTransport(Protocol):
+    """Sends requests asynchronously. Implement this to plug in any async HTTP library."""
+
+    async def asend(self, request: HttpRequest) -> AsyncStreamResponse:
+        """Send ``request``; return once the status and headers have arrived."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release pooled connections."""
+        ...

@@ -1,0 +1,84 @@
+"""Builds the signed HTTP request for a chat: URL, headers, compact JSON body."""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Callable, Mapping
+from urllib.parse import urlsplit
+
+from ails.domain.errors import ValidationError
+from ails.domain.messages import ChatRequest
+from ails.domain.profile import Profile, check_header
+from ails.ports.http import HttpRequest
+
+__all__ = ["DEFAULT_BASE_URL", "PATH", "build_request", "resolve_base_url"]
+
+DEFAULT_BASE_URL = "https://api.caipacity.com"
+PATH = "/v1/chat/completions?full=false"
+
+
+def resolve_base_url(base_url: str | None) -> str:
+    """The argument, else ``$AILS_BASE_URL``, else the service; validated, no trailing slash."""
+    url = base_url if base_url is not None else os.environ.get("AILS_BASE_URL") or DEFAULT_BASE_URL
+    if not isinstance(url, str):
+        raise ValidationError(f"base_url must be a string, got {type(url).__name__}")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValidationError(
+            f"base_url {url!r} is not an http(s) URL with a host, "
+            "for example 'http://127.0.0.1:8787'"
+        )
+    if parts.query or parts.fragment or any(c in url for c in "\r\n\0 "):
+        raise ValidationError(f"base_url {url!r} must not hold a query, fragment or spaces")
+    return url.rstrip("/")
+
+
+def merge_headers(*layers: Mapping[str, str] | tuple[tuple[str, str], ...]) -> dict[str, str]:
+    """Merge header layers, later ones winning, names compared case-insensitively."""
+    merged: dict[str, str] = {}
+    for layer in layers:
+        items = layer.items() if isinstance(layer, Mapping) else layer
+        for name, value in items:
+            check_header(name, value)
+            merged[name.lower()] = value
+    return merged
+
+
+def build_request(
+    chat: ChatRequest,
+    *,
+    base_url: str,
+    profile: Profile,
+    headers: Mapping[str, str],
+    connect_timeout: float | None,
+    read_timeout: float | None,
+    new_client_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+) -> HttpRequest:
+    """One attempt's request: fresh ``client-id`` and signature every time.
+
+    ``headers`` are the caller's, merged over the profile's (already checked).
+    """
+    generated: dict[str, str] = {}
+    profile_headers = dict(profile.headers)
+    if "authority" in profile_headers:
+        generated["authority"] = urlsplit(base_url).netloc
+    if profile.send_client_id:
+        generated["client-id"] = new_client_id()
+    if profile.client_version is not None:
+        generated["client-v"] = profile.client_version
+    final = {**profile_headers, **generated, **headers}
+
+    body = chat.to_wire()
+    if profile.signer is not None:
+        body.update(profile.signer.sign(chat.last_content).to_dict())
+    payload = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return HttpRequest(
+        method="POST",
+        url=base_url + PATH,
+        headers=tuple(final.items()),
+        body=payload,
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
+    )

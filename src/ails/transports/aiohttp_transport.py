@@ -1,0 +1,146 @@
+"""``AiohttpTransport``: the async port over a reused ``aiohttp.ClientSession``.
+
+It only moves bytes: the body is read with ``iter_any()`` (whatever arrived;
+line iteration fails on long lines), the session's total timeout is off so
+long answers are not cut at aiohttp's default 300 s, and every aiohttp
+exception, during the body included, becomes an ``ails.errors`` exception.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl as ssl_module
+from collections.abc import AsyncIterator, Mapping
+
+import aiohttp
+
+from ails.domain.errors import ProtocolError, TimeoutError, TransportError
+from ails.ports.http import HttpRequest
+
+__all__ = ["AiohttpTransport"]
+
+
+def _seconds(value: float | None) -> str:
+    return "unlimited" if value is None else f"{value:g} s"
+
+
+class AiohttpTransport:
+    """Sends requests with ``aiohttp``, streaming each body as it arrives.
+
+    The session is created lazily inside the running event loop (or pass your
+    own ``session``; :meth:`aclose` closes it). ``proxy`` is a proxy URL;
+    ``ssl`` is aiohttp's TLS setting (``True``: verify, the default;
+    ``False``: do not verify; or an ``ssl.SSLContext``).
+    """
+
+    def __init__(
+        self,
+        *,
+        session: aiohttp.ClientSession | None = None,
+        proxy: str | None = None,
+        ssl: bool | ssl_module.SSLContext = True,
+    ) -> None:
+        self._session = session
+        self._proxy = proxy
+        self._ssl = ssl
+
+    def _get_session(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            # total=None: aiohttp's default 300 s total would cut long answers.
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None))
+        return self._session
+
+    async def asend(self, request: HttpRequest) -> _AiohttpResponse:
+        """Send ``request`` and return once the response head arrived."""
+        timeout = aiohttp.ClientTimeout(
+            total=None,
+            sock_connect=request.connect_timeout,
+            sock_read=request.read_timeout,
+        )
+        try:
+            response = await self._get_session().request(
+                request.method,
+                request.url,
+                headers=list(request.headers),
+                data=request.body,
+                timeout=timeout,
+                proxy=self._proxy,
+                ssl=self._ssl,
+                allow_redirects=False,
+            )
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+            raise _translate(exc, request, connecting=True) from exc
+        return _AiohttpResponse(response, request)
+
+    async def aclose(self) -> None:
+        """Close the session and its pooled connections."""
+        if self._session is not None:
+            await self._session.close()
+
+    async def __aenter__(self) -> AiohttpTransport:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        return f"AiohttpTransport(proxy={self._proxy is not None}, ssl={self._ssl!r})"
+
+
+class _AiohttpResponse:
+    """A streaming response over an ``aiohttp.ClientResponse``."""
+
+    def __init__(self, response: aiohttp.ClientResponse, request: HttpRequest) -> None:
+        self._response = response
+        self._request = request
+        self.status = response.status
+        self.headers: Mapping[str, str] = response.headers
+
+    async def aiter_bytes(self) -> AsyncIterator[bytes]:
+        """Yield decoded body bytes as soon as they arrive."""
+        try:
+            async for data in self._response.content.iter_any():
+                yield data
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+            raise _translate(exc, self._request, connecting=False) from exc
+
+    async def aclose(self) -> None:
+        """Release the connection; an unfinished body closes it rather than pool it."""
+        if self._response.content.at_eof():
+            self._response.release()
+        else:
+            self._response.close()
+
+
+def _translate(
+    exc: BaseException, request: HttpRequest, *, connecting: bool
+) -> TransportError | ProtocolError:
+    """Map an aiohttp failure to the matching ails error."""
+    where = request.url.split("?", 1)[0]
+    if isinstance(exc, aiohttp.ConnectionTimeoutError) or (
+        connecting
+        and isinstance(exc, asyncio.TimeoutError)
+        and not isinstance(exc, aiohttp.SocketTimeoutError)
+    ):
+        return TimeoutError(
+            f"connecting to {where} timed out after {_seconds(request.connect_timeout)}; "
+            "is the server up and reachable?"
+        )
+    if isinstance(exc, asyncio.TimeoutError):
+        return TimeoutError(
+            f"no data from {where} for {_seconds(request.read_timeout)}; the server seems "
+            "stalled (raise Timeout(idle=...) if it is just slow)"
+        )
+    if isinstance(exc, (aiohttp.ClientSSLError, aiohttp.ClientConnectorCertificateError)):
+        return TransportError(
+            f"TLS with {where} failed: {exc}; check the certificate, or pass ssl= an "
+            "SSLContext (ssl=False turns checking off)"
+        )
+    if isinstance(exc, aiohttp.ClientProxyConnectionError):
+        return TransportError(f"the proxy failed the request to {where}: {exc}")
+    if isinstance(exc, aiohttp.ClientPayloadError) and "encoding" in str(exc).lower():
+        return ProtocolError(f"the body from {where} could not be decoded: {exc}")
+    return TransportError(
+        f"the connection to {where} failed: {type(exc).__name__}: {exc}; "
+        "check base_url and the network"
+    )

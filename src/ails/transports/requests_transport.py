@@ -1,0 +1,173 @@
+"""``RequestsTransport``: the sync port over a reused ``requests.Session``.
+
+It only moves bytes. Body bytes are read with urllib3's ``read1``, which
+returns whatever has arrived: ``iter_lines()`` would hold data until 512
+bytes, and a plain ``read(n)`` on a body without chunked framing would wait
+for ``n`` bytes or EOF. Every ``requests``/``urllib3`` exception, during the
+body included, becomes an ``ails.errors`` exception here.
+"""
+
+from __future__ import annotations
+
+import builtins
+import http.client
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import requests
+import urllib3.exceptions
+
+from ails.domain.errors import ProtocolError, TimeoutError, TransportError
+from ails.ports.http import HttpRequest
+
+__all__ = ["RequestsTransport"]
+
+#: Upper bound of one read; read1 returns sooner whenever fewer bytes arrived.
+_READ_SIZE = 64 * 1024
+
+
+class RequestsTransport:
+    """Sends requests with ``requests``, streaming each body as it arrives.
+
+    ``session`` lets you bring a configured ``requests.Session`` (it is then
+    yours to close too, but :meth:`close` closes it). ``proxy`` is a proxy URL
+    used for both schemes; ``verify`` is ``requests``' TLS verification
+    setting (on by default; ``False`` turns it off, a path names a CA bundle).
+    """
+
+    def __init__(
+        self,
+        *,
+        session: requests.Session | None = None,
+        proxy: str | None = None,
+        verify: bool | str = True,
+    ) -> None:
+        self._session = session if session is not None else requests.Session()
+        self._proxies = {"http": proxy, "https": proxy} if proxy else None
+        self._verify = verify
+
+    def send(self, request: HttpRequest) -> _RequestsResponse:
+        """Send ``request`` and return once the response head arrived."""
+        try:
+            response = self._session.request(
+                request.method,
+                request.url,
+                headers=dict(request.headers),
+                data=request.body,
+                stream=True,
+                timeout=(request.connect_timeout, request.read_timeout),
+                proxies=self._proxies,
+                verify=self._verify,
+                allow_redirects=False,
+            )
+        except requests.exceptions.RequestException as exc:
+            raise _translate(exc, request) from exc
+        return _RequestsResponse(response, request)
+
+    def close(self) -> None:
+        """Close the session and its pooled connections."""
+        self._session.close()
+
+    def __enter__(self) -> RequestsTransport:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"RequestsTransport(proxy={bool(self._proxies)}, verify={self._verify!r})"
+
+
+class _RequestsResponse:
+    """A streaming response over a ``requests.Response``."""
+
+    def __init__(self, response: requests.Response, request: HttpRequest) -> None:
+        self._response = response
+        self._request = request
+        self.status = response.status_code
+        self.headers: Mapping[str, str] = response.headers
+
+    def iter_bytes(self) -> Iterator[bytes]:
+        """Yield decoded body bytes as soon as they arrive."""
+        raw: Any = self._response.raw
+        read1 = getattr(raw, "read1", None)
+        try:
+            if read1 is None:  # urllib3 1.x: chunk-sized reads are the best it offers
+                yield from raw.stream(_READ_SIZE, decode_content=True)
+                return
+            while True:
+                data = read1(_READ_SIZE, decode_content=True)
+                if not data:
+                    return
+                yield data
+        except (
+            urllib3.exceptions.HTTPError,
+            requests.exceptions.RequestException,
+            http.client.HTTPException,
+            OSError,
+        ) as exc:
+            raise _translate(exc, self._request) from exc
+
+    def close(self) -> None:
+        """Release the connection (closing it if the body was not read to the end)."""
+        self._response.close()
+
+
+def _seconds(value: float | None) -> str:
+    return "unlimited" if value is None else f"{value:g} s"
+
+
+def _innermost(exc: BaseException) -> BaseException:
+    """The root cause under ``requests``' and urllib3's wrappers."""
+    seen = {id(exc)}
+    while True:
+        inner = getattr(exc, "reason", None)
+        if not isinstance(inner, BaseException) and exc.args:
+            inner = exc.args[0]
+        if not isinstance(inner, BaseException) or id(inner) in seen:
+            return exc
+        seen.add(id(inner))
+        exc = inner
+
+
+def _translate(exc: BaseException, request: HttpRequest) -> TransportError | ProtocolError:
+    """Map a ``requests``/``urllib3`` failure to the matching ails error."""
+    where = request.url.split("?", 1)[0]
+    root = _innermost(exc)
+    chain = (exc, root)
+    if any(
+        isinstance(e, (requests.exceptions.ConnectTimeout, urllib3.exceptions.ConnectTimeoutError))
+        for e in chain
+    ):
+        return TimeoutError(
+            f"connecting to {where} timed out after {_seconds(request.connect_timeout)}; "
+            "is the server up and reachable?"
+        )
+    if any(
+        isinstance(
+            e, (requests.exceptions.Timeout, urllib3.exceptions.TimeoutError, builtins.TimeoutError)
+        )
+        for e in chain
+    ):
+        return TimeoutError(
+            f"no data from {where} for {_seconds(request.read_timeout)}; the server seems "
+            "stalled (raise Timeout(idle=...) if it is just slow)"
+        )
+    if any(
+        isinstance(e, (requests.exceptions.SSLError, urllib3.exceptions.SSLError)) for e in chain
+    ):
+        return TransportError(
+            f"TLS with {where} failed: {root}; check the certificate, or pass verify= "
+            "a CA bundle (verify=False turns checking off)"
+        )
+    if isinstance(exc, requests.exceptions.ProxyError):
+        return TransportError(f"the proxy failed the request to {where}: {root}")
+    if any(
+        isinstance(e, (urllib3.exceptions.DecodeError, requests.exceptions.ContentDecodingError))
+        for e in chain
+    ):
+        return ProtocolError(f"the body from {where} could not be decoded: {root}")
+    return TransportError(
+        f"the connection to {where} failed: {type(root).__name__}: {root}; "
+        "check base_url and the network"
+    )
