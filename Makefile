@@ -5,9 +5,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install test lint type cov check fmt clean
+.PHONY: help install demo test lint type cov check fmt clean
 
 help:
+	@echo "make demo   - stream a signed chat against the embedded fake server"
 	@echo "make test   - run all tests (creates .venv on first use)"
 	@echo "make check  - lint, type check and tests with coverage"
 	@echo "make lint / type / cov / fmt / clean"
@@ -19,6 +20,9 @@ $(STAMP): pyproject.toml
 	touch $@
 
 install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/ails demo
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

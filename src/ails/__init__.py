@@ -14,6 +14,7 @@ from ails.api import acreate_completion, create_completion
 from ails.client import AsyncClient, AsyncTokenStream, Client, TokenStream
 from ails.domain.errors import (
     AilsError,
+    ConnectError,
     HTTPStatusError,
     IncompleteStreamError,
     ProtocolError,
@@ -41,6 +42,7 @@ __all__ = [
     "AsyncTokenStream",
     "ChatRequest",
     "Client",
+    "ConnectError",
     "HTTPStatusError",
     "HttpRequest",
     "IncompleteStreamError",

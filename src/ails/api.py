@@ -51,12 +51,36 @@ def create_completion(
     except BaseException:
         client.close()
         raise
-    return TokenStream(_closing(client, tokens))
+    return TokenStream(_ClientTokens(client, tokens))
 
 
-def _closing(client: Client, tokens: TokenStream) -> Iterator[str]:
-    with client, tokens:
-        yield from tokens
+class _ClientTokens(Iterator[str]):
+    """Tokens that close their one-off client once exhausted, failed or closed.
+
+    A plain generator would not do: closing it before the first ``next()``
+    skips its ``finally``, and the client would stay open.
+    """
+
+    def __init__(self, client: Client, tokens: TokenStream) -> None:
+        self._client = client
+        self._tokens = tokens
+        self._closed = False
+
+    def __next__(self) -> str:
+        try:
+            return next(self._tokens)
+        except BaseException:  # StopIteration included: the client is done
+            self.close()
+            raise
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self._tokens.close()
+        finally:
+            self._client.close()
 
 
 @overload
@@ -93,10 +117,29 @@ async def acreate_completion(
     except BaseException:
         await client.aclose()
         raise
-    return AsyncTokenStream(_aclosing(client, tokens))
+    return AsyncTokenStream(_AsyncClientTokens(client, tokens))
 
 
-async def _aclosing(client: AsyncClient, tokens: AsyncTokenStream) -> AsyncIterator[str]:
-    async with client, tokens:
-        async for token in tokens:
-            yield token
+class _AsyncClientTokens(AsyncIterator[str]):
+    """Async twin of :class:`_ClientTokens`."""
+
+    def __init__(self, client: AsyncClient, tokens: AsyncTokenStream) -> None:
+        self._client = client
+        self._tokens = tokens
+        self._closed = False
+
+    async def __anext__(self) -> str:
+        try:
+            return await self._tokens.__anext__()
+        except BaseException:  # StopAsyncIteration and cancellation included
+            await self.aclose()
+            raise
+
+    async def aclose(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            await self._tokens.aclose()
+        finally:
+            await self._client.aclose()

@@ -10,6 +10,7 @@ import asyncio
 import builtins
 import random
 import re
+import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
 from types import TracebackType
@@ -17,7 +18,7 @@ from typing import Any
 
 from ails.completion import CompletionRun, Settings
 from ails.domain.chunks import DEFAULT_NOTICE_PATTERN
-from ails.domain.errors import AilsError, TimeoutError, TransportError
+from ails.domain.errors import AilsError, ConnectError, TimeoutError, TransportError
 from ails.domain.messages import DEFAULT_MODEL, DEFAULT_TEMPERATURE, ChatRequest, MessageLike
 from ails.domain.profile import Profile
 from ails.domain.sse import DEFAULT_MAX_EVENT_SIZE
@@ -148,6 +149,8 @@ def _os_error(doing: str, exc: OSError) -> TransportError:
     """Wrap an ``OSError`` a transport let through (adapters should not, but may)."""
     if isinstance(exc, builtins.TimeoutError):
         error: TransportError = TimeoutError(f"{doing} timed out: {exc}")
+    elif isinstance(exc, (ConnectionRefusedError, socket.gaierror)):
+        error = ConnectError(f"{doing} failed: {exc!r}; check base_url and that the server is up")
     else:
         error = TransportError(f"{doing} failed: {exc!r}; check the network and base_url")
     error.__cause__ = exc
@@ -427,7 +430,9 @@ class AsyncClient:
                 await _aclose_iterator(body)
             run.finish()
             outcome = "ok"
-        except (GeneratorExit, asyncio.CancelledError):
+        except GeneratorExit:  # aclose(), break in async with: as Client logs it
+            raise
+        except asyncio.CancelledError:
             outcome = "cancelled"
             raise
         except BaseException as exc:

@@ -17,7 +17,13 @@ import attrs
 
 from ails.domain.chunks import DEFAULT_NOTICE_PATTERN, provider_error
 from ails.domain.decoder import TokenDecoder
-from ails.domain.errors import AilsError, ProtocolError, TimeoutError, TransportError
+from ails.domain.errors import (
+    AilsError,
+    ConnectError,
+    ProtocolError,
+    TimeoutError,
+    TransportError,
+)
 from ails.domain.messages import ChatRequest
 from ails.domain.profile import Profile
 from ails.domain.sse import DEFAULT_MAX_EVENT_SIZE
@@ -102,7 +108,13 @@ class CompletionRun:
         )
 
     def after_send_error(self, error: TransportError) -> float:
-        """Delay before retrying a failed connection; re-raises ``error`` if none."""
+        """Delay before retrying a failed connection; re-raises ``error`` if none.
+
+        Only a ``ConnectError`` (nothing was sent) is retried: after a reset or
+        a timeout waiting for the answer, the server may have taken the question.
+        """
+        if not isinstance(error, ConnectError):
+            raise self._final(error)
         delay = self._s.retry.delay(self.attempts - 1, now=self._s.wall_clock(), rng=self._s.rng)
         if delay is None or not self._fits(delay):
             raise self._final(error)
@@ -112,6 +124,9 @@ class CompletionRun:
         """Record the response head; true if its body is the answer to read."""
         self.status = status
         self._headers = lower_keys(headers)
+        # The idle timer starts with the response head, so a body of nothing
+        # but keep-alive comments times out from there, not from the first ping.
+        self._last_event = self._s.clock()
         return 200 <= status <= 299
 
     def after_status(self, body: bytes) -> float:
@@ -135,6 +150,13 @@ class CompletionRun:
         if self._decoder is None:
             self._start_body()
         now = self._s.clock()
+        if self._deadline is not None and now > self._deadline:
+            # Checked before decoding: what arrived after the deadline is
+            # neither yielded nor counted in partial_text.
+            raise TimeoutError(
+                f"the answer took longer than the total timeout of {self._s.timeout.total:g} s; "
+                "raise Timeout(total=...) for long answers"
+            )
         if self._non_stream is not None:
             self._buffer_non_stream(chunk)
             tokens: list[str] = []
@@ -150,16 +172,18 @@ class CompletionRun:
             self._last_event = now
         else:
             self._check_idle(now)
-        if self._deadline is not None and now > self._deadline:
-            raise TimeoutError(
-                f"the answer took longer than the total timeout of {self._s.timeout.total:g} s; "
-                "raise Timeout(total=...) for long answers"
-            )
         return tokens
 
     @property
     def complete(self) -> bool:
-        """True once the answer ended properly; the rest of the body is ignored."""
+        """True once the rest of the body is irrelevant: read no more, call :meth:`finish`.
+
+        That is once the answer ended properly, or once enough of a body that
+        is not an event stream (a JSON error, an HTML page) is in hand to
+        report it.
+        """
+        if self._non_stream is not None:
+            return len(self._non_stream) >= BODY_EXCERPT
         return self._decoder is not None and self._decoder.complete
 
     def finish(self) -> None:
@@ -204,7 +228,6 @@ class CompletionRun:
         self._decoder = TokenDecoder(
             max_event_size=self._s.max_event_size, notice_pattern=self._s.notice_pattern
         )
-        self._last_event = self._s.clock()
         content_type = self._headers.get("content-type", "").lower()
         if content_type.startswith(("application/json", "text/html")):
             self._non_stream = bytearray()
@@ -212,8 +235,7 @@ class CompletionRun:
     def _buffer_non_stream(self, chunk: bytes) -> None:
         assert self._non_stream is not None
         room = BODY_EXCERPT - len(self._non_stream)
-        if room > 0:
-            self._non_stream += chunk[:room]
+        self._non_stream += chunk[: max(room, 0)]
 
     def _raise_non_stream(self) -> None:
         assert self._non_stream is not None
@@ -260,8 +282,10 @@ class CompletionRun:
 
     def _final(self, error: AilsError) -> AilsError:
         if self.attempts > 1:
+            # A transport may raise an error with no message at all.
+            head = f"{error.args[0]} " if error.args else ""
             error.args = (
-                f"{error.args[0]} (gave up after {self.attempts} attempts)",
+                f"{head}(gave up after {self.attempts} attempts)",
                 *error.args[1:],
             )
         return error

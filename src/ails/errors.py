@@ -2,6 +2,8 @@
 
 from ails.domain.errors import (
     AilsError,
+    ConnectError,
+    ConnectTimeoutError,
     HTTPStatusError,
     IncompleteStreamError,
     ProtocolError,
@@ -14,6 +16,8 @@ from ails.domain.errors import (
 
 __all__ = [
     "AilsError",
+    "ConnectError",
+    "ConnectTimeoutError",
     "HTTPStatusError",
     "IncompleteStreamError",
     "ProtocolError",

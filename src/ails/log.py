@@ -12,8 +12,6 @@ from __future__ import annotations
 import logging
 from typing import Any, Protocol
 
-import structlog
-
 __all__ = ["LOGGER_NAME", "Logger", "default_logger"]
 
 LOGGER_NAME = "ails"
@@ -33,6 +31,10 @@ class Logger(Protocol):
 
 def default_logger() -> Logger:
     """A structlog logger rendering ``key=value`` lines into stdlib logger ``"ails"``."""
+    # Imported here, not at the top: ``import ails`` (and so ``import
+    # ails.domain.signing``) must not pull structlog in.
+    import structlog
+
     stdlib_logger = logging.getLogger(LOGGER_NAME)
     logger: Logger = structlog.wrap_logger(
         stdlib_logger,

@@ -25,6 +25,10 @@ def resolve_base_url(base_url: str | None) -> str:
     if not isinstance(url, str):
         raise ValidationError(f"base_url must be a string, got {type(url).__name__}")
     parts = urlsplit(url)
+    try:
+        parts.port  # noqa: B018 -- urlsplit checks the port only when it is read
+    except ValueError:
+        raise ValidationError(f"base_url {url!r} has an invalid port") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValidationError(
             f"base_url {url!r} is not an http(s) URL with a host, "
@@ -63,7 +67,8 @@ def build_request(
     generated: dict[str, str] = {}
     profile_headers = dict(profile.headers)
     if "authority" in profile_headers:
-        generated["authority"] = urlsplit(base_url).netloc
+        # host[:port] as a browser sends it; never any user:password@ part.
+        generated["authority"] = urlsplit(base_url).netloc.rpartition("@")[2]
     if profile.send_client_id:
         generated["client-id"] = new_client_id()
     if profile.client_version is not None:

@@ -87,7 +87,7 @@ class ChunkInterpreter:
             raise provider_error(_maybe_json(data))
         try:
             chunk = json.loads(data)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
             raise ProtocolError(
                 f"an event's data is not JSON: {_excerpt(data)!r}; is base_url an "
                 "OpenAI-compatible chat completions endpoint?"
@@ -141,7 +141,7 @@ class ChunkInterpreter:
 def _maybe_json(data: str) -> object:
     try:
         parsed: Any = json.loads(data)
-    except ValueError:
+    except (ValueError, RecursionError):
         return data
     if isinstance(parsed, dict) and "error" in parsed:
         return parsed["error"]

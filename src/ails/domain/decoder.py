@@ -43,6 +43,8 @@ class TokenDecoder:
 
     def feed(self, data: bytes) -> list[str]:
         """Parse ``data``; return the tokens it completes, in order."""
+        if self._chunks.done:
+            return []  # bytes after [DONE] are ignored, whichever chunk they come in
         tokens: list[str] = []
         for event in self._parser.feed(data):
             self.events += 1

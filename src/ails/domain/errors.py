@@ -4,7 +4,9 @@
 
     AilsError
      +-- ValidationError          (also ValueError)  bad input, nothing was sent
-     +-- TransportError                              connect failure, reset
+     +-- TransportError                              the connection failed or broke
+     |    +-- ConnectError                           nothing was sent: refused, DNS, TLS
+     |    |    +-- ConnectTimeoutError  (also TimeoutError)
      |    +-- TimeoutError        (also builtins.TimeoutError)  connect, idle or total
      +-- HTTPStatusError                             non-2xx answer (.status, .body)
      |    +-- RateLimitError                         429 (.retry_after)
@@ -22,6 +24,8 @@ import builtins
 
 __all__ = [
     "AilsError",
+    "ConnectError",
+    "ConnectTimeoutError",
     "HTTPStatusError",
     "IncompleteStreamError",
     "ProtocolError",
@@ -54,8 +58,20 @@ class TransportError(AilsError):
     """The connection failed: refused, reset, DNS, TLS, or a broken body."""
 
 
+class ConnectError(TransportError):
+    """No connection could be made (refused, DNS, TLS handshake): nothing was sent.
+
+    Only these failures are retried: once a request may have reached the
+    server, sending it again could cost a second question of the daily quota.
+    """
+
+
 class TimeoutError(TransportError, builtins.TimeoutError):
     """Connecting, waiting for the next event, or the whole stream took too long."""
+
+
+class ConnectTimeoutError(ConnectError, TimeoutError):
+    """Connecting took longer than the connect timeout; nothing was sent."""
 
 
 class HTTPStatusError(AilsError):

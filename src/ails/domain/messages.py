@@ -126,6 +126,10 @@ def _coerce_messages(messages: Iterable[MessageLike]) -> tuple[Message, ...]:
             "messages must be a list of Message objects or dicts, "
             f"got a single {type(messages).__name__}; wrap it in a list"
         )
+    if not isinstance(messages, Iterable):
+        raise ValidationError(
+            f"messages must be a list of Message objects or dicts, got {type(messages).__name__}"
+        )
     result = tuple(
         item if isinstance(item, Message) else Message.from_dict(item, where=f"messages[{i}]")
         for i, item in enumerate(messages)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import string
 from collections.abc import Mapping
 
 import attrs
@@ -39,14 +40,20 @@ _BROWSER_HEADERS: tuple[tuple[str, str], ...] = (
 )
 
 
+# RFC 9110 section 5.6.2: token = 1*tchar; tchar = "!" / "#" / "$" / "%" / "&" /
+# "'" / "*" / "+" / "-" / "." / "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA
+_TCHARS = frozenset("!#$%&'*+-.^_`|~" + string.digits + string.ascii_letters)
+
+
 def check_header(name: str, value: str) -> None:
     """Raise ``ValidationError`` unless ``name: value`` is a safe header line.
 
-    CR, LF and NUL would let a value inject extra headers or split the request.
+    The name must be an HTTP token (RFC 9110). CR, LF and NUL in the value
+    would let it inject extra headers or split the request.
     """
     if not isinstance(name, str) or not isinstance(value, str):
         raise ValidationError(f"header {name!r}: names and values must be strings")
-    if not name or any(c in name for c in "\r\n\0: \t"):
+    if not name or not _TCHARS.issuperset(name):
         raise ValidationError(f"header name {name!r} is not a valid HTTP token")
     if any(c in value for c in "\r\n\0"):
         raise ValidationError(f"header {name!r}: value contains CR, LF or NUL")
@@ -63,6 +70,12 @@ def _to_headers(
     return tuple(merged.items())
 
 
+def _check_client_version(_instance: object, _attribute: object, value: str | None) -> None:
+    # It is sent as the client-v header value (check_header also rejects non-strings).
+    if value is not None:
+        check_header("client-v", value)
+
+
 @attrs.frozen
 class Profile:
     """The identity a client presents: headers, ``client-v`` and signing key.
@@ -75,7 +88,7 @@ class Profile:
 
     name: str
     headers: tuple[tuple[str, str], ...] = attrs.field(converter=_to_headers)
-    client_version: str | None = None
+    client_version: str | None = attrs.field(default=None, validator=_check_client_version)
     signer: Signer | None = None
     send_client_id: bool = True
 

@@ -87,7 +87,6 @@ class SSEParser:
             return []
         lines = (self._tail + data).split(b"\n")
         self._tail = lines.pop()
-        self._check_size(len(self._tail))
         events: list[ServerSentEvent] = []
         for line in lines:
             if line:
@@ -98,6 +97,8 @@ class SSEParser:
                 # A blank line with no data dispatches nothing, but resets the type.
                 self._event = ""
                 self._retry = None
+        # Only now: a blank line above may have dispatched the data buffered so far.
+        self._check_size(len(self._tail))
         return events
 
     def close(self) -> list[ServerSentEvent]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Mapping
 
 import attrs
 
@@ -35,7 +35,9 @@ class MockResponse:
     """What a handler answers: status, headers and the body chunks in order.
 
     A chunk that is an exception instance is raised when the body reaches it,
-    which is how a test simulates a reset or a timeout mid-stream. ``closed``
+    which is how a test simulates a reset or a timeout mid-stream. ``chunks``
+    may also be an async iterable (async transports only), so a test can hold
+    the body back on an ``asyncio.Event`` instead of sleeping. ``closed``
     turns true when the client releases the response.
     """
 
@@ -43,24 +45,43 @@ class MockResponse:
     headers: Mapping[str, str] = attrs.field(
         factory=lambda: {"content-type": "text/event-stream"}, converter=_Headers
     )
-    chunks: Iterable[Chunk] = ()
+    chunks: Iterable[Chunk] | AsyncIterable[Chunk] = ()
     closed: bool = False
     consumed: int = 0  # chunks handed out so far
 
     def iter_bytes(self) -> Iterator[bytes]:
         """Yield the chunks, raising any exception placed among them."""
+        if isinstance(self.chunks, AsyncIterable):
+            raise TypeError("this MockResponse has an async chunk source; use aiter_bytes()")
         for chunk in self.chunks:
             if self.closed:
                 return
-            if isinstance(chunk, BaseException):
-                raise chunk
-            self.consumed += 1
-            yield chunk
+            yield self._hand_out(chunk)
 
     async def aiter_bytes(self) -> AsyncIterator[bytes]:
-        """Async twin of :meth:`iter_bytes`."""
-        for chunk in self.iter_bytes():
-            yield chunk
+        """Async twin of :meth:`iter_bytes`; also reads an async chunk source."""
+        if isinstance(self.chunks, AsyncIterable):
+            source = aiter(self.chunks)
+            try:
+                async for chunk in source:
+                    if self.closed:
+                        return
+                    yield self._hand_out(chunk)
+            finally:
+                aclose = getattr(source, "aclose", None)
+                if aclose is not None:
+                    await aclose()
+            return
+        for chunk in self.chunks:
+            if self.closed:
+                return
+            yield self._hand_out(chunk)
+
+    def _hand_out(self, chunk: Chunk) -> bytes:
+        if isinstance(chunk, BaseException):
+            raise chunk
+        self.consumed += 1
+        return chunk
 
     def close(self) -> None:
         """Mark the response released."""
@@ -72,7 +93,7 @@ class MockResponse:
 
 
 #: What a handler may answer: a response, or a ``(status, headers, chunks)`` tuple.
-Answer = MockResponse | tuple[int, Mapping[str, str], Iterable[Chunk]]
+Answer = MockResponse | tuple[int, Mapping[str, str], Iterable[Chunk] | AsyncIterable[Chunk]]
 Handler = Callable[[HttpRequest], Answer]
 
 

@@ -13,8 +13,15 @@ import ssl as ssl_module
 from collections.abc import AsyncIterator, Mapping
 
 import aiohttp
+import aiohttp.http_exceptions
 
-from ails.domain.errors import ProtocolError, TimeoutError, TransportError
+from ails.domain.errors import (
+    ConnectError,
+    ConnectTimeoutError,
+    ProtocolError,
+    TimeoutError,
+    TransportError,
+)
 from ails.ports.http import HttpRequest
 
 __all__ = ["AiohttpTransport"]
@@ -122,7 +129,7 @@ def _translate(
         and isinstance(exc, asyncio.TimeoutError)
         and not isinstance(exc, aiohttp.SocketTimeoutError)
     ):
-        return TimeoutError(
+        return ConnectTimeoutError(
             f"connecting to {where} timed out after {_seconds(request.connect_timeout)}; "
             "is the server up and reachable?"
         )
@@ -132,15 +139,29 @@ def _translate(
             "stalled (raise Timeout(idle=...) if it is just slow)"
         )
     if isinstance(exc, (aiohttp.ClientSSLError, aiohttp.ClientConnectorCertificateError)):
-        return TransportError(
+        return ConnectError(
             f"TLS with {where} failed: {exc}; check the certificate, or pass ssl= an "
             "SSLContext (ssl=False turns checking off)"
         )
     if isinstance(exc, aiohttp.ClientProxyConnectionError):
-        return TransportError(f"the proxy failed the request to {where}: {exc}")
-    if isinstance(exc, aiohttp.ClientPayloadError) and "encoding" in str(exc).lower():
+        return ConnectError(f"the proxy failed the request to {where}: {exc}")
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return ConnectError(
+            f"cannot connect to {where}: {exc}; check base_url and that the server is up"
+        )
+    if isinstance(exc, aiohttp.ClientPayloadError) and _bad_content_encoding(exc):
         return ProtocolError(f"the body from {where} could not be decoded: {exc}")
     return TransportError(
         f"the connection to {where} failed: {type(exc).__name__}: {exc}; "
         "check base_url and the network"
     )
+
+
+def _bad_content_encoding(exc: BaseException) -> bool:
+    """Whether a payload error comes from a corrupt gzip/deflate body (not a cut one)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, aiohttp.http_exceptions.ContentEncodingError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False

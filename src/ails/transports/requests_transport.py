@@ -17,7 +17,13 @@ from typing import Any
 import requests
 import urllib3.exceptions
 
-from ails.domain.errors import ProtocolError, TimeoutError, TransportError
+from ails.domain.errors import (
+    ConnectError,
+    ConnectTimeoutError,
+    ProtocolError,
+    TimeoutError,
+    TransportError,
+)
 from ails.ports.http import HttpRequest
 
 __all__ = ["RequestsTransport"]
@@ -139,7 +145,7 @@ def _translate(exc: BaseException, request: HttpRequest) -> TransportError | Pro
         isinstance(e, (requests.exceptions.ConnectTimeout, urllib3.exceptions.ConnectTimeoutError))
         for e in chain
     ):
-        return TimeoutError(
+        return ConnectTimeoutError(
             f"connecting to {where} timed out after {_seconds(request.connect_timeout)}; "
             "is the server up and reachable?"
         )
@@ -156,12 +162,16 @@ def _translate(exc: BaseException, request: HttpRequest) -> TransportError | Pro
     if any(
         isinstance(e, (requests.exceptions.SSLError, urllib3.exceptions.SSLError)) for e in chain
     ):
-        return TransportError(
+        return ConnectError(
             f"TLS with {where} failed: {root}; check the certificate, or pass verify= "
             "a CA bundle (verify=False turns checking off)"
         )
     if isinstance(exc, requests.exceptions.ProxyError):
-        return TransportError(f"the proxy failed the request to {where}: {root}")
+        return ConnectError(f"the proxy failed the request to {where}: {root}")
+    if any(isinstance(e, urllib3.exceptions.NewConnectionError) for e in chain):
+        return ConnectError(
+            f"cannot connect to {where}: {root}; check base_url and that the server is up"
+        )
     if any(
         isinstance(e, (urllib3.exceptions.DecodeError, requests.exceptions.ContentDecodingError))
         for e in chain

@@ -1,0 +1,66 @@
+"""``ails demo``: a signed chat through the real stack, against the embedded fake server.
+
+Nothing leaves the machine: the server runs in-process on a free loopback
+port, checks each request's headers and signature, and replays recorded
+answers with their original pacing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import TextIO
+
+from ails.client import AsyncClient, Client
+from ails.domain.messages import Message
+from ails.testing.server import FakeServer
+
+__all__ = ["run_demo"]
+
+
+def _report(
+    out: TextIO, server: FakeServer, started: float, first: float | None, count: int
+) -> None:
+    record = server.requests[-1]
+    verdict = "accepted" if record.rejection is None else f"REJECTED: {record.rejection.message}"
+    ttft = "no token" if first is None else f"first token after {(first - started) * 1000:.1f} ms"
+    out.write(f"\n  ({ttft}, {count} tokens; signature {verdict} by the server)\n\n")
+
+
+def run_demo(out: TextIO) -> int:
+    """Stream one chat with each bundled transport; return the exit status."""
+    from ails.transports.aiohttp_transport import AiohttpTransport
+    from ails.transports.requests_transport import RequestsTransport
+
+    with FakeServer() as server:
+        out.write(
+            f"ails demo: fake Ails server on {server.url} "
+            "(offline: the real service is never called)\n\n"
+        )
+
+        question = "Привет! Как дела?"
+        out.write(f"[Client + RequestsTransport] > {question}\n")
+        started, first, count = time.perf_counter(), None, 0
+        with Client(RequestsTransport(), base_url=server.url) as client:
+            for token in client.stream([Message.user(question)]):
+                first = first or time.perf_counter()
+                count += 1
+                out.write(token)
+                out.flush()
+        _report(out, server, started, first, count)
+
+        async def chat_async(question: str) -> tuple[float, float | None, int]:
+            started, first, count = time.perf_counter(), None, 0
+            async with AsyncClient(AiohttpTransport(), base_url=server.url) as client:
+                async for token in client.stream([Message.user(question)]):
+                    first = first or time.perf_counter()
+                    count += 1
+                    out.write(token)
+                    out.flush()
+            return started, first, count
+
+        question = "Hello! Show me some emoji"
+        out.write(f"[AsyncClient + AiohttpTransport] > {question}\n")
+        _report(out, server, *asyncio.run(chat_async(question)))
+    rejected = [r for r in server.requests if r.rejection is not None]
+    return 1 if rejected else 0

@@ -1,0 +1,169 @@
+r"""Recorded-fixture files: what ``FakeServer`` replays, in a documented JSON format.
+
+A fixture file holds one JSON object::
+
+    {
+      "name": "ru-greeting",               # how tests select it
+      "match": "Привет",                   # optional regex on the last message
+      "expect": {"text": "Привет! ..."},   # optional: what a client should get
+      "realtime": false,                   # true: delays ignore the server's delay_scale
+      "replies": [                         # reply i answers request i (the last repeats)
+        {
+          "status": 200,
+          "headers": {"content-type": "text/event-stream"},
+          "framing": "chunked",            # "chunked", "close" or "length"
+          "gzip": false,
+          "body": [
+            {"delay": 0.004, "data": "data: {...}\n\n"},
+            {"data_b64": "..."},           # exact bytes, e.g. invalid UTF-8
+            {"fault": "reset"}             # "reset", "close" or "stall"
+          ]
+        }
+      ]
+    }
+
+A reply may also be ``{"fault": "no_response"}`` (accept, never answer) or
+``{"fault": "garbage"}`` (answer with bytes that are not HTTP). ``expect`` is
+``{"text": ...}`` or ``{"error": "IncompleteStreamError", "partial_text": ...}``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from collections.abc import Iterable
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+__all__ = ["Fixture", "Reply", "Step", "builtin_fixtures", "load_fixture", "load_fixtures"]
+
+_FRAMINGS = ("chunked", "close", "length")
+_BODY_FAULTS = ("reset", "close", "stall")
+_REPLY_FAULTS = ("no_response", "garbage")
+
+
+class FixtureError(ValueError):
+    """A fixture file does not follow the documented format."""
+
+
+@attrs.frozen
+class Step:
+    """One body step: wait ``delay`` seconds, then send ``data`` or do ``fault``."""
+
+    delay: float = 0.0
+    data: bytes = b""
+    fault: str | None = None
+
+
+@attrs.frozen
+class Reply:
+    """One recorded response."""
+
+    status: int = 200
+    headers: tuple[tuple[str, str], ...] = (("content-type", "text/event-stream"),)
+    framing: str = "chunked"
+    gzip: bool = False
+    body: tuple[Step, ...] = ()
+    fault: str | None = None
+
+
+@attrs.frozen
+class Fixture:
+    """A named conversation: how to select it, its replies, what to expect."""
+
+    name: str
+    replies: tuple[Reply, ...]
+    match: re.Pattern[str] | None = None
+    expect: dict[str, Any] = attrs.field(factory=dict)
+    realtime: bool = False
+
+    def reply(self, index: int) -> Reply:
+        """The reply for the ``index``-th request (0-based); the last one repeats."""
+        return self.replies[min(index, len(self.replies) - 1)]
+
+
+def _step(raw: Any, where: str) -> Step:
+    if isinstance(raw, str):
+        return Step(data=raw.encode("utf-8"))
+    if not isinstance(raw, dict):
+        raise FixtureError(f"{where}: a body step is a string or an object")
+    fault = raw.get("fault")
+    if fault is not None and fault not in _BODY_FAULTS:
+        raise FixtureError(f"{where}: fault must be one of {_BODY_FAULTS}, got {fault!r}")
+    if "data_b64" in raw:
+        data = base64.b64decode(raw["data_b64"])
+    else:
+        data = str(raw.get("data", "")).encode("utf-8")
+    return Step(delay=float(raw.get("delay", 0.0)), data=data, fault=fault)
+
+
+def _reply(raw: Any, where: str) -> Reply:
+    if not isinstance(raw, dict):
+        raise FixtureError(f"{where}: a reply is an object")
+    fault = raw.get("fault")
+    if fault is not None and fault not in _REPLY_FAULTS:
+        raise FixtureError(f"{where}: fault must be one of {_REPLY_FAULTS}, got {fault!r}")
+    framing = raw.get("framing", "chunked")
+    if framing not in _FRAMINGS:
+        raise FixtureError(f"{where}: framing must be one of {_FRAMINGS}, got {framing!r}")
+    headers = raw.get("headers", {"content-type": "text/event-stream"})
+    return Reply(
+        status=int(raw.get("status", 200)),
+        headers=tuple((str(k).lower(), str(v)) for k, v in headers.items()),
+        framing=framing,
+        gzip=bool(raw.get("gzip", False)),
+        body=tuple(_step(s, f"{where}.body[{i}]") for i, s in enumerate(raw.get("body", []))),
+        fault=fault,
+    )
+
+
+def parse_fixture(raw: Any, where: str = "fixture") -> Fixture:
+    """Build a :class:`Fixture` from its decoded JSON object."""
+    if not isinstance(raw, dict) or not isinstance(raw.get("name"), str):
+        raise FixtureError(f"{where}: a fixture is an object with a string 'name'")
+    replies = raw.get("replies")
+    if not isinstance(replies, list) or not replies:
+        raise FixtureError(f"{where}: 'replies' must be a non-empty list")
+    match = raw.get("match")
+    return Fixture(
+        name=raw["name"],
+        replies=tuple(_reply(r, f"{where}.replies[{i}]") for i, r in enumerate(replies)),
+        match=re.compile(match) if match else None,
+        expect=dict(raw.get("expect", {})),
+        realtime=bool(raw.get("realtime", False)),
+    )
+
+
+def load_fixture(path: str | Path) -> Fixture:
+    """Load one fixture file."""
+    path = Path(path)
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise FixtureError(f"{path}: not valid JSON: {exc}") from exc
+    return parse_fixture(raw, str(path))
+
+
+def load_fixtures(directory: str | Path) -> dict[str, Fixture]:
+    """Load every ``*.json`` fixture in ``directory``, by name."""
+    fixtures = (load_fixture(p) for p in sorted(Path(directory).glob("*.json")))
+    return _by_name(fixtures)
+
+
+def builtin_fixtures() -> dict[str, Fixture]:
+    """The fixtures shipped inside the package (demo conversations and faults)."""
+    folder = resources.files("ails.testing") / "fixtures"
+    entries = sorted(folder.iterdir(), key=lambda e: e.name)
+    return _by_name(
+        parse_fixture(json.loads(entry.read_text(encoding="utf-8")), entry.name)
+        for entry in entries
+        if entry.name.endswith(".json")
+    )
+
+
+def _by_name(fixtures: Iterable[Fixture]) -> dict[str, Fixture]:
+    return {fixture.name: fixture for fixture in fixtures}

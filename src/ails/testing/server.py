@@ -1,0 +1,410 @@
+"""``FakeServer``: a real HTTP/1.1 server on 127.0.0.1 that speaks the Ails protocol.
+
+It checks every request as the service would (see :mod:`ails.testing.checks`),
+replays recorded fixtures byte for byte with their pacing and faults, and
+records what it received and whether the client hung up, so tests wait on
+its records instead of sleeping. It runs in background threads, so sync and
+async tests use it alike.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import select
+import socket
+import struct
+import threading
+import time
+import zlib
+from collections.abc import Iterator, Mapping
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+from socketserver import ThreadingMixIn
+from types import TracebackType
+from typing import Any
+from urllib.parse import urlsplit
+from uuid import uuid4
+
+import attrs
+
+from ails.domain.profile import AILS_CLIENT_VERSION
+from ails.domain.signing import DEFAULT_SECRET
+from ails.testing.checks import Rejection, check_ails_request, check_openai_request
+from ails.testing.fixtures import Fixture, Reply, builtin_fixtures, load_fixtures
+
+__all__ = ["FakeServer", "RecordedRequest"]
+
+_DEFAULT_FIXTURE = "default"
+# How often a stalled reply looks at the socket and the stop flag.
+_POLL = 0.05
+
+
+class _ClientGone(Exception):
+    """The client closed the connection."""
+
+
+@attrs.define
+class RecordedRequest:
+    """A request as the server saw it, and what became of it.
+
+    ``disconnected`` is set when the client hung up before the reply ended;
+    ``finished`` when the server is done with the request either way.
+    """
+
+    method: str
+    path: str
+    query: str
+    headers: dict[str, str]
+    body: bytes
+    fixture: str
+    reply_index: int
+    rejection: Rejection | None = None
+    disconnected: threading.Event = attrs.field(factory=threading.Event, repr=False)
+    finished: threading.Event = attrs.field(factory=threading.Event, repr=False)
+
+    @property
+    def json(self) -> Any:
+        """The body decoded as JSON (``None`` if it is not JSON)."""
+        try:
+            return json.loads(self.body)
+        except ValueError:
+            return None
+
+
+class _Server(ThreadingMixIn, HTTPServer):
+    daemon_threads = True
+    allow_reuse_address = False
+    owner: FakeServer
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a client hanging up mid-request is an expected event here, not a crash
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    def setup(self) -> None:
+        super().setup()
+        # Small paced writes must leave at once, not wait for Nagle's algorithm.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.server.owner._track(self.connection, add=True)
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            self.server.owner._track(self.connection, add=False)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # tests read the server's records, not its chatter
+
+    def do_POST(self) -> None:
+        self.server.owner._serve(self)
+
+    do_GET = do_POST
+
+
+class FakeServer:
+    """An offline stand-in for the Ails service (or any OpenAI-compatible one).
+
+    ``with FakeServer() as server: Client(base_url=server.url)``. Select a
+    fixture per request with ``base_url=server.url_for("name")`` (fresh reply
+    counters each call), the ``x-ails-fixture`` header, or a fixture's
+    ``match`` rule on the last message; anything else gets ``"default"``.
+
+    ``profile`` is ``"ails"`` (check headers and the signature) or ``"openai"``
+    (check the API key and reject unknown body fields); ``check=False`` accepts
+    anything. ``fixtures_dir`` adds (or overrides) fixtures from a folder.
+    ``delay_scale`` multiplies every recorded delay (0 replays at full speed).
+    """
+
+    def __init__(
+        self,
+        *,
+        port: int = 0,
+        fixtures_dir: str | Path | None = None,
+        fixtures: Mapping[str, Fixture] | None = None,
+        profile: str = "ails",
+        secret: str = DEFAULT_SECRET,
+        client_version: str = AILS_CLIENT_VERSION,
+        api_key: str | None = None,
+        check: bool = True,
+        delay_scale: float = 1.0,
+    ) -> None:
+        if profile not in ("ails", "openai"):
+            raise ValueError(f"profile must be 'ails' or 'openai', got {profile!r}")
+        self.fixtures: dict[str, Fixture] = builtin_fixtures()
+        if fixtures_dir is not None:
+            self.fixtures.update(load_fixtures(fixtures_dir))
+        if fixtures is not None:
+            self.fixtures.update(fixtures)
+        self.profile = profile
+        self.secret = secret
+        self.client_version = client_version
+        self.api_key = api_key
+        self.check = check
+        self.delay_scale = delay_scale
+        self.requests: list[RecordedRequest] = []
+        self._port = port
+        self._lock = threading.Condition()
+        self._counters: dict[tuple[str, str], int] = {}
+        self._connections: set[socket.socket] = set()
+        self._stopping = threading.Event()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ------------------------------------------------------------------
+
+    def start(self) -> FakeServer:
+        """Bind 127.0.0.1 and serve in a background thread; returns ``self``."""
+        server = _Server(("127.0.0.1", self._port), _Handler)
+        server.owner = self
+        self._server = server
+        self._thread = threading.Thread(target=server.serve_forever, name="ails-fake-server")
+        self._thread.daemon = True
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving, end stalled replies and close every connection."""
+        if self._server is None:
+            return
+        self._stopping.set()
+        self._server.shutdown()
+        with self._lock:
+            connections = list(self._connections)
+        for connection in connections:
+            with contextlib.suppress(OSError):  # already closed by the client
+                connection.shutdown(socket.SHUT_RDWR)
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join()
+        self._server = None
+
+    def __enter__(self) -> FakeServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    async def __aenter__(self) -> FakeServer:
+        return self.start()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # -- addresses and records -------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        """The bound port."""
+        if self._server is None:
+            raise RuntimeError("the server is not running; use it as a context manager")
+        return int(self._server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        """The base URL, ``http://127.0.0.1:<port>``."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def url_for(self, fixture: str) -> str:
+        """A base URL that selects ``fixture``, with reply counters of its own."""
+        if fixture not in self.fixtures:
+            raise KeyError(f"no fixture named {fixture!r}; have {sorted(self.fixtures)}")
+        return f"{self.url}/fixtures/{fixture}/{uuid4().hex[:12]}"
+
+    def wait_for_requests(self, count: int, timeout: float = 10.0) -> list[RecordedRequest]:
+        """Block until at least ``count`` requests arrived; return them."""
+        with self._lock:
+            if not self._lock.wait_for(lambda: len(self.requests) >= count, timeout):
+                raise AssertionError(f"expected {count} requests, got {len(self.requests)}")
+            return list(self.requests)
+
+    def _track(self, connection: socket.socket, *, add: bool) -> None:
+        with self._lock:
+            if add:
+                self._connections.add(connection)
+            else:
+                self._connections.discard(connection)
+
+    # -- serving ----------------------------------------------------------------------
+
+    def _serve(self, handler: _Handler) -> None:
+        url = urlsplit(handler.path)
+        length = int(handler.headers.get("content-length") or 0)
+        body = handler.rfile.read(length) if length else b""
+        headers = {name.lower(): value for name, value in handler.headers.items()}
+        fixture, scope = self._select(url.path, headers, body)
+        with self._lock:
+            index = self._counters.get((fixture.name, scope), 0)
+            self._counters[(fixture.name, scope)] = index + 1
+        record = RecordedRequest(
+            method=handler.command,
+            path=url.path,
+            query=url.query,
+            headers=headers,
+            body=body,
+            fixture=fixture.name,
+            reply_index=index,
+        )
+        record.rejection = self._check(handler.command, url.query, headers, body)
+        with self._lock:
+            self.requests.append(record)
+            self._lock.notify_all()
+        try:
+            if record.rejection is not None:
+                self._send_simple(handler, record.rejection.status, record.rejection.body())
+            else:
+                scale = 1.0 if fixture.realtime else self.delay_scale
+                self._reply(handler, fixture.reply(index), scale)
+        except (_ClientGone, ConnectionError, BrokenPipeError):
+            record.disconnected.set()
+            handler.close_connection = True
+        finally:
+            record.finished.set()
+
+    def _select(self, path: str, headers: Mapping[str, str], body: bytes) -> tuple[Fixture, str]:
+        parts = path.strip("/").split("/")
+        if len(parts) >= 2 and parts[0] == "fixtures" and parts[1] in self.fixtures:
+            scope = parts[2] if len(parts) > 2 and parts[2] != "v1" else ""
+            return self.fixtures[parts[1]], scope
+        named = headers.get("x-ails-fixture")
+        if named in self.fixtures:
+            return self.fixtures[named], ""
+        try:
+            content = json.loads(body)["messages"][-1]["content"]
+        except (ValueError, KeyError, IndexError, TypeError):
+            content = None
+        if isinstance(content, str):
+            for fixture in self.fixtures.values():
+                if fixture.match is not None and fixture.match.search(content):
+                    return fixture, ""
+        return self.fixtures[_DEFAULT_FIXTURE], ""
+
+    def _check(
+        self, method: str, query: str, headers: Mapping[str, str], body: bytes
+    ) -> Rejection | None:
+        if method != "POST":
+            return Rejection(405, "method", f"use POST, not {method}")
+        if not self.check:
+            return None
+        if self.profile == "openai":
+            return check_openai_request(query, headers, body, api_key=self.api_key)
+        return check_ails_request(
+            query,
+            headers,
+            body,
+            secret=self.secret,
+            client_version=self.client_version,
+            now_ms=time.time_ns() // 1_000_000,
+        )
+
+    def _send_simple(self, handler: _Handler, status: int, body: bytes) -> None:
+        handler.send_response(status)
+        handler.send_header("content-type", "application/json")
+        handler.send_header("content-length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    def _reply(self, handler: _Handler, reply: Reply, delay_scale: float) -> None:
+        sock = handler.connection
+        if reply.fault == "no_response":
+            handler.close_connection = True
+            self._stall(sock)
+            return
+        if reply.fault == "garbage":
+            handler.close_connection = True
+            handler.wfile.write(b"\x00\xffTHIS IS NOT HTTP\r\n\r\n")
+            return
+        pieces = list(_encoded_pieces(reply))
+        handler.send_response(reply.status)
+        for name, value in reply.headers:
+            handler.send_header(name, value)
+        if reply.gzip:
+            handler.send_header("content-encoding", "gzip")
+        if reply.framing == "chunked":
+            handler.send_header("transfer-encoding", "chunked")
+        elif reply.framing == "length" and "content-length" not in dict(reply.headers):
+            size = sum(len(data) for _, data, _ in pieces)
+            handler.send_header("content-length", str(size))
+        else:
+            handler.send_header("connection", "close")
+            handler.close_connection = True
+        handler.end_headers()
+        for delay, data, fault in pieces:
+            self._pause(sock, delay * delay_scale)
+            if fault is not None:
+                self._fault(handler, fault)
+                return
+            if not data:
+                continue
+            if reply.framing == "chunked":
+                handler.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+            else:
+                handler.wfile.write(data)
+        if reply.framing == "chunked":
+            handler.wfile.write(b"0\r\n\r\n")
+
+    def _fault(self, handler: _Handler, fault: str) -> None:
+        handler.close_connection = True
+        sock = handler.connection
+        if fault == "stall":
+            self._stall(sock)
+        elif fault == "reset":
+            # SO_LINGER with a zero timeout makes close() send RST, not FIN.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            sock.close()
+        # "close": returning with close_connection set ends the body abruptly.
+
+    def _pause(self, sock: socket.socket, seconds: float) -> None:
+        """Wait ``seconds``, noticing at once if the client hangs up meanwhile."""
+        deadline = time.monotonic() + seconds
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or self._stopping.is_set():
+                return
+            self._watch(sock, remaining)
+
+    def _stall(self, sock: socket.socket) -> None:
+        """Send nothing until the client hangs up or the server stops."""
+        while not self._stopping.is_set():
+            self._watch(sock, _POLL)
+
+    def _watch(self, sock: socket.socket, seconds: float) -> None:
+        readable, _, _ = select.select([sock], [], [], min(seconds, _POLL))
+        if readable:
+            try:
+                peek = sock.recv(1, socket.MSG_PEEK)
+            except OSError as exc:
+                raise _ClientGone from exc
+            if not peek:
+                raise _ClientGone
+
+
+def _encoded_pieces(reply: Reply) -> Iterator[tuple[float, bytes, str | None]]:
+    """Body steps as (delay, wire bytes, fault).
+
+    gzip is flushed at every step so each piece decodes on arrival.
+    """
+    compressor = zlib.compressobj(wbits=31) if reply.gzip else None
+    for step in reply.body:
+        data = step.data
+        if compressor is not None and data:
+            data = compressor.compress(data) + compressor.flush(zlib.Z_SYNC_FLUSH)
+        yield step.delay, data, step.fault
+        if step.fault is not None:
+            return
+    if compressor is not None:
+        yield 0.0, compressor.flush(), None
