@@ -24,7 +24,7 @@ from ails.domain.profile import Profile
 from ails.domain.sse import DEFAULT_MAX_EVENT_SIZE
 from ails.log import Logger, default_logger
 from ails.ports.http import AsyncStreamResponse, AsyncTransport, StreamResponse, Transport
-from ails.request_builder import merge_headers, resolve_base_url
+from ails.request_builder import merge_headers, resolve_base_url, resolve_profile
 from ails.retries import RetryPolicy
 from ails.status_errors import BODY_EXCERPT
 from ails.timeouts import DEFAULT_TIMEOUT, TimeoutLike, to_timeout
@@ -38,7 +38,8 @@ def _settings(
     timeout: TimeoutLike,
     max_retries: int | RetryPolicy,
     headers: Mapping[str, str] | None,
-    profile: Profile | None,
+    profile: Profile | str | None,
+    api_key: str | None,
     logger: Logger | None,
     notice_pattern: re.Pattern[str] | str | None,
     max_event_size: int,
@@ -49,7 +50,7 @@ def _settings(
     retry = max_retries if isinstance(max_retries, RetryPolicy) else RetryPolicy(max_retries)
     return Settings(
         base_url=resolve_base_url(base_url),
-        profile=profile if profile is not None else Profile.ails(),
+        profile=resolve_profile(profile, api_key),
         headers=merge_headers(headers or {}),
         timeout=to_timeout(timeout),
         retry=retry,
@@ -68,12 +69,14 @@ _SETTINGS_DOC = """
     ``base_url`` defaults to ``$AILS_BASE_URL``, else the Ails service.
     ``timeout`` is a number of seconds (connect and idle gap between events) or
     a :class:`~ails.Timeout`. ``max_retries`` counts retries after the first
-    attempt (429, 5xx and connection failures, before the first token only),
-    or is a full :class:`~ails.RetryPolicy`. ``headers`` are merged over the
-    profile's. ``profile`` is the identity presented (default: the ai.ls
-    browser profile). ``notice_pattern`` finds service notices in the first
-    token (``None`` disables). ``clock``, ``wall_clock``, ``rng`` and ``sleep``
-    exist for tests and simulations.
+    attempt (429, 5xx, and connection failures where nothing was sent; never
+    after the first token), or is a full :class:`~ails.RetryPolicy`.
+    ``headers`` are merged over the profile's. ``profile`` is the identity
+    presented: a :class:`~ails.Profile`, ``"ails"`` (the ai.ls browser profile,
+    the default) or ``"openai"`` (plain OpenAI-compatible; its key is
+    ``api_key`` or ``$AILS_API_KEY``). ``notice_pattern`` finds service notices
+    in the first token (``None`` disables). ``clock``, ``wall_clock``, ``rng``
+    and ``sleep`` exist for tests and simulations.
 """
 
 
@@ -187,7 +190,8 @@ class Client:
         timeout: TimeoutLike = DEFAULT_TIMEOUT,
         max_retries: int | RetryPolicy = 2,
         headers: Mapping[str, str] | None = None,
-        profile: Profile | None = None,
+        profile: Profile | str | None = None,
+        api_key: str | None = None,
         logger: Logger | None = None,
         notice_pattern: re.Pattern[str] | str | None = DEFAULT_NOTICE_PATTERN,
         max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
@@ -202,6 +206,7 @@ class Client:
             max_retries=max_retries,
             headers=headers,
             profile=profile,
+            api_key=api_key,
             logger=logger,
             notice_pattern=notice_pattern,
             max_event_size=max_event_size,
@@ -349,7 +354,8 @@ class AsyncClient:
         timeout: TimeoutLike = DEFAULT_TIMEOUT,
         max_retries: int | RetryPolicy = 2,
         headers: Mapping[str, str] | None = None,
-        profile: Profile | None = None,
+        profile: Profile | str | None = None,
+        api_key: str | None = None,
         logger: Logger | None = None,
         notice_pattern: re.Pattern[str] | str | None = DEFAULT_NOTICE_PATTERN,
         max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
@@ -364,6 +370,7 @@ class AsyncClient:
             max_retries=max_retries,
             headers=headers,
             profile=profile,
+            api_key=api_key,
             logger=logger,
             notice_pattern=notice_pattern,
             max_event_size=max_event_size,

@@ -13,7 +13,14 @@ from ails.domain.messages import ChatRequest
 from ails.domain.profile import Profile, check_header
 from ails.ports.http import HttpRequest
 
-__all__ = ["DEFAULT_BASE_URL", "PATH", "build_request", "resolve_base_url"]
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "PATH",
+    "build_request",
+    "merge_headers",
+    "resolve_base_url",
+    "resolve_profile",
+]
 
 DEFAULT_BASE_URL = "https://api.caipacity.com"
 PATH = "/v1/chat/completions?full=false"
@@ -37,6 +44,28 @@ def resolve_base_url(base_url: str | None) -> str:
     if parts.query or parts.fragment or any(c in url for c in "\r\n\0 "):
         raise ValidationError(f"base_url {url!r} must not hold a query, fragment or spaces")
     return url.rstrip("/")
+
+
+def resolve_profile(profile: Profile | str | None, api_key: str | None = None) -> Profile:
+    """The profile to present: a ``Profile``, or ``"ails"`` (default) / ``"openai"`` by name.
+
+    ``api_key`` (else ``$AILS_API_KEY`` for the ``openai`` profile) is sent as
+    ``Authorization: Bearer <key>``.
+    """
+    if profile is None or profile == "ails":
+        resolved = Profile.ails()
+    elif profile == "openai":
+        key = api_key or os.environ.get("AILS_API_KEY")
+        if not key:
+            raise ValidationError(
+                "the openai profile needs an API key: pass api_key=... or set AILS_API_KEY"
+            )
+        return Profile.openai(key)
+    elif isinstance(profile, Profile):
+        resolved = profile
+    else:
+        raise ValidationError(f"profile must be a Profile, 'ails' or 'openai', got {profile!r}")
+    return resolved.with_api_key(api_key) if api_key else resolved
 
 
 def merge_headers(*layers: Mapping[str, str] | tuple[tuple[str, str], ...]) -> dict[str, str]:

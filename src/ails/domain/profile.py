@@ -119,6 +119,11 @@ class Profile:
             send_client_id=False,
         )
 
+    def with_api_key(self, api_key: str) -> Profile:
+        """Return this profile sending ``Authorization: Bearer <api_key>``."""
+        headers = [(name, value) for name, value in self.headers if name != "authorization"]
+        return attrs.evolve(self, headers=(*headers, ("authorization", f"Bearer {api_key}")))
+
     def with_key(self, secret: str, client_version: str) -> Profile:
         """Return this profile with a new secret and the ``client-v`` that goes with it."""
         signer = attrs.evolve(self.signer, secret=secret) if self.signer else Signer(secret=secret)
