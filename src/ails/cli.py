@@ -12,14 +12,17 @@ import json
 import re
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta, timezone, tzinfo
+from typing import Any, cast
 
 from ails._version import __version__
 from ails.client import AsyncClient, Client
 from ails.domain.errors import AilsError
 from ails.domain.messages import DEFAULT_MODEL, DEFAULT_TEMPERATURE, Message
 from ails.domain.signing import Signer
+from ails.ports.http import AsyncTransport, Transport
+from ails.terminal import JsonLinesOutput, Spinner, TextOutput
 from ails.timeouts import Timeout
 
 __all__ = ["main"]
@@ -55,7 +58,9 @@ def _messages(args: argparse.Namespace) -> list[Message]:
     text = args.message
     if text is None:
         if sys.stdin.isatty():
-            raise _CliError('give a message, e.g. ails chat "Привет!", or pipe one on stdin')
+            raise _CliError(
+                f'give a message, e.g. ails {args.command} "Привет!", or pipe one on stdin'
+            )
         text = sys.stdin.read().strip()
         if not text:
             raise _CliError("stdin was empty; give a message")
@@ -63,31 +68,77 @@ def _messages(args: argparse.Namespace) -> list[Message]:
     return [*messages, Message.user(text)]
 
 
-def _cmd_chat(args: argparse.Namespace) -> int:
-    messages = _messages(args)
-    options = {"base_url": args.base_url, "timeout": args.timeout}
+def _transport(args: argparse.Namespace) -> Transport | AsyncTransport:
+    transport: Transport | AsyncTransport
     if args.transport == "aiohttp":
         from ails.transports.aiohttp_transport import AiohttpTransport
 
-        async def run() -> None:
-            async with AsyncClient(AiohttpTransport(), **options) as client:
-                stream = client.stream(messages, model=args.model, temperature=args.temperature)
-                async with stream:
-                    async for token in stream:
-                        sys.stdout.write(token)
-                        sys.stdout.flush()
-
-        asyncio.run(run())
+        transport = AiohttpTransport()
     else:
         from ails.transports.requests_transport import RequestsTransport
 
-        with Client(RequestsTransport(), **options) as client:
-            stream = client.stream(messages, model=args.model, temperature=args.temperature)
-            with stream:
-                for token in stream:
-                    sys.stdout.write(token)
-                    sys.stdout.flush()
-    sys.stdout.write("\n")
+        transport = RequestsTransport()
+    if getattr(args, "out", None):
+        from ails.testing.recording import RecordingTransport
+
+        return RecordingTransport(transport, args.out)
+    return transport
+
+
+def _stream_answer(args: argparse.Namespace, on_token: Callable[[str], None]) -> int:
+    """Stream the chat through the chosen transport; returns the token count."""
+    messages = _messages(args)
+    transport = _transport(args)
+    options: dict[str, Any] = {
+        "base_url": args.base_url,
+        "timeout": args.timeout,
+        "profile": args.profile,
+        "api_key": args.api_key,
+    }
+    settings = {"model": args.model, "temperature": args.temperature}
+    count = 0
+    if args.transport == "requests":
+        sync_transport = cast(Transport, transport)
+        with (
+            Client(sync_transport, **options) as client,
+            client.stream(messages, **settings) as stream,
+        ):
+            for token in stream:
+                count += 1
+                on_token(token)
+        return count
+
+    async def run() -> int:
+        async with (
+            AsyncClient(cast(AsyncTransport, transport), **options) as client,
+            client.stream(messages, **settings) as stream,
+        ):
+            count = 0
+            async for token in stream:
+                count += 1
+                on_token(token)
+            return count
+
+    return asyncio.run(run())
+
+
+def _cmd_chat(args: argparse.Namespace) -> int:
+    output = JsonLinesOutput(sys.stdout) if args.json else TextOutput(sys.stdout)
+    with Spinner(sys.stderr) as spinner:
+
+        def on_token(token: str) -> None:
+            spinner.stop()
+            output.token(token)
+
+        try:
+            count = _stream_answer(args, on_token)
+        except AilsError as error:
+            spinner.stop()
+            output.error(error)
+            raise
+    output.done(count)
+    if getattr(args, "out", None):
+        print(f"ails: recorded to {args.out}", file=sys.stderr)
     return 0
 
 
@@ -149,17 +200,52 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"ails {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    chat = commands.add_parser("chat", help="stream an answer to stdout")
-    chat.add_argument("message", nargs="?", help="the question (default: read stdin)")
-    chat.add_argument("--base-url", help="server URL (default: $AILS_BASE_URL or the service)")
-    chat.add_argument("--model", default=DEFAULT_MODEL)
-    chat.add_argument("--temperature", type=float, default=DEFAULT_TEMPERATURE)
-    chat.add_argument("--system", help="a system message to send first")
-    chat.add_argument("--transport", choices=("requests", "aiohttp"), default="requests")
-    chat.add_argument(
+    conversation = argparse.ArgumentParser(add_help=False)
+    conversation.add_argument("message", nargs="?", help="the question (default: read stdin)")
+    conversation.add_argument(
+        "--base-url", help="server URL (default: $AILS_BASE_URL, else the Ails service)"
+    )
+    conversation.add_argument("--model", default=DEFAULT_MODEL)
+    conversation.add_argument("--temperature", type=float, default=DEFAULT_TEMPERATURE)
+    conversation.add_argument("--system", help="a system message to send first")
+    conversation.add_argument("--transport", choices=("requests", "aiohttp"), default="requests")
+    conversation.add_argument(
         "--timeout", type=_timeout, default=Timeout(), help="seconds (connect and idle)"
     )
+    conversation.add_argument(
+        "--profile",
+        choices=("ails", "openai"),
+        default="ails",
+        help="ails: the signed ai.ls browser profile; openai: any OpenAI-compatible API",
+    )
+    conversation.add_argument("--api-key", help="API key (default: $AILS_API_KEY)")
+    conversation.add_argument(
+        "--json", action="store_true", help="one JSON line per event, for scripts"
+    )
+
+    chat = commands.add_parser(
+        "chat",
+        parents=[conversation],
+        help="stream an answer to stdout",
+        epilog="Examples:\n"
+        '  ails chat --base-url http://127.0.0.1:8787 "Привет! Как дела?"\n'
+        '  echo "2+2?" | ails chat --json\n'
+        "  ails chat --profile openai --base-url http://127.0.0.1:8000 --api-key sk-... hi",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     chat.set_defaults(run=_cmd_chat)
+
+    record = commands.add_parser(
+        "record",
+        parents=[conversation],
+        help="chat and save the exchange as a FakeServer fixture",
+        epilog="Example:\n"
+        '  ails record "Привет!" --base-url http://127.0.0.1:8000 --out fixtures/\n'
+        "The client-id, signature and credentials are redacted from the files.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    record.add_argument("--out", required=True, help="folder for the fixture files")
+    record.set_defaults(run=_cmd_chat)
 
     sign = commands.add_parser("sign", help="print the d, t, s signature of a message")
     sign.add_argument("message")

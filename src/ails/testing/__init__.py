@@ -9,6 +9,7 @@ conformance kit lives in ``ails.testing.conformance`` (it needs pytest).
 from ails.testing.events import DONE, chat_chunk, chat_stream, sse_event
 from ails.testing.fixtures import Fixture, load_fixtures
 from ails.testing.mock import MockResponse, MockTransport
+from ails.testing.recording import RecordingTransport
 from ails.testing.server import FakeServer, RecordedRequest
 
 __all__ = [
@@ -18,6 +19,7 @@ __all__ = [
     "MockResponse",
     "MockTransport",
     "RecordedRequest",
+    "RecordingTransport",
     "chat_chunk",
     "chat_stream",
     "load_fixtures",

@@ -1,0 +1,119 @@
+"""What the ``ails`` command shows: tokens or JSON lines, and a spinner until the first token."""
+
+from __future__ import annotations
+
+import json
+import threading
+from types import TracebackType
+from typing import Any, TextIO
+
+from ails.domain.errors import AilsError
+
+__all__ = ["JsonLinesOutput", "Spinner", "TextOutput"]
+
+
+class Spinner:
+    """A spinner on a terminal stream until :meth:`stop`; silent when it is not a TTY."""
+
+    FRAMES = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+    CLEAR = "\r\x1b[K"
+
+    def __init__(
+        self, stream: TextIO, *, label: str = "waiting for the first token", interval: float = 0.1
+    ) -> None:
+        self._stream = stream
+        self._label = label
+        self._interval = interval
+        self._enabled = stream.isatty()
+        self._stopped = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> Spinner:
+        if self._enabled:
+            self._frame(0)
+            self._thread = threading.Thread(target=self._spin, name="ails-spinner", daemon=True)
+            self._thread.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        """Stop spinning and erase the spinner line (idempotent, cheap once stopped)."""
+        if self._stopped.is_set():
+            return
+        self._stopped.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._stream.write(self.CLEAR)
+            self._stream.flush()
+
+    def _spin(self) -> None:
+        index = 1
+        while not self._stopped.wait(self._interval):
+            self._frame(index)
+            index += 1
+
+    def _frame(self, index: int) -> None:
+        frame = self.FRAMES[index % len(self.FRAMES)]
+        self._stream.write(f"\r{frame} {self._label}")
+        self._stream.flush()
+
+
+class TextOutput:
+    """Tokens as plain text, flushed one by one."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def token(self, text: str) -> None:
+        """Show one token now."""
+        self._stream.write(text)
+        self._stream.flush()
+
+    def done(self, tokens: int) -> None:
+        """End the answer with a newline."""
+        self._stream.write("\n")
+        self._stream.flush()
+
+    def error(self, error: AilsError) -> None:
+        """Errors are reported on stderr by the caller; nothing to add here."""
+        self._stream.flush()
+
+
+class JsonLinesOutput:
+    """One JSON object per line: ``token`` events, then ``done`` or ``error``."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def _line(self, event: dict[str, Any]) -> None:
+        self._stream.write(json.dumps(event, ensure_ascii=False) + "\n")
+        self._stream.flush()
+
+    def token(self, text: str) -> None:
+        """``{"event": "token", "text": ...}``."""
+        self._line({"event": "token", "text": text})
+
+    def done(self, tokens: int) -> None:
+        """``{"event": "done", "tokens": N}``."""
+        self._line({"event": "done", "tokens": tokens})
+
+    def error(self, error: AilsError) -> None:
+        """``{"event": "error", "error": <class>, "message": ..., ...}`` with the error's data."""
+        event: dict[str, Any] = {
+            "event": "error",
+            "error": type(error).__name__,
+            "message": str(error),
+            "attempts": error.attempts,
+            "partial_text": error.partial_text,
+        }
+        for attribute in ("status", "retry_after", "code"):
+            if hasattr(error, attribute):
+                event[attribute] = getattr(error, attribute)
+        self._line(event)

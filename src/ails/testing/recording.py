@@ -1,0 +1,253 @@
+"""``RecordingTransport``: wrap any transport and save each exchange as a fixture.
+
+Composition, not inheritance: it forwards every call to the transport it
+wraps, sync or async, and writes one fixture file per exchange in the format
+``FakeServer`` replays (see :mod:`ails.testing.fixtures`): the status, the
+headers, each body chunk exactly as it arrived and the pause before it. The
+request is kept beside it for reference with its ``client-id``, signature and
+any credentials redacted, so a recording can be shared.
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from ails.domain.decoder import TokenDecoder
+from ails.domain.errors import AilsError
+from ails.domain.errors import TimeoutError as AilsTimeoutError
+from ails.ports.http import (
+    AsyncStreamResponse,
+    AsyncTransport,
+    HttpRequest,
+    StreamResponse,
+    Transport,
+)
+
+__all__ = ["REDACTED", "RecordingTransport"]
+
+REDACTED = "<redacted>"
+_SECRET_HEADERS = frozenset(
+    {"authorization", "client-id", "cookie", "proxy-authorization", "set-cookie", "x-api-key"}
+)
+_SIGNATURE_FIELDS = ("d", "t", "s")
+# The recorded body is what the transport handed over: already de-chunked and
+# decompressed, so these would lie about it on replay.
+_TRANSPORT_HEADERS = frozenset(
+    {"connection", "content-encoding", "content-length", "keep-alive", "transfer-encoding"}
+)
+
+
+def redact_request(request: HttpRequest) -> dict[str, Any]:
+    """The request as a fixture keeps it: no client-id, signature or credentials."""
+    headers = {
+        name: REDACTED if name.lower() in _SECRET_HEADERS else value
+        for name, value in request.headers
+    }
+    try:
+        body: Any = json.loads(request.body)
+    except ValueError:
+        body = REDACTED
+    if isinstance(body, dict):
+        body = {k: REDACTED if k in _SIGNATURE_FIELDS else v for k, v in body.items()}
+    return {"method": request.method, "url": request.url, "headers": headers, "body": body}
+
+
+class _Exchange:
+    """One request and the response as it arrives; written out on close."""
+
+    def __init__(
+        self,
+        owner: RecordingTransport,
+        request: HttpRequest,
+        status: int,
+        headers: Mapping[str, str],
+    ) -> None:
+        self._owner = owner
+        self._request = request
+        self._status = status
+        self._headers = {
+            k.lower(): v
+            for k, v in headers.items()
+            if k.lower() not in _TRANSPORT_HEADERS and k.lower() not in _SECRET_HEADERS
+        }
+        self._steps: list[dict[str, Any]] = []
+        self._last = owner._clock()
+        self._written = False
+
+    def chunk(self, data: bytes) -> None:
+        now = self._owner._clock()
+        step: dict[str, Any] = {"delay": round(now - self._last, 4)}
+        self._last = now
+        try:
+            step["data"] = data.decode("utf-8")
+        except UnicodeDecodeError:  # e.g. a character split across chunks
+            step["data_b64"] = base64.b64encode(data).decode("ascii")
+        self._steps.append(step)
+
+    def fault(self, error: BaseException) -> None:
+        fault = "stall" if isinstance(error, AilsTimeoutError) else "reset"
+        self._steps.append({"delay": round(self._owner._clock() - self._last, 4), "fault": fault})
+
+    def write(self) -> None:
+        if not self._written:
+            self._written = True
+            self._owner._write(self._request, self._status, self._headers, self._steps)
+
+
+class _RecordedResponse:
+    def __init__(self, inner: StreamResponse, exchange: _Exchange) -> None:
+        self._inner = inner
+        self._exchange = exchange
+        self.status = inner.status
+        self.headers = inner.headers
+
+    def iter_bytes(self) -> Iterator[bytes]:
+        try:
+            for data in self._inner.iter_bytes():
+                self._exchange.chunk(data)
+                yield data
+        except AilsError as error:
+            self._exchange.fault(error)
+            raise
+
+    def close(self) -> None:
+        try:
+            self._inner.close()
+        finally:
+            self._exchange.write()
+
+
+class _AsyncRecordedResponse:
+    def __init__(self, inner: AsyncStreamResponse, exchange: _Exchange) -> None:
+        self._inner = inner
+        self._exchange = exchange
+        self.status = inner.status
+        self.headers = inner.headers
+
+    async def aiter_bytes(self) -> AsyncIterator[bytes]:
+        body = self._inner.aiter_bytes()
+        try:
+            async for data in body:
+                self._exchange.chunk(data)
+                yield data
+        except AilsError as error:
+            self._exchange.fault(error)
+            raise
+        finally:
+            aclose = getattr(body, "aclose", None)
+            if aclose is not None:
+                await aclose()
+
+    async def aclose(self) -> None:
+        try:
+            await self._inner.aclose()
+        finally:
+            self._exchange.write()
+
+
+class RecordingTransport:
+    """Forwards to ``inner`` (sync or async) and writes each exchange to ``directory``.
+
+    Files are named ``{prefix}-001.json``, ``{prefix}-002.json``, ... and each
+    fixture's ``expect`` holds the text (or the error) ails decodes from the
+    recorded body, so a replay can be checked against it.
+    """
+
+    def __init__(
+        self,
+        inner: Transport | AsyncTransport,
+        directory: str | Path,
+        *,
+        prefix: str = "recorded",
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._inner = inner
+        self.directory = Path(directory)
+        self._prefix = prefix
+        self._clock = clock
+        self._counter = itertools.count(1)
+        self._lock = threading.Lock()
+        self.written: list[Path] = []
+
+    def send(self, request: HttpRequest) -> _RecordedResponse:
+        """Send through the wrapped sync transport, recording the response."""
+        response = self._sync().send(request)
+        exchange = _Exchange(self, request, response.status, response.headers)
+        return _RecordedResponse(response, exchange)
+
+    async def asend(self, request: HttpRequest) -> _AsyncRecordedResponse:
+        """Send through the wrapped async transport, recording the response."""
+        response = await self._async().asend(request)
+        exchange = _Exchange(self, request, response.status, response.headers)
+        return _AsyncRecordedResponse(response, exchange)
+
+    def close(self) -> None:
+        """Close the wrapped transport."""
+        self._sync().close()
+
+    async def aclose(self) -> None:
+        """Close the wrapped async transport."""
+        await self._async().aclose()
+
+    def _sync(self) -> Transport:
+        if not isinstance(self._inner, Transport):
+            raise TypeError(f"{self._inner!r} is an async transport; use it with AsyncClient")
+        return self._inner
+
+    def _async(self) -> AsyncTransport:
+        if not isinstance(self._inner, AsyncTransport):
+            raise TypeError(f"{self._inner!r} is a sync transport; use it with Client")
+        return self._inner
+
+    def _write(
+        self,
+        request: HttpRequest,
+        status: int,
+        headers: dict[str, str],
+        steps: list[dict[str, Any]],
+    ) -> None:
+        with self._lock:
+            name = f"{self._prefix}-{next(self._counter):03d}"
+        fixture = {
+            "name": name,
+            "description": f"Recorded from {request.url.split('?', 1)[0]} by ails.",
+            "expect": _expectation(status, steps),
+            "request": redact_request(request),
+            "replies": [
+                {"status": status, "headers": headers, "framing": "chunked", "body": steps}
+            ],
+        }
+        self.directory.mkdir(parents=True, exist_ok=True)
+        path = self.directory / f"{name}.json"
+        path.write_text(json.dumps(fixture, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        with self._lock:
+            self.written.append(path)
+
+
+def _expectation(status: int, steps: list[dict[str, Any]]) -> dict[str, Any]:
+    """What ails makes of the recorded answer: its text, or the error's class."""
+    if not 200 <= status <= 299:
+        return {"status": status}
+    decoder = TokenDecoder()
+    tokens: list[str] = []
+    try:
+        for step in steps:
+            if "fault" in step:
+                return {"error": "TransportError", "partial_text": "".join(tokens)}
+            raw = (
+                base64.b64decode(step["data_b64"]) if "data_b64" in step else step["data"].encode()
+            )
+            tokens += decoder.feed(raw)
+            if decoder.complete:
+                break
+        decoder.close("".join(tokens))
+    except AilsError as error:
+        return {"error": type(error).__name__, "partial_text": "".join(tokens)}
+    return {"text": "".join(tokens)}
