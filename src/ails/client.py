@@ -23,7 +23,13 @@ from ails.domain.messages import DEFAULT_MODEL, DEFAULT_TEMPERATURE, ChatRequest
 from ails.domain.profile import Profile
 from ails.domain.sse import DEFAULT_MAX_EVENT_SIZE
 from ails.log import Logger, default_logger
-from ails.ports.http import AsyncStreamResponse, AsyncTransport, StreamResponse, Transport
+from ails.ports.http import (
+    AsyncStreamResponse,
+    AsyncTransport,
+    StreamResponse,
+    Transport,
+    redact_url,
+)
 from ails.request_builder import merge_headers, resolve_base_url, resolve_profile
 from ails.retries import RetryPolicy
 from ails.status_errors import BODY_EXCERPT
@@ -43,6 +49,7 @@ def _settings(
     logger: Logger | None,
     notice_pattern: re.Pattern[str] | str | None,
     max_event_size: int,
+    log_bodies: bool,
     clock: Callable[[], float],
     wall_clock: Callable[[], float],
     rng: Callable[[], float],
@@ -59,6 +66,7 @@ def _settings(
         if isinstance(notice_pattern, str)
         else notice_pattern,
         max_event_size=max_event_size,
+        log_bodies=log_bodies,
         clock=clock,
         wall_clock=wall_clock,
         rng=rng,
@@ -75,8 +83,11 @@ _SETTINGS_DOC = """
     presented: a :class:`~ails.Profile`, ``"ails"`` (the ai.ls browser profile,
     the default) or ``"openai"`` (plain OpenAI-compatible; its key is
     ``api_key`` or ``$AILS_API_KEY``). ``notice_pattern`` finds service notices
-    in the first token (``None`` disables). ``clock``, ``wall_clock``, ``rng``
-    and ``sleep`` exist for tests and simulations.
+    in the first token (``None`` disables). ``log_bodies=True`` adds the
+    messages and the answer to the one log event per completion, for
+    debugging; off by default, and headers, keys and signatures are never
+    logged. ``clock``, ``wall_clock``, ``rng`` and ``sleep`` exist for tests
+    and simulations.
 """
 
 
@@ -195,6 +206,7 @@ class Client:
         logger: Logger | None = None,
         notice_pattern: re.Pattern[str] | str | None = DEFAULT_NOTICE_PATTERN,
         max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
+        log_bodies: bool = False,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
         rng: Callable[[], float] = random.random,
@@ -210,6 +222,7 @@ class Client:
             logger=logger,
             notice_pattern=notice_pattern,
             max_event_size=max_event_size,
+            log_bodies=log_bodies,
             clock=clock,
             wall_clock=wall_clock,
             rng=rng,
@@ -321,7 +334,8 @@ class Client:
         self.close()
 
     def __repr__(self) -> str:
-        return f"Client(base_url={self.base_url!r}, profile={self._settings.profile.name!r})"
+        url = redact_url(self.base_url)
+        return f"Client(base_url={url!r}, profile={self._settings.profile.name!r})"
 
 
 def _close_iterator(iterator: object) -> None:
@@ -359,6 +373,7 @@ class AsyncClient:
         logger: Logger | None = None,
         notice_pattern: re.Pattern[str] | str | None = DEFAULT_NOTICE_PATTERN,
         max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
+        log_bodies: bool = False,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
         rng: Callable[[], float] = random.random,
@@ -374,6 +389,7 @@ class AsyncClient:
             logger=logger,
             notice_pattern=notice_pattern,
             max_event_size=max_event_size,
+            log_bodies=log_bodies,
             clock=clock,
             wall_clock=wall_clock,
             rng=rng,
@@ -489,7 +505,8 @@ class AsyncClient:
         await self.aclose()
 
     def __repr__(self) -> str:
-        return f"AsyncClient(base_url={self.base_url!r}, profile={self._settings.profile.name!r})"
+        url = redact_url(self.base_url)
+        return f"AsyncClient(base_url={url!r}, profile={self._settings.profile.name!r})"
 
 
 async def _aread_excerpt(chunks: AsyncIterator[bytes]) -> bytes:

@@ -28,7 +28,7 @@ from ails.domain.messages import ChatRequest
 from ails.domain.profile import Profile
 from ails.domain.sse import DEFAULT_MAX_EVENT_SIZE
 from ails.log import Logger
-from ails.ports.http import HttpRequest
+from ails.ports.http import HttpRequest, redact_url
 from ails.request_builder import build_request
 from ails.retries import RetryPolicy, parse_retry_after
 from ails.status_errors import BODY_EXCERPT, error_for_status, json_error
@@ -41,14 +41,16 @@ __all__ = ["CompletionRun", "Settings"]
 class Settings:
     """Everything a client decided at construction, shared by every completion."""
 
-    base_url: str
+    base_url: str = attrs.field(repr=redact_url)
     profile: Profile
-    headers: Mapping[str, str]
+    # The caller's headers may carry keys: names only.
+    headers: Mapping[str, str] = attrs.field(repr=lambda h: f"[{', '.join(h)}]")
     timeout: Timeout
     retry: RetryPolicy
     logger: Logger
     notice_pattern: re.Pattern[str] | None = DEFAULT_NOTICE_PATTERN
     max_event_size: int = DEFAULT_MAX_EVENT_SIZE
+    log_bodies: bool = False
     clock: Callable[[], float] = time.monotonic
     wall_clock: Callable[[], float] = time.time
     rng: Callable[[], float] = random.random
@@ -203,7 +205,7 @@ class CompletionRun:
     # -- logging ------------------------------------------------------------------
 
     def log(self, outcome: str, error: BaseException | None = None) -> None:
-        """Emit the one event of this completion (no contents, no secrets)."""
+        """Emit the one event of this completion (no contents unless ``log_bodies``, no secrets)."""
         end = self._s.clock()
         fields: dict[str, object] = {
             "model": self._chat.model,
@@ -217,6 +219,10 @@ class CompletionRun:
             "tokens": len(self._parts),
             "outcome": outcome,
         }
+        if self._s.log_bodies:
+            # Opted in: the contents, but still no headers, key or signature.
+            fields["messages"] = [message.to_dict() for message in self._chat.messages]
+            fields["answer"] = self.text
         if error is not None:
             self._s.logger.warning("ails.completion", error=type(error).__name__, **fields)
         else:

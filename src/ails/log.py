@@ -4,17 +4,57 @@ Library code must not print: unconfigured structlog writes to stdout, where the
 CLI writes tokens. So the default logger renders through the standard library
 logger ``"ails"``, which stays silent until the application configures
 ``logging``. Pass ``logger=structlog.get_logger()`` to use your structlog setup.
-The event holds no message content, signature, header value or secret.
+The event holds no message content, signature, header value or secret; a
+client made with ``log_bodies=True`` adds the messages and the answer, and
+nothing else. :func:`redact_secrets` masks credential-named fields anywhere in
+an event as a second line of defence; add it to your own structlog chain too.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, MutableMapping
 from typing import Any, Protocol
 
-__all__ = ["LOGGER_NAME", "Logger", "default_logger"]
+__all__ = ["LOGGER_NAME", "REDACTED", "Logger", "default_logger", "redact_secrets"]
 
 LOGGER_NAME = "ails"
+REDACTED = "<redacted>"
+
+#: Field and header names whose values are never logged.
+SECRET_NAMES = frozenset(
+    {
+        "api_key",
+        "authorization",
+        "client-id",
+        "cookie",
+        "password",
+        "proxy-authorization",
+        "s",
+        "secret",
+        "set-cookie",
+        "signature",
+        "x-api-key",
+    }
+)
+
+
+def _redact(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {
+            k: REDACTED if str(k).lower() in SECRET_NAMES else _redact(v) for k, v in value.items()
+        }
+    if isinstance(value, (list, tuple)):
+        return type(value)(_redact(item) for item in value)
+    return value
+
+
+def redact_secrets(
+    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+) -> Mapping[str, Any]:
+    """A structlog processor: mask credential-named fields, nested dicts included."""
+    redacted: Mapping[str, Any] = _redact(event_dict)
+    return redacted
 
 
 class Logger(Protocol):
@@ -40,6 +80,7 @@ def default_logger() -> Logger:
         stdlib_logger,
         processors=[
             structlog.stdlib.filter_by_level,
+            redact_secrets,
             structlog.processors.KeyValueRenderer(key_order=["event"], sort_keys=True),
         ],
         wrapper_class=structlog.stdlib.BoundLogger,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Protocol, runtime_checkable
+from urllib.parse import urlsplit, urlunsplit
 
 import attrs
 
@@ -22,7 +23,16 @@ __all__ = [
     "HttpRequest",
     "StreamResponse",
     "Transport",
+    "redact_url",
 ]
+
+
+def redact_url(url: str) -> str:
+    """``url`` without any ``user:password@`` part, for messages and ``repr()``."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
 @attrs.frozen
@@ -31,7 +41,8 @@ class HttpRequest:
 
     ``headers`` keep their order. ``connect_timeout`` bounds establishing the
     connection and ``read_timeout`` the wait for any single read (headers or
-    a body chunk); ``None`` means no limit.
+    a body chunk); ``None`` means no limit. ``repr()`` shows header names
+    and the body's size, never their contents.
     """
 
     method: str
@@ -40,6 +51,16 @@ class HttpRequest:
     body: bytes
     connect_timeout: float | None = None
     read_timeout: float | None = None
+
+    def __repr__(self) -> str:
+        # Header values and the body hold the key, the signature and the
+        # user's messages: show their names and size only.
+        names = ", ".join(name for name, _ in self.headers)
+        return (
+            f"HttpRequest(method={self.method!r}, url={redact_url(self.url)!r}, "
+            f"headers=[{names}], body=<{len(self.body)} bytes>, "
+            f"connect_timeout={self.connect_timeout!r}, read_timeout={self.read_timeout!r})"
+        )
 
     def header(self, name: str) -> str | None:
         """The value of header ``name`` (case-insensitive), or ``None``."""
