@@ -9,12 +9,21 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
+from json.scanner import make_scanner
 from typing import Any
 
 from ails.domain.errors import ProtocolError, ProviderError
 from ails.domain.sse import ServerSentEvent
 
-__all__ = ["DEFAULT_NOTICE_PATTERN", "NEED_REFRESH", "ChunkInterpreter", "provider_error"]
+__all__ = [
+    "DEFAULT_NOTICE_PATTERN",
+    "NEED_REFRESH",
+    "ChunkInterpreter",
+    "JsonLoads",
+    "loads",
+    "provider_error",
+]
 
 #: The service reports quota and rate-limit problems as answer text naming its
 #: own domains. Only the first content token is checked: a genuine answer may
@@ -26,6 +35,38 @@ NEED_REFRESH = "AI.LS: NEED REFRESH"
 
 _DONE = "[DONE]"
 _EXCERPT = 200
+
+#: The C scanner ``json.loads`` itself ends in, called directly: a chat chunk
+#: is small, so the Python layers around it (``loads``, ``decode``,
+#: ``raw_decode`` and two whitespace regexes) cost as much as the scan.
+_scan_once = make_scanner(json.JSONDecoder())  # type: ignore[arg-type] # the C one takes a decoder
+
+#: A faster JSON decoder, e.g. ``orjson.loads``: takes ``str`` and raises
+#: ``ValueError`` for what it does not accept (the standard library then
+#: decides). Only the strings of its result are trusted (``orjson`` reads
+#: integers beyond 64 bits as floats); see ``ChunkInterpreter.handle_data``.
+JsonLoads = Callable[[str], Any]
+
+
+def loads(data: str, fast: JsonLoads | None = None) -> Any:
+    """``json.loads(data)``, exactly, by the quickest route.
+
+    ``fast`` is tried first when given. Anything it or the bare scanner does not
+    accept whole (an error, surrounding whitespace) goes to ``json.loads``, so
+    errors and edge cases are the standard library's.
+    """
+    if fast is not None:
+        try:
+            return fast(data)
+        except ValueError:
+            pass
+    try:
+        value, end = _scan_once(data, 0)
+    except (StopIteration, ValueError):
+        return json.loads(data)
+    if end != len(data):
+        return json.loads(data)  # trailing whitespace is fine, more JSON is not
+    return value
 
 
 def _excerpt(text: str) -> str:
@@ -66,8 +107,14 @@ class ChunkInterpreter:
     token only; a match raises ``ProviderError`` instead of yielding it.
     """
 
-    def __init__(self, *, notice_pattern: re.Pattern[str] | None = DEFAULT_NOTICE_PATTERN) -> None:
+    def __init__(
+        self,
+        *,
+        notice_pattern: re.Pattern[str] | None = DEFAULT_NOTICE_PATTERN,
+        fast_json: JsonLoads | None = None,
+    ) -> None:
         self._notice = notice_pattern
+        self._fast_json = fast_json
         self._seen_content = False
         self.done = False
         self.finish_reason: str | None = None
@@ -79,24 +126,61 @@ class ChunkInterpreter:
 
     def handle(self, event: ServerSentEvent) -> list[str]:
         """Interpret one event; raise ``ProviderError`` or ``ProtocolError`` on failures."""
-        data = event.data
+        tokens: list[str] = []
+        self.handle_data(event.event, event.data, tokens)
+        return tokens
+
+    def handle_data(self, event_type: str, data: str, tokens: list[str]) -> None:
+        """Interpret one event given as its type and data; append its tokens to ``tokens``.
+
+        The hot path of :class:`~ails.domain.decoder.TokenDecoder`: no event
+        object, no list per event. Same rules as :meth:`handle`.
+        """
         if data == _DONE:
             self.done = True
-            return []
-        if event.event == "error":
+            return
+        if event_type == "error":
             raise provider_error(_maybe_json(data))
+        fast = self._fast_json
+        chunk = self._decode(data, fast)
+        # The usual chunk (one choice, a string delta.content, no error) inline.
+        # It reads only strings, which a fast decoder returns exactly as
+        # json.loads does; anything else takes the general path, which checks
+        # every shape on the standard library's own reading of the data.
+        if type(chunk) is dict and not chunk.get("error"):
+            choices = chunk.get("choices")
+            if type(choices) is list and len(choices) == 1:
+                choice = choices[0]
+                if type(choice) is dict:
+                    delta = choice.get("delta")
+                    if type(delta) is dict:
+                        content = delta.get("content")
+                        reason = choice.get("finish_reason")
+                        if type(content) is str and (reason is None or type(reason) is str):
+                            if content:  # "" carries no token
+                                if not self._seen_content:
+                                    self._check_notice(content)
+                                tokens.append(content)
+                            if reason is not None:
+                                self.finish_reason = reason
+                            return
+        if fast is not None:
+            chunk = self._decode(data, None)
+        if not isinstance(chunk, dict):
+            raise ProtocolError(f"expected a JSON object in each event, got {_excerpt(data)!r}")
+        if chunk.get("error"):
+            raise provider_error(chunk["error"])
+        tokens += self._tokens(chunk, data)
+
+    @staticmethod
+    def _decode(data: str, fast: JsonLoads | None) -> Any:
         try:
-            chunk = json.loads(data)
+            return loads(data, fast)
         except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
             raise ProtocolError(
                 f"an event's data is not JSON: {_excerpt(data)!r}; is base_url an "
                 "OpenAI-compatible chat completions endpoint?"
             ) from None
-        if not isinstance(chunk, dict):
-            raise ProtocolError(f"expected a JSON object in each event, got {_excerpt(data)!r}")
-        if chunk.get("error"):
-            raise provider_error(chunk["error"])
-        return self._tokens(chunk, data)
 
     def _tokens(self, chunk: dict[str, Any], data: str) -> list[str]:
         choices = chunk.get("choices")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from ails.domain.chunks import DEFAULT_NOTICE_PATTERN, ChunkInterpreter
+from ails.domain.chunks import DEFAULT_NOTICE_PATTERN, ChunkInterpreter, JsonLoads
 from ails.domain.errors import IncompleteStreamError
 from ails.domain.sse import DEFAULT_MAX_EVENT_SIZE, SSEParser
 
@@ -18,7 +18,8 @@ class TokenDecoder:
     :attr:`complete` is true the rest of the body is irrelevant.
     :meth:`close` raises ``IncompleteStreamError`` if the body ended early.
     :attr:`events` counts dispatched events, so callers can tell a real event
-    from keep-alive comments.
+    from keep-alive comments. ``fast_json`` is an optional faster JSON decoder
+    (see :data:`~ails.domain.chunks.JsonLoads`); results are the same without it.
     """
 
     def __init__(
@@ -26,9 +27,10 @@ class TokenDecoder:
         *,
         max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
         notice_pattern: re.Pattern[str] | None = DEFAULT_NOTICE_PATTERN,
+        fast_json: JsonLoads | None = None,
     ) -> None:
         self._parser = SSEParser(max_event_size=max_event_size)
-        self._chunks = ChunkInterpreter(notice_pattern=notice_pattern)
+        self._chunks = ChunkInterpreter(notice_pattern=notice_pattern, fast_json=fast_json)
         self.events = 0
 
     @property
@@ -43,13 +45,15 @@ class TokenDecoder:
 
     def feed(self, data: bytes) -> list[str]:
         """Parse ``data``; return the tokens it completes, in order."""
-        if self._chunks.done:
+        chunks = self._chunks
+        if chunks.done:
             return []  # bytes after [DONE] are ignored, whichever chunk they come in
         tokens: list[str] = []
-        for event in self._parser.feed(data):
+        handle = chunks.handle_data
+        for event_type, text, _, _ in self._parser.feed_raw(data):
             self.events += 1
-            tokens += self._chunks.handle(event)
-            if self._chunks.done:
+            handle(event_type, text, tokens)
+            if chunks.done:
                 break  # bytes after [DONE] are ignored
         return tokens
 

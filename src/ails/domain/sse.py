@@ -22,7 +22,7 @@ import attrs
 
 from ails.domain.errors import ProtocolError
 
-__all__ = ["DEFAULT_MAX_EVENT_SIZE", "SSEParser", "ServerSentEvent"]
+__all__ = ["DEFAULT_MAX_EVENT_SIZE", "RawEvent", "SSEParser", "ServerSentEvent"]
 
 #: A chat chunk is a few hundred bytes; 8 MiB leaves room for very large
 #: single-event answers while keeping a hostile or broken server from growing
@@ -48,6 +48,12 @@ class ServerSentEvent:
     retry: int | None = None
 
 
+#: One dispatched event inside the parser: (type as sent, data, last id, retry).
+#: A plain tuple, so the token path (``TokenDecoder``) builds no event objects;
+#: :meth:`SSEParser.feed` turns it into a ``ServerSentEvent``.
+RawEvent = tuple[str, str, str, int | None]
+
+
 class SSEParser:
     """Feed bytes with :meth:`feed`, get complete events; call :meth:`close` at EOF.
 
@@ -61,7 +67,7 @@ class SSEParser:
         self._tail = b""  # an unterminated line, CR/CRLF already normalised away
         self._head: bytes | None = b""  # bytes before the BOM check; None once done
         self._pending_cr = False  # the last chunk ended in CR: skip an LF that follows
-        self._data: list[str] = []
+        self._data: list[bytes] = []  # the data lines' values, still UTF-8
         self._size = 0
         self._event = ""
         self._retry: int | None = None
@@ -70,6 +76,16 @@ class SSEParser:
 
     def feed(self, data: bytes) -> list[ServerSentEvent]:
         """Consume ``data`` and return the events it completes (maybe none)."""
+        return [
+            ServerSentEvent(data=text, event=kind or "message", id=last_id, retry=retry)
+            for kind, text, last_id, retry in self.feed_raw(data)
+        ]
+
+    def feed_raw(self, data: bytes) -> list[RawEvent]:
+        """Like :meth:`feed`, as ``(type, data, id, retry)`` tuples; ``""`` is the default type.
+
+        The hot path of a chat stream: no object per event beyond the tuple.
+        """
         if self._closed:
             raise ProtocolError("SSEParser.feed() called after close(); make a new parser")
         if self._head is not None:
@@ -87,16 +103,32 @@ class SSEParser:
             return []
         lines = (self._tail + data).split(b"\n")
         self._tail = lines.pop()
-        events: list[ServerSentEvent] = []
+        events: list[RawEvent] = []
+        # The common line, ``data: <value>``, is handled inline: no call, no decode.
+        values = self._data
+        limit = self._max
         for line in lines:
-            if line:
-                self._process_line(line)
-            elif self._data:
-                events.append(self._dispatch())
-            else:
-                # A blank line with no data dispatches nothing, but resets the type.
+            if line.startswith(b"data: "):
+                values.append(line[6:])
+                self._size += len(line)
+                if self._size > limit:
+                    self._check_size(0)
+            elif not line:
+                if values:
+                    # Split on LF before decoding, so decoding the joined lines
+                    # equals decoding each line: LF never occurs inside UTF-8
+                    # sequences, and ends any broken one.
+                    raw = values[0] if len(values) == 1 else b"\n".join(values)
+                    events.append(
+                        (self._event, raw.decode("utf-8", "replace"), self._last_id, self._retry)
+                    )
+                    values.clear()
+                    self._size = 0
+                # A blank line resets the type and retry, dispatching or not.
                 self._event = ""
                 self._retry = None
+            else:
+                self._process_line(line)
         # Only now: a blank line above may have dispatched the data buffered so far.
         self._check_size(len(self._tail))
         return events
@@ -105,7 +137,7 @@ class SSEParser:
         """Signal end of stream; an unterminated event is discarded, per WHATWG."""
         self._closed = True
         self._tail = b""
-        self._data = []
+        self._data.clear()
         self._size = 0
         return []
 
@@ -130,33 +162,22 @@ class SSEParser:
             )
 
     def _process_line(self, raw: bytes) -> None:
-        line = raw.decode("utf-8", "replace")
-        name, colon, value = line.partition(":")
+        """Any line but ``data: ...`` and blank ones (those are inlined in feed_raw)."""
+        # The field name ends at the first colon, an ASCII byte that never
+        # occurs inside a UTF-8 sequence, so splitting bytes equals splitting text.
+        name, colon, value = raw.partition(b":")
         if not name and colon:
             return  # a comment, e.g. ": ping" keep-alives
-        if value.startswith(" "):
+        if value.startswith(b" "):
             value = value[1:]
-        if name == "data":
+        if name == b"data":
             self._data.append(value)
             self._size += len(raw)
             self._check_size(0)
-        elif name == "event":
-            self._event = value
-        elif name == "id" and "\0" not in value:
-            self._last_id = value
-        elif name == "retry" and value.isascii() and value.isdigit():
+        elif name == b"event":
+            self._event = value.decode("utf-8", "replace")
+        elif name == b"id" and b"\0" not in value:
+            self._last_id = value.decode("utf-8", "replace")
+        elif name == b"retry" and value.isdigit():  # bytes.isdigit: ASCII digits only
             self._retry = int(value)
         # Any other field name is ignored, as the standard requires.
-
-    def _dispatch(self) -> ServerSentEvent:
-        event = ServerSentEvent(
-            data="\n".join(self._data),
-            event=self._event or "message",
-            id=self._last_id,
-            retry=self._retry,
-        )
-        self._data = []
-        self._size = 0
-        self._event = ""
-        self._retry = None
-        return event

@@ -9,8 +9,10 @@ exception, during the body included, becomes an ``ails.errors`` exception.
 from __future__ import annotations
 
 import asyncio
+import base64
 import ssl as ssl_module
 from collections.abc import AsyncIterator, Mapping
+from urllib.parse import unquote, urlsplit
 
 import aiohttp
 import aiohttp.http_exceptions
@@ -22,9 +24,12 @@ from ails.domain.errors import (
     TimeoutError,
     TransportError,
 )
-from ails.ports.http import HttpRequest
+from ails.ports.http import HttpRequest, redact_url
 
 __all__ = ["AiohttpTransport"]
+
+#: aiohttp 3.11+ names DNS failures; older ones report them as connector errors.
+_DNS_ERROR: type[BaseException] | None = getattr(aiohttp, "ClientConnectorDNSError", None)
 
 
 def _seconds(value: float | None) -> str:
@@ -64,11 +69,12 @@ class AiohttpTransport:
             sock_connect=request.connect_timeout,
             sock_read=request.read_timeout,
         )
+        url, headers = _url_credentials_as_basic_auth(request.url, list(request.headers))
         try:
             response = await self._get_session().request(
                 request.method,
-                request.url,
-                headers=list(request.headers),
+                url,
+                headers=headers,
                 data=request.body,
                 timeout=timeout,
                 proxy=self._proxy,
@@ -94,6 +100,27 @@ class AiohttpTransport:
         return f"AiohttpTransport(proxy={self._proxy is not None}, ssl={self._ssl!r})"
 
 
+def _url_credentials_as_basic_auth(
+    url: str, headers: list[tuple[str, str]]
+) -> tuple[str, list[tuple[str, str]]]:
+    """Move ``user:password@`` from the URL into ``Authorization: Basic``, as requests does.
+
+    aiohttp refuses a URL with credentials beside an Authorization header
+    (with a bare ValueError), and every profile sends one.
+    """
+    parts = urlsplit(url)
+    if parts.username is None:
+        return url, headers
+    pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+    try:
+        raw = pair.encode("latin-1")  # as requests encodes it
+    except UnicodeEncodeError:
+        raw = pair.encode("utf-8")
+    basic = "Basic " + base64.b64encode(raw).decode("ascii")
+    kept = [(name, value) for name, value in headers if name.lower() != "authorization"]
+    return redact_url(url), [*kept, ("authorization", basic)]
+
+
 class _AiohttpResponse:
     """A streaming response over an ``aiohttp.ClientResponse``."""
 
@@ -109,7 +136,11 @@ class _AiohttpResponse:
             async for data in self._response.content.iter_any():
                 yield data
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
-            raise _translate(exc, self._request, connecting=False) from exc
+            error = _translate(exc, self._request, connecting=False)
+            if isinstance(error, ConnectError):  # the request was sent: not "nothing sent"
+                cls = TimeoutError if isinstance(error, TimeoutError) else TransportError
+                error = cls(*error.args)
+            raise error from exc
 
     async def aclose(self) -> None:
         """Release the connection; an unfinished body closes it rather than pool it."""
@@ -123,7 +154,7 @@ def _translate(
     exc: BaseException, request: HttpRequest, *, connecting: bool
 ) -> TransportError | ProtocolError:
     """Map an aiohttp failure to the matching ails error."""
-    where = request.url.split("?", 1)[0]
+    where = redact_url(request.url).split("?", 1)[0]  # no query, no user:password@
     if isinstance(exc, aiohttp.ConnectionTimeoutError) or (
         connecting
         and isinstance(exc, asyncio.TimeoutError)
@@ -143,11 +174,22 @@ def _translate(
             f"TLS with {where} failed: {exc}; check the certificate, or pass ssl= an "
             "SSLContext (ssl=False turns checking off)"
         )
+    if _DNS_ERROR is not None and isinstance(exc, _DNS_ERROR):
+        return ConnectError(
+            f"cannot resolve the host name {urlsplit(where).hostname!r} of {where}: {exc}; "
+            "check base_url (is the name spelled right? is there a network?)"
+        )
     if isinstance(exc, aiohttp.ClientProxyConnectionError):
         return ConnectError(f"the proxy failed the request to {where}: {exc}")
     if isinstance(exc, aiohttp.ClientConnectorError):
         return ConnectError(
             f"cannot connect to {where}: {exc}; check base_url and that the server is up"
+        )
+    if isinstance(exc, aiohttp.ClientResponseError) and _bad_http(exc):
+        said = " ".join(exc.message.split())[:100]
+        return TransportError(
+            f"{where} did not answer with HTTP ({said}); is base_url the right host, "
+            "port and scheme (http or https)?"
         )
     if isinstance(exc, aiohttp.ClientPayloadError) and _bad_content_encoding(exc):
         return ProtocolError(f"the body from {where} could not be decoded: {exc}")
@@ -155,6 +197,16 @@ def _translate(
         f"the connection to {where} failed: {type(exc).__name__}: {exc}; "
         "check base_url and the network"
     )
+
+
+def _bad_http(exc: BaseException) -> bool:
+    """Whether aiohttp's parser rejected the response head (it is not HTTP)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, aiohttp.http_exceptions.BadHttpMessage):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _bad_content_encoding(exc: BaseException) -> bool:

@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import builtins
 import http.client
+import socket
+import ssl
 from collections.abc import Iterator, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 import urllib3.exceptions
@@ -24,7 +27,7 @@ from ails.domain.errors import (
     TimeoutError,
     TransportError,
 )
-from ails.ports.http import HttpRequest
+from ails.ports.http import HttpRequest, redact_url
 
 __all__ = ["RequestsTransport"]
 
@@ -112,7 +115,7 @@ class _RequestsResponse:
             http.client.HTTPException,
             OSError,
         ) as exc:
-            raise _translate(exc, self._request) from exc
+            raise _in_body(_translate(exc, self._request)) from exc
 
     def close(self) -> None:
         """Release the connection (closing it if the body was not read to the end)."""
@@ -136,47 +139,112 @@ def _innermost(exc: BaseException) -> BaseException:
         exc = inner
 
 
+def _in_body(error: TransportError | ProtocolError) -> TransportError | ProtocolError:
+    """A failure while reading the body: the request was sent, so never a ConnectError."""
+    if isinstance(error, ConnectError):
+        cls = TimeoutError if isinstance(error, TimeoutError) else TransportError
+        return cls(*error.args)
+    return error
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """``exc``, the causes ``requests`` and urllib3 wrap, and their ``__context__``."""
+    seen: list[BaseException] = []
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        current = todo.pop()
+        if current is None or any(current is e for e in seen):
+            continue
+        seen.append(current)
+        reason = getattr(current, "reason", None)
+        inner = current.args[0] if current.args else None
+        todo += [
+            e if isinstance(e, BaseException) else None
+            for e in (reason, inner, current.__cause__, current.__context__)
+        ]
+    return seen
+
+
+def _in_tls_handshake(chain: list[BaseException]) -> bool:
+    """Whether any of these exceptions was raised inside ``SSLSocket.do_handshake``.
+
+    urllib3 reports a handshake that times out as a *read* timeout, with the
+    connect timeout's value; only the traceback tells them apart.
+    """
+    for exc in chain:
+        tb = exc.__traceback__
+        while tb is not None:
+            if tb.tb_frame.f_code.co_name == "do_handshake":
+                return True
+            tb = tb.tb_next
+    return False
+
+
+# urllib3 2 names DNS failures; 1.x leaves a socket.gaierror under NewConnectionError.
+_NAME_RESOLUTION: tuple[type[BaseException], ...] = (
+    socket.gaierror,
+    *[
+        getattr(urllib3.exceptions, n)
+        for n in ("NameResolutionError",)
+        if hasattr(urllib3.exceptions, n)
+    ],
+)
+
+
 def _translate(exc: BaseException, request: HttpRequest) -> TransportError | ProtocolError:
     """Map a ``requests``/``urllib3`` failure to the matching ails error."""
-    where = request.url.split("?", 1)[0]
+    where = redact_url(request.url).split("?", 1)[0]
+    host = urlsplit(request.url).hostname
+    chain = _chain(exc)
     root = _innermost(exc)
-    chain = (exc, root)
-    if any(
+
+    def has(*types: type[BaseException]) -> bool:
+        return any(isinstance(e, types) for e in chain)
+
+    if has(*_NAME_RESOLUTION):
+        return ConnectError(
+            f"cannot resolve the host name {host!r} of {where}: {root}; "
+            "check base_url (is the name spelled right? is there a network?)"
+        )
+    # urllib3's NewConnectionError subclasses ConnectTimeoutError, for history:
+    # a refused connection is not a timeout.
+    connect_timeout = any(
         isinstance(e, (requests.exceptions.ConnectTimeout, urllib3.exceptions.ConnectTimeoutError))
+        and not isinstance(e, urllib3.exceptions.NewConnectionError)
         for e in chain
-    ):
+    )
+    timeout = has(
+        requests.exceptions.Timeout, urllib3.exceptions.TimeoutError, builtins.TimeoutError
+    ) and not has(urllib3.exceptions.NewConnectionError)
+    if connect_timeout or (timeout and _in_tls_handshake(chain)):
         return ConnectTimeoutError(
             f"connecting to {where} timed out after {_seconds(request.connect_timeout)}; "
             "is the server up and reachable?"
         )
-    if any(
-        isinstance(
-            e, (requests.exceptions.Timeout, urllib3.exceptions.TimeoutError, builtins.TimeoutError)
-        )
-        for e in chain
-    ):
+    if timeout:
         return TimeoutError(
             f"no data from {where} for {_seconds(request.read_timeout)}; the server seems "
             "stalled (raise Timeout(idle=...) if it is just slow)"
         )
-    if any(
-        isinstance(e, (requests.exceptions.SSLError, urllib3.exceptions.SSLError)) for e in chain
-    ):
+    if has(requests.exceptions.SSLError, urllib3.exceptions.SSLError, ssl.SSLError):
         return ConnectError(
             f"TLS with {where} failed: {root}; check the certificate, or pass verify= "
             "a CA bundle (verify=False turns checking off)"
         )
-    if isinstance(exc, requests.exceptions.ProxyError):
+    if has(requests.exceptions.ProxyError, urllib3.exceptions.ProxyError):
         return ConnectError(f"the proxy failed the request to {where}: {root}")
-    if any(isinstance(e, urllib3.exceptions.NewConnectionError) for e in chain):
+    if has(urllib3.exceptions.NewConnectionError, ConnectionRefusedError):
         return ConnectError(
             f"cannot connect to {where}: {root}; check base_url and that the server is up"
         )
-    if any(
-        isinstance(e, (urllib3.exceptions.DecodeError, requests.exceptions.ContentDecodingError))
-        for e in chain
-    ):
+    if has(urllib3.exceptions.DecodeError, requests.exceptions.ContentDecodingError):
         return ProtocolError(f"the body from {where} could not be decoded: {root}")
+    bad = next((e for e in chain if isinstance(e, http.client.BadStatusLine)), None)
+    if bad is not None:
+        return TransportError(
+            f"{where} did not answer with HTTP (it sent {str(bad)[:80]!r}); is base_url "
+            "the right host, port and scheme (http or https)?"
+        )
     return TransportError(
         f"the connection to {where} failed: {type(root).__name__}: {root}; "
         "check base_url and the network"
