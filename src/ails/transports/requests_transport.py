@@ -1,6 +1,7 @@
 """``RequestsTransport``: the sync port over a reused ``requests.Session``.
 
-It only moves bytes. Body bytes are read with urllib3's ``read1``, which
+It only moves bytes. A chunked body is read one HTTP chunk at a time, each as
+soon as it is complete; any other body with urllib3's ``read1``, which
 returns whatever has arrived: ``iter_lines()`` would hold data until 512
 bytes, and a plain ``read(n)`` on a body without chunked framing would wait
 for ``n`` bytes or EOF. Every ``requests``/``urllib3`` exception, during the
@@ -101,6 +102,13 @@ class _RequestsResponse:
         raw: Any = self._response.raw
         read1 = getattr(raw, "read1", None)
         try:
+            if getattr(raw, "chunked", False) and raw.supports_chunked_reads():
+                # Each HTTP chunk as soon as it is complete (a chunk is sent
+                # whole, so this waits for nothing that has not already been
+                # sent). read1 returns the same pieces through several more
+                # layers: with one chunk per event, twice the cost of the parse.
+                yield from raw.read_chunked(decode_content=True)
+                return
             if read1 is None:  # urllib3 1.x: chunk-sized reads are the best it offers
                 yield from raw.stream(_READ_SIZE, decode_content=True)
                 return
