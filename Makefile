@@ -3,20 +3,26 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+DOCS_STAMP := $(VENV)/.installed-docs
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test lint type cov check fmt clean
+.PHONY: help install demo test lint type cov check docs fmt clean
 
 help:
 	@echo "make demo   - stream a signed chat against the embedded fake server"
 	@echo "make test   - run all tests (creates .venv on first use)"
 	@echo "make check  - lint, type check and tests with coverage"
+	@echo "make docs   - build the documentation site into site/ (mkdocs --strict)"
 	@echo "make lint / type / cov / fmt / clean"
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+$(DOCS_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,docs]'
 	touch $@
 
 install: $(STAMP)
@@ -28,8 +34,8 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests docs
+	$(BIN)/ruff format --check src tests docs
 
 type: $(STAMP)
 	$(BIN)/mypy
@@ -41,10 +47,13 @@ cov: $(STAMP)
 
 check: lint type cov
 
+docs: $(DOCS_STAMP)
+	$(BIN)/mkdocs build --strict --site-dir site
+
 fmt: $(STAMP)
-	$(BIN)/ruff format src tests
-	$(BIN)/ruff check --fix src tests
+	$(BIN)/ruff format src tests docs
+	$(BIN)/ruff check --fix src tests docs
 
 clean:
-	rm -rf $(VENV) build dist .coverage .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) build dist site .coverage .mypy_cache .ruff_cache .pytest_cache .hypothesis
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
