@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from ails.domain.chunks import DEFAULT_NOTICE_PATTERN, ChunkInterpreter, JsonLoads
-from ails.domain.errors import IncompleteStreamError
+from ails.domain.errors import AilsError, IncompleteStreamError, ProtocolError
 from ails.domain.sse import DEFAULT_MAX_EVENT_SIZE, SSEParser
 
 __all__ = ["TokenDecoder"]
@@ -32,11 +32,12 @@ class TokenDecoder:
         self._parser = SSEParser(max_event_size=max_event_size)
         self._chunks = ChunkInterpreter(notice_pattern=notice_pattern, fast_json=fast_json)
         self.events = 0
+        self._failure: AilsError | None = None
 
     @property
     def complete(self) -> bool:
-        """True once ``[DONE]`` or a finish reason arrived."""
-        return self._chunks.complete
+        """True once ``[DONE]`` or a finish reason arrived, or a fault waits for :meth:`close`."""
+        return self._chunks.complete or self._failure is not None or self._parser.failed
 
     @property
     def finish_reason(self) -> str | None:
@@ -48,18 +49,39 @@ class TokenDecoder:
         chunks = self._chunks
         if chunks.done:
             return []  # bytes after [DONE] are ignored, whichever chunk they come in
+        if self._failure is not None:
+            raise self._failure
         tokens: list[str] = []
         handle = chunks.handle_data
-        for event_type, text, _, _ in self._parser.feed_raw(data):
-            self.events += 1
-            handle(event_type, text, tokens)
-            if chunks.done:
-                break  # bytes after [DONE] are ignored
+        try:
+            for event_type, text, _, _ in self._parser.feed_raw(data):
+                self.events += 1
+                handle(event_type, text, tokens)
+                if chunks.done:
+                    break  # bytes after [DONE] are ignored
+        except AilsError as failure:
+            if not tokens:
+                raise
+            # Tokens before the fault arrived and count: hand them over now
+            # (complete turns true) and raise the fault from close().
+            self._failure = failure
         return tokens
 
     def close(self, partial_text: str = "") -> None:
-        """Mark the end of the body; raise if the answer never completed."""
-        self._parser.close()
+        """Mark the end of the body; raise if the answer never completed.
+
+        A fault :meth:`feed` held back is raised here, unless the answer had
+        completed before it (what follows a complete answer is ignored).
+        """
+        failure = self._failure
+        try:
+            self._parser.close()
+        except ProtocolError as error:
+            failure = failure or error
+        if self._chunks.complete:
+            return
+        if failure is not None:
+            raise failure
         if not self.complete:
             raise IncompleteStreamError(
                 "the stream ended before [DONE] or a finish reason; the answer is "

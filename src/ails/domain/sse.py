@@ -59,7 +59,10 @@ class SSEParser:
 
     ``max_event_size`` bounds the bytes one event (its data plus any
     unterminated line) may hold; beyond it :class:`~ails.errors.ProtocolError`
-    is raised instead of buffering without limit.
+    is raised instead of buffering without limit. When a chunk completes
+    events before such a fault, :meth:`feed` returns them and the fault is
+    raised by the next call (:attr:`failed` tells it is waiting), so no valid
+    event is lost.
     """
 
     def __init__(self, *, max_event_size: int = DEFAULT_MAX_EVENT_SIZE) -> None:
@@ -73,6 +76,7 @@ class SSEParser:
         self._retry: int | None = None
         self._last_id = ""
         self._closed = False
+        self._failure: ProtocolError | None = None
 
     def feed(self, data: bytes) -> list[ServerSentEvent]:
         """Consume ``data`` and return the events it completes (maybe none)."""
@@ -86,12 +90,31 @@ class SSEParser:
 
         The hot path of a chat stream: no object per event beyond the tuple.
         """
+        if self._failure is not None:
+            raise self._failure
+        events: list[RawEvent] = []
+        try:
+            self._feed(data, events)
+        except ProtocolError as failure:
+            if not events:
+                raise
+            # The events before the fault are valid and may be all the caller
+            # gets: hand them over now, and raise at the next feed or close.
+            self._failure = failure
+        return events
+
+    @property
+    def failed(self) -> bool:
+        """True once a fault is waiting to be raised by the next call (see :meth:`feed`)."""
+        return self._failure is not None
+
+    def _feed(self, data: bytes, events: list[RawEvent]) -> None:
         if self._closed:
             raise ProtocolError("SSEParser.feed() called after close(); make a new parser")
         if self._head is not None:
             data = self._strip_bom(data)
         if not data:
-            return []
+            return
         if self._pending_cr and data[0] == 0x0A:
             data = data[1:]
         self._pending_cr = data.endswith(b"\r")
@@ -100,10 +123,9 @@ class SSEParser:
         if b"\n" not in data:
             self._tail += data
             self._check_size(len(self._tail))
-            return []
+            return
         lines = (self._tail + data).split(b"\n")
         self._tail = lines.pop()
-        events: list[RawEvent] = []
         # The common line, ``data: <value>``, is handled inline: no call, no decode.
         values = self._data
         limit = self._max
@@ -131,10 +153,15 @@ class SSEParser:
                 self._process_line(line)
         # Only now: a blank line above may have dispatched the data buffered so far.
         self._check_size(len(self._tail))
-        return events
 
     def close(self) -> list[ServerSentEvent]:
-        """Signal end of stream; an unterminated event is discarded, per WHATWG."""
+        """Signal end of stream; an unterminated event is discarded, per WHATWG.
+
+        Raises the fault :meth:`feed` held back, if any.
+        """
+        failure, self._failure = self._failure, None
+        if failure is not None:
+            raise failure
         self._closed = True
         self._tail = b""
         self._data.clear()
