@@ -8,6 +8,8 @@ body, enforcing the idle and total timeouts, and the one log event.
 
 from __future__ import annotations
 
+import functools
+import importlib
 import random
 import re
 import time
@@ -15,7 +17,7 @@ from collections.abc import Callable, Mapping
 
 import attrs
 
-from ails.domain.chunks import DEFAULT_NOTICE_PATTERN, provider_error
+from ails.domain.chunks import DEFAULT_NOTICE_PATTERN, JsonLoads, provider_error
 from ails.domain.decoder import TokenDecoder
 from ails.domain.errors import (
     AilsError,
@@ -35,6 +37,11 @@ from ails.status_errors import BODY_EXCERPT, error_for_status, json_error
 from ails.timeouts import Timeout
 
 __all__ = ["CompletionRun", "Settings"]
+
+#: Tokens kept as separate strings before they are joined into one UTF-8
+#: block. A token string costs ~50 bytes of object overhead for a few
+#: characters; blocks keep a million-token answer near its UTF-8 size.
+_BLOCK_TOKENS = 1024
 
 
 @attrs.frozen
@@ -91,7 +98,12 @@ class CompletionRun:
         self._last_event = self._started
         self._events = 0
         self._first_token: float | None = None
+        # The answer so far, for partial_text: the latest tokens as they came,
+        # and the earlier ones joined into UTF-8 blocks ("surrogatepass": a
+        # lone surrogate from a JSON escape survives the round trip exactly).
         self._parts: list[str] = []
+        self._blocks: list[bytes] = []
+        self._tokens = 0
 
     # -- attempts ---------------------------------------------------------------
 
@@ -149,8 +161,9 @@ class CompletionRun:
 
     def feed(self, chunk: bytes) -> list[str]:
         """Tokens completed by ``chunk``; enforces the idle and total timeouts."""
-        if self._decoder is None:
-            self._start_body()
+        decoder = self._decoder
+        if decoder is None:
+            decoder = self._start_body()
         now = self._s.clock()
         if self._deadline is not None and now > self._deadline:
             # Checked before decoding: what arrived after the deadline is
@@ -163,18 +176,25 @@ class CompletionRun:
             self._buffer_non_stream(chunk)
             tokens: list[str] = []
         else:
-            assert self._decoder is not None
-            tokens = self._decoder.feed(chunk)
+            tokens = decoder.feed(chunk)
         if tokens:
             if self._first_token is None:
                 self._first_token = now
-            self._parts += tokens
-        if self._decoder is not None and self._decoder.events != self._events:
-            self._events = self._decoder.events
+            self._keep(tokens)
+        if decoder.events != self._events:
+            self._events = decoder.events
             self._last_event = now
         else:
             self._check_idle(now)
         return tokens
+
+    def _keep(self, tokens: list[str]) -> None:
+        self._tokens += len(tokens)
+        parts = self._parts
+        parts += tokens
+        if len(parts) >= _BLOCK_TOKENS:
+            self._blocks.append("".join(parts).encode("utf-8", "surrogatepass"))
+            parts.clear()
 
     @property
     def complete(self) -> bool:
@@ -195,12 +215,15 @@ class CompletionRun:
         if self._non_stream is not None:
             self._raise_non_stream()
         assert self._decoder is not None
-        self._decoder.close(self.text)
+        # The answer is joined only if the error needs it, not after every
+        # complete answer (a long one would briefly double its memory).
+        self._decoder.close("" if self._decoder.complete else self.text)
 
     @property
     def text(self) -> str:
         """Every token received so far, joined."""
-        return "".join(self._parts)
+        head = b"".join(self._blocks).decode("utf-8", "surrogatepass")
+        return head + "".join(self._parts)
 
     # -- logging ------------------------------------------------------------------
 
@@ -216,7 +239,7 @@ class CompletionRun:
             "ttft_ms": None
             if self._first_token is None
             else round((self._first_token - self._started) * 1000, 1),
-            "tokens": len(self._parts),
+            "tokens": self._tokens,
             "outcome": outcome,
         }
         if self._s.log_bodies:
@@ -230,13 +253,16 @@ class CompletionRun:
 
     # -- helpers ------------------------------------------------------------------
 
-    def _start_body(self) -> None:
-        self._decoder = TokenDecoder(
-            max_event_size=self._s.max_event_size, notice_pattern=self._s.notice_pattern
+    def _start_body(self) -> TokenDecoder:
+        decoder = self._decoder = TokenDecoder(
+            max_event_size=self._s.max_event_size,
+            notice_pattern=self._s.notice_pattern,
+            fast_json=_fast_json(),
         )
         content_type = self._headers.get("content-type", "").lower()
         if content_type.startswith(("application/json", "text/html")):
             self._non_stream = bytearray()
+        return decoder
 
     def _buffer_non_stream(self, chunk: bytes) -> None:
         assert self._non_stream is not None
@@ -283,7 +309,7 @@ class CompletionRun:
     def annotate(self, error: AilsError) -> None:
         """Attach the attempt count and any text that arrived to ``error``."""
         error.attempts = self.attempts
-        if not error.partial_text and self._parts:
+        if not error.partial_text and self._tokens:
             error.partial_text = self.text
 
     def _final(self, error: AilsError) -> AilsError:
@@ -295,6 +321,20 @@ class CompletionRun:
                 *error.args[1:],
             )
         return error
+
+
+@functools.cache
+def _fast_json() -> JsonLoads | None:
+    """``orjson.loads`` when the ``speed`` extra installed it, else ``None``.
+
+    Looked up on the first answer, not at import: ``import ails`` stays lean.
+    """
+    try:
+        module = importlib.import_module("orjson")
+    except ImportError:
+        return None
+    loads: JsonLoads = module.loads
+    return loads
 
 
 def _min(a: float | None, b: float | None) -> float | None:
