@@ -4,15 +4,17 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DOCS_STAMP := $(VENV)/.installed-docs
+BENCH_STAMP := $(VENV)/.installed-bench
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test lint type cov check docs fmt clean
+.PHONY: help install demo test lint type cov check docs bench fmt clean
 
 help:
 	@echo "make demo   - stream a signed chat against the embedded fake server"
 	@echo "make test   - run all tests (creates .venv on first use)"
 	@echo "make check  - lint, type check and tests with coverage"
 	@echo "make docs   - build the documentation site into site/ (mkdocs --strict)"
+	@echo "make bench  - benchmarks against a raw-socket floor (writes benchmarks/results.md)"
 	@echo "make lint / type / cov / fmt / clean"
 
 $(STAMP): pyproject.toml
@@ -23,6 +25,10 @@ $(STAMP): pyproject.toml
 
 $(DOCS_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,docs]'
+	touch $@
+
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	touch $@
 
 install: $(STAMP)
@@ -49,6 +55,10 @@ check: lint type cov
 
 docs: $(DOCS_STAMP)
 	$(BIN)/mkdocs build --strict --site-dir site
+
+# Not part of make test: about 8 minutes on 2 cores, 127.0.0.1 only.
+bench: $(BENCH_STAMP)
+	$(BIN)/python -m benchmarks.run
 
 fmt: $(STAMP)
 	$(BIN)/ruff format src tests docs
