@@ -68,6 +68,10 @@ class HttpClientResponse:
         try:
             while data := self._response.read1(65536):
                 yield decoder.decompress(data) if decoder else data
+            if self._response.length:  # http.client ends a short body quietly
+                raise TransportError(
+                    f"the body ended {self._response.length} bytes before its Content-Length"
+                )
         except builtins.TimeoutError as exc:
             raise TimeoutError("no data within the read timeout") from exc
         except (OSError, http.client.HTTPException, zlib.error) as exc:

@@ -7,6 +7,7 @@ A fixture file holds one JSON object::
       "match": "Привет",                   # optional regex on the last message
       "expect": {"text": "Привет! ..."},   # optional: what a client should get
       "realtime": false,                   # true: delays ignore the server's delay_scale
+      "client_options": {"max_event_size": 1024},  # optional: how the client is set up
       "replies": [                         # reply i answers request i (the last repeats)
         {
           "status": 200,
@@ -23,8 +24,15 @@ A fixture file holds one JSON object::
     }
 
 A reply may also be ``{"fault": "no_response"}`` (accept, never answer) or
-``{"fault": "garbage"}`` (answer with bytes that are not HTTP). ``expect`` is
-``{"text": ...}`` or ``{"error": "IncompleteStreamError", "partial_text": ...}``.
+``{"fault": "garbage"}`` (answer with bytes that are not HTTP).
+
+``expect`` is what the conformance kit checks: ``{"text": ...}`` for an
+answer, or ``{"error": "<ails.errors class name>", ...}`` with any of
+``partial_text``, ``status``, ``code``, ``retry_after`` and ``attempts``
+(compared exactly), ``min_retry_after`` (a lower bound, for HTTP dates) and
+``message_contains`` (strings the error message must hold). ``attempts`` may
+accompany ``text`` too. ``client_options`` are keyword arguments the kit
+passes to the client for this fixture (JSON values only).
 """
 
 from __future__ import annotations
@@ -80,6 +88,7 @@ class Fixture:
     match: re.Pattern[str] | None = None
     expect: dict[str, Any] = attrs.field(factory=dict)
     realtime: bool = False
+    client_options: dict[str, Any] = attrs.field(factory=dict)
 
     def reply(self, index: int) -> Reply:
         """The reply for the ``index``-th request (0-based); the last one repeats."""
@@ -129,12 +138,16 @@ def parse_fixture(raw: Any, where: str = "fixture") -> Fixture:
     if not isinstance(replies, list) or not replies:
         raise FixtureError(f"{where}: 'replies' must be a non-empty list")
     match = raw.get("match")
+    client_options = raw.get("client_options", {})
+    if not isinstance(client_options, dict):
+        raise FixtureError(f"{where}: 'client_options' must be an object")
     return Fixture(
         name=raw["name"],
         replies=tuple(_reply(r, f"{where}.replies[{i}]") for i, r in enumerate(replies)),
         match=re.compile(match) if match else None,
         expect=dict(raw.get("expect", {})),
         realtime=bool(raw.get("realtime", False)),
+        client_options=dict(client_options),
     )
 
 

@@ -13,6 +13,7 @@ import contextlib
 import json
 import select
 import socket
+import ssl
 import struct
 import threading
 import time
@@ -75,10 +76,26 @@ class RecordedRequest:
 class _Server(ThreadingMixIn, HTTPServer):
     daemon_threads = True
     allow_reuse_address = False
+    # socketserver's default backlog of 5 drops SYNs under load tests that
+    # open hundreds of connections at once; the client then waits a full
+    # second for its SYN to be retransmitted.
+    request_queue_size = 1024
     owner: FakeServer
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         pass  # a client hanging up mid-request is an expected event here, not a crash
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        self.owner._track(request, add=True)  # counted from accept() on
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        try:
+            super().shutdown_request(request)  # closes the socket
+        finally:
+            # Only now is the file descriptor gone, so tests that count open
+            # descriptors may wait on open_connections reaching zero.
+            self.owner._track(request, add=False)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -86,16 +103,13 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
 
     def setup(self) -> None:
+        if isinstance(self.request, ssl.SSLSocket):
+            # Here, in the connection's own thread: a client that never
+            # completes the handshake holds up no one else.
+            self.request.do_handshake()
         super().setup()
         # Small paced writes must leave at once, not wait for Nagle's algorithm.
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.server.owner._track(self.connection, add=True)
-
-    def finish(self) -> None:
-        try:
-            super().finish()
-        finally:
-            self.server.owner._track(self.connection, add=False)
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # tests read the server's records, not its chatter
@@ -118,6 +132,8 @@ class FakeServer:
     (check the API key and reject unknown body fields); ``check=False`` accepts
     anything. ``fixtures_dir`` adds (or overrides) fixtures from a folder.
     ``delay_scale`` multiplies every recorded delay (0 replays at full speed).
+    ``certfile`` and ``keyfile`` (PEM) serve HTTPS instead of HTTP, for TLS
+    tests; :attr:`url` then starts with ``https://``.
     """
 
     def __init__(
@@ -132,6 +148,8 @@ class FakeServer:
         api_key: str | None = None,
         check: bool = True,
         delay_scale: float = 1.0,
+        certfile: str | Path | None = None,
+        keyfile: str | Path | None = None,
     ) -> None:
         if profile not in ("ails", "openai"):
             raise ValueError(f"profile must be 'ails' or 'openai', got {profile!r}")
@@ -148,6 +166,10 @@ class FakeServer:
         self.delay_scale = delay_scale
         self.requests: list[RecordedRequest] = []
         self._port = port
+        self._tls: ssl.SSLContext | None = None
+        if certfile is not None:
+            self._tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            self._tls.load_cert_chain(certfile, keyfile)
         self._lock = threading.Condition()
         self._counters: dict[tuple[str, str], int] = {}
         self._connections: set[socket.socket] = set()
@@ -161,6 +183,11 @@ class FakeServer:
         """Bind 127.0.0.1 and serve in a background thread; returns ``self``."""
         server = _Server(("127.0.0.1", self._port), _Handler)
         server.owner = self
+        if self._tls is not None:
+            # The handshake happens in each connection's thread (see setup).
+            server.socket = self._tls.wrap_socket(
+                server.socket, server_side=True, do_handshake_on_connect=False
+            )
         self._server = server
         self._thread = threading.Thread(target=server.serve_forever, name="ails-fake-server")
         self._thread.daemon = True
@@ -216,8 +243,27 @@ class FakeServer:
 
     @property
     def url(self) -> str:
-        """The base URL, ``http://127.0.0.1:<port>``."""
-        return f"http://127.0.0.1:{self.port}"
+        """The base URL, ``http://127.0.0.1:<port>`` (``https://`` with a certificate)."""
+        scheme = "https" if self._tls is not None else "http"
+        return f"{scheme}://127.0.0.1:{self.port}"
+
+    @property
+    def open_connections(self) -> int:
+        """How many client connections the server holds open right now."""
+        with self._lock:
+            return len(self._connections)
+
+    def wait_until_idle(self, timeout: float = 10.0) -> None:
+        """Block until every client connection is closed on the server side too.
+
+        Connections end when the client closes them (or the reply ends with
+        ``connection: close``); tests call this before counting descriptors.
+        """
+        with self._lock:
+            if not self._lock.wait_for(lambda: not self._connections, timeout):
+                raise AssertionError(
+                    f"{len(self._connections)} connection(s) still open after {timeout:g} s"
+                )
 
     def url_for(self, fixture: str) -> str:
         """A base URL that selects ``fixture``, with reply counters of its own."""
@@ -238,6 +284,7 @@ class FakeServer:
                 self._connections.add(connection)
             else:
                 self._connections.discard(connection)
+                self._lock.notify_all()
 
     # -- serving ----------------------------------------------------------------------
 
@@ -386,11 +433,28 @@ class FakeServer:
         readable, _, _ = select.select([sock], [], [], min(seconds, _POLL))
         if readable:
             try:
-                peek = sock.recv(1, socket.MSG_PEEK)
+                peek = _peek(sock)
             except OSError as exc:
                 raise _ClientGone from exc
-            if not peek:
+            if peek == b"":
                 raise _ClientGone
+
+
+def _peek(sock: socket.socket) -> bytes | None:
+    """A byte the client sent, without consuming it where possible; ``b""`` at EOF.
+
+    TLS cannot peek: a byte is read (a client sends nothing while it waits
+    for its answer) and ``None`` means only TLS records, no data, arrived.
+    """
+    if not isinstance(sock, ssl.SSLSocket):
+        return sock.recv(1, socket.MSG_PEEK)
+    sock.setblocking(False)
+    try:
+        return sock.recv(1)
+    except ssl.SSLWantReadError:
+        return None
+    finally:
+        sock.setblocking(True)
 
 
 def _encoded_pieces(reply: Reply) -> Iterator[tuple[float, bytes, str | None]]:
