@@ -230,3 +230,14 @@ class TestTokenDecoderFastJson:
         except AilsError as exc:
             got = type(exc)
         assert got == expected
+
+
+class TestHeldFaults:
+    def test_a_fault_held_back_with_tokens_is_raised_by_the_next_feed(self) -> None:
+        decoder = TokenDecoder()
+        body = b"".join(chat_stream(["a"], finish=False, done=False)) + b"data: {oops\n\n"
+
+        assert decoder.feed(body) == ["a"]
+        assert decoder.complete
+        with pytest.raises(ProtocolError, match="not JSON"):
+            decoder.feed(b"data: [DONE]\n\n")

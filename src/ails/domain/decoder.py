@@ -82,10 +82,10 @@ class TokenDecoder:
             return
         if failure is not None:
             raise failure
-        if not self.complete:
-            raise IncompleteStreamError(
-                "the stream ended before [DONE] or a finish reason; the answer is "
-                f"truncated after {len(partial_text)} characters (see .partial_text); "
-                "the connection probably dropped, so try again",
-                partial_text=partial_text,
-            )
+        # Not complete and no fault: the body simply ended too soon.
+        raise IncompleteStreamError(
+            "the stream ended before [DONE] or a finish reason; the answer is "
+            f"truncated after {len(partial_text)} characters (see .partial_text); "
+            "the connection probably dropped, so try again",
+            partial_text=partial_text,
+        )
