@@ -7,7 +7,7 @@ DOCS_STAMP := $(VENV)/.installed-docs
 BENCH_STAMP := $(VENV)/.installed-bench
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test lint type cov check docs bench fmt clean
+.PHONY: help install demo test lint type cov check docs bench fuzz fmt clean
 
 help:
 	@echo "make demo   - stream a signed chat against the embedded fake server"
@@ -15,6 +15,7 @@ help:
 	@echo "make check  - lint, type check and tests with coverage"
 	@echo "make docs   - build the documentation site into site/ (mkdocs --strict)"
 	@echo "make bench  - benchmarks against a raw-socket floor (writes benchmarks/results.md)"
+	@echo "make fuzz   - fuzz the parser for FUZZ_SECONDS (default 300); prints the input count"
 	@echo "make lint / type / cov / fmt / clean"
 
 $(STAMP): pyproject.toml
@@ -59,6 +60,11 @@ docs: $(DOCS_STAMP)
 # Not part of make test: about 8 minutes on 2 cores, 127.0.0.1 only.
 bench: $(BENCH_STAMP)
 	$(BIN)/python -m benchmarks.run
+
+# Not part of test or CI: a long, time-boxed mutation run over the parser.
+FUZZ_SECONDS ?= 300
+fuzz: $(STAMP)
+	$(BIN)/python tests/fuzz/fuzz_parser.py --seconds $(FUZZ_SECONDS)
 
 fmt: $(STAMP)
 	$(BIN)/ruff format src tests docs

@@ -93,3 +93,15 @@ class TestParser:
         parser = SSEParser(max_event_size=64)
         with pytest.raises(ProtocolError):
             parser.feed(b"data: " + b"x" * 100)
+
+
+class TestAfterTheAnswer:
+    async def test_events_after_a_finish_reason_in_the_same_chunk_are_ignored(
+        self, driver: Driver
+    ) -> None:
+        # In a later chunk they are never read; in the same chunk they must not count either.
+        stop = b'data: {"choices":[{"delta":{},"finish_reason":"stop"}]}\n\n'
+        for tail in (token(" more"), b'data: {"error":{"code":"late"}}\n\n'):
+            outcome = await driver.drain(mock(MockResponse(chunks=[GOOD + stop + tail])))
+            assert outcome.error is None
+            assert outcome.tokens == ["The", " answer"]

@@ -47,8 +47,8 @@ class TokenDecoder:
     def feed(self, data: bytes) -> list[str]:
         """Parse ``data``; return the tokens it completes, in order."""
         chunks = self._chunks
-        if chunks.done:
-            return []  # bytes after [DONE] are ignored, whichever chunk they come in
+        if chunks.complete:
+            return []  # bytes after the answer are ignored, whichever chunk they come in
         if self._failure is not None:
             raise self._failure
         tokens: list[str] = []
@@ -57,8 +57,10 @@ class TokenDecoder:
             for event_type, text, _, _ in self._parser.feed_raw(data):
                 self.events += 1
                 handle(event_type, text, tokens)
-                if chunks.done:
-                    break  # bytes after [DONE] are ignored
+                if chunks.done or chunks.finish_reason is not None:
+                    # Bytes after [DONE] or a finish reason are ignored here as
+                    # the client ignores later chunks: chunking changes nothing.
+                    break
         except AilsError as failure:
             if not tokens:
                 raise
