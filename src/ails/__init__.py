@@ -4,37 +4,90 @@
 >>> with Client(base_url="http://127.0.0.1:8787") as client:  # doctest: +SKIP
 ...     for token in client.stream([Message.user("Привет!")]):
 ...         print(token, end="")
+
+The public names load on first use, so ``import ails.domain.signing`` (which
+runs this file first) stays cheap and pulls in no HTTP library or structlog.
 """
 
-import logging as _logging
+from __future__ import annotations
 
-from ails import errors
+import importlib
+
 from ails._version import __version__
-from ails.api import acreate_completion, create_completion
-from ails.client import AsyncClient, AsyncTokenStream, Client, TokenStream
-from ails.domain.errors import (
-    AilsError,
-    ConnectError,
-    HTTPStatusError,
-    IncompleteStreamError,
-    ProtocolError,
-    ProviderError,
-    RateLimitError,
-    TransportError,
-    ValidationError,
-)
-from ails.domain.messages import ChatRequest, Message, Role
-from ails.domain.profile import Profile
-from ails.domain.signing import Signature, Signer, format_timestamp
-from ails.ports.http import HttpRequest
-from ails.retries import RetryPolicy
-from ails.timeouts import Timeout
+
+# No typing import at run time: it would be most of this file's cost
+# (mypy treats a name TYPE_CHECKING as True).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from ails import errors
+    from ails.api import acreate_completion, create_completion
+    from ails.client import AsyncClient, AsyncTokenStream, Client, TokenStream
+    from ails.domain.errors import (
+        AilsError,
+        ConnectError,
+        HTTPStatusError,
+        IncompleteStreamError,
+        ProtocolError,
+        ProviderError,
+        RateLimitError,
+        TransportError,
+        ValidationError,
+    )
+    from ails.domain.messages import ChatRequest, Message, Role
+    from ails.domain.profile import Profile
+    from ails.domain.signing import Signature, Signer, format_timestamp
+    from ails.ports.http import HttpRequest
+    from ails.retries import RetryPolicy
+    from ails.timeouts import Timeout
 
 # ails.errors.TimeoutError is not re-exported here: a star import would shadow
 # the builtin. Catch it as ails.errors.TimeoutError (or builtins.TimeoutError).
 
-# A library stays silent unless the application configures logging.
-_logging.getLogger("ails").addHandler(_logging.NullHandler())
+_HOMES = {
+    "errors": "ails.errors",
+    "acreate_completion": "ails.api",
+    "create_completion": "ails.api",
+    "AsyncClient": "ails.client",
+    "AsyncTokenStream": "ails.client",
+    "Client": "ails.client",
+    "TokenStream": "ails.client",
+    "AilsError": "ails.domain.errors",
+    "ConnectError": "ails.domain.errors",
+    "HTTPStatusError": "ails.domain.errors",
+    "IncompleteStreamError": "ails.domain.errors",
+    "ProtocolError": "ails.domain.errors",
+    "ProviderError": "ails.domain.errors",
+    "RateLimitError": "ails.domain.errors",
+    "TransportError": "ails.domain.errors",
+    "ValidationError": "ails.domain.errors",
+    "ChatRequest": "ails.domain.messages",
+    "Message": "ails.domain.messages",
+    "Role": "ails.domain.messages",
+    "Profile": "ails.domain.profile",
+    "Signature": "ails.domain.signing",
+    "Signer": "ails.domain.signing",
+    "format_timestamp": "ails.domain.signing",
+    "HttpRequest": "ails.ports.http",
+    "RetryPolicy": "ails.retries",
+    "Timeout": "ails.timeouts",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'ails' has no attribute {name!r}")
+    module = importlib.import_module(home)
+    value = module if name == "errors" else getattr(module, name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
 
 __all__ = [
     "AilsError",

@@ -21,6 +21,9 @@ __all__ = ["LOGGER_NAME", "REDACTED", "Logger", "default_logger", "redact_secret
 LOGGER_NAME = "ails"
 REDACTED = "<redacted>"
 
+# A library stays silent unless the application configures logging.
+logging.getLogger(LOGGER_NAME).addHandler(logging.NullHandler())
+
 #: Field and header names whose values are never logged.
 SECRET_NAMES = frozenset(
     {

@@ -126,7 +126,7 @@ class Profile:
 
     def with_key(self, secret: str, client_version: str) -> Profile:
         """Return this profile with a new secret and the ``client-v`` that goes with it."""
-        signer = attrs.evolve(self.signer, secret=secret) if self.signer else Signer(secret=secret)
+        signer = self.signer.replace(secret=secret) if self.signer else Signer(secret=secret)
         return attrs.evolve(self, signer=signer, client_version=client_version)
 
     def __repr__(self) -> str:

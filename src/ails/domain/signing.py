@@ -11,15 +11,19 @@ import hashlib
 import time
 from collections.abc import Callable
 from datetime import datetime, tzinfo
-from typing import Literal
-
-import attrs
 
 from ails.domain.errors import ValidationError
 
+# Users reuse the signer on its own, so importing this module stays cheap:
+# no attrs and no typing at run time (mypy treats this name as True).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Literal
+
+    LengthMode = Literal["utf16", "python"]
+
 __all__ = [
     "DEFAULT_SECRET",
-    "LengthMode",
     "Signature",
     "Signer",
     "format_timestamp",
@@ -29,8 +33,9 @@ __all__ = [
 
 #: The key the ai.ls client used with client-v 0.1.217 to 0.1.293.
 DEFAULT_SECRET = "WI,2rU#_r:r~aF4aJ36[.Z(/8Rv93Rf"
-
-LengthMode = Literal["utf16", "python"]
+_LENGTH_MODES = ("utf16", "python")
+# datetime cannot represent later instants; the ai.ls service will not need them.
+_YEAR_10000_MS = 253_402_300_800_000
 
 
 def format_timestamp(now_ms: int) -> str:
@@ -70,31 +75,49 @@ def _wall_clock_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-@attrs.frozen
-class Signature:
+class _Frozen:
+    """Immutable slots: values that are safe to share and to hash."""
+
+    __slots__ = ()
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable; make a new one instead")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+
+class Signature(_Frozen):
     """The three signature fields of a request body: date, timestamp, hash."""
 
+    __slots__ = ("d", "s", "t")
     d: str
     t: str
     s: str
+
+    def __init__(self, d: str, t: str, s: str) -> None:
+        object.__setattr__(self, "d", d)
+        object.__setattr__(self, "t", t)
+        object.__setattr__(self, "s", s)
 
     def to_dict(self) -> dict[str, str]:
         """The body fields, ``{"d": ..., "t": ..., "s": ...}``."""
         return {"d": self.d, "t": self.t, "s": self.s}
 
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, Signature)
+        return (self.d, self.t, self.s) == (other.d, other.t, other.s)
 
-def _check_length_mode(_instance: object, _attribute: object, value: object) -> None:
-    if value not in ("utf16", "python"):
-        raise ValidationError(f"length must be 'utf16' or 'python', got {value!r}")
+    def __hash__(self) -> int:
+        return hash((self.d, self.t, self.s))
+
+    def __repr__(self) -> str:
+        return f"Signature(d={self.d!r}, t={self.t!r}, s={self.s!r})"
 
 
-def _check_secret(_instance: object, _attribute: object, value: object) -> None:
-    if not isinstance(value, str) or not value:
-        raise ValidationError("secret must be a non-empty string")
-
-
-@attrs.frozen
-class Signer:
+class Signer(_Frozen):
     """Signs a message the way the ai.ls browser client does.
 
     ``secret`` is the shared key (it pairs with a ``client-v``; see
@@ -105,10 +128,36 @@ class Signer:
     The secret never appears in ``repr()``.
     """
 
-    secret: str = attrs.field(default=DEFAULT_SECRET, validator=_check_secret, repr=False)
-    length: LengthMode = attrs.field(default="utf16", validator=_check_length_mode)
-    clock: Callable[[], int] = attrs.field(default=_wall_clock_ms, repr=False)
-    tz: tzinfo | None = attrs.field(default=None)
+    __slots__ = ("clock", "length", "secret", "tz")
+    secret: str
+    length: LengthMode
+    clock: Callable[[], int]
+    tz: tzinfo | None
+
+    def __init__(
+        self,
+        secret: str = DEFAULT_SECRET,
+        length: LengthMode = "utf16",
+        clock: Callable[[], int] | None = None,
+        tz: tzinfo | None = None,
+    ) -> None:
+        if not isinstance(secret, str) or not secret:
+            raise ValidationError("secret must be a non-empty string")
+        if length not in _LENGTH_MODES:
+            raise ValidationError(f"length must be 'utf16' or 'python', got {length!r}")
+        object.__setattr__(self, "secret", secret)
+        object.__setattr__(self, "length", length)
+        object.__setattr__(self, "clock", _wall_clock_ms if clock is None else clock)
+        object.__setattr__(self, "tz", tz)
+
+    def replace(self, *, secret: str | None = None) -> Signer:
+        """Return a signer with another secret (length mode, clock and zone kept)."""
+        return Signer(
+            secret=self.secret if secret is None else secret,
+            length=self.length,
+            clock=self.clock,
+            tz=self.tz,
+        )
 
     def sign(
         self, content: str, *, now_ms: int | None = None, tz: tzinfo | None = None
@@ -121,11 +170,28 @@ class Signer:
         if not isinstance(content, str):
             raise ValidationError(f"content must be a string, got {type(content).__name__}")
         ms = self.clock() if now_ms is None else now_ms
+        if isinstance(ms, bool) or not isinstance(ms, int) or not 0 <= ms < _YEAR_10000_MS:
+            raise ValidationError(f"now_ms must be Unix milliseconds as an int, got {ms!r}")
         zone = tz if tz is not None else self.tz
         t = format_timestamp(ms)
         size = js_length(content) if self.length == "utf16" else len(content)
         digest = hashlib.sha256(js_utf8(f"{t}:{content}:{self.secret}:{size}")).hexdigest()
         return Signature(d=_local_date(ms, zone), t=t, s=digest)
+
+    def _key(self) -> tuple[object, ...]:
+        return (self.secret, self.length, self.clock, self.tz)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, Signer)
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return f"Signer(length={self.length!r}, tz={self.tz!r})"
 
 
 def _local_date(ms: int, zone: tzinfo | None) -> str:
