@@ -275,7 +275,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         status: int = args.run(args)
     except (AilsError, _CliError) as exc:
         sys.stdout.flush()
-        print(f"\nails: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(f"ails: {type(exc).__name__}: {exc}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         sys.stdout.flush()

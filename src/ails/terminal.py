@@ -70,11 +70,13 @@ class TextOutput:
 
     def __init__(self, stream: TextIO) -> None:
         self._stream = stream
+        self._open_line = False
 
     def token(self, text: str) -> None:
         """Show one token now."""
         self._stream.write(text)
         self._stream.flush()
+        self._open_line = True
 
     def done(self, tokens: int) -> None:
         """End the answer with a newline."""
@@ -82,7 +84,9 @@ class TextOutput:
         self._stream.flush()
 
     def error(self, error: AilsError) -> None:
-        """Errors are reported on stderr by the caller; nothing to add here."""
+        """End a partly shown answer's line; the caller reports the error on stderr."""
+        if self._open_line:
+            self._stream.write("\n")
         self._stream.flush()
 
 

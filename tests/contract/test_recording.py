@@ -114,7 +114,24 @@ class TestFaultsAndStatuses:
             _chat_sync(recorder, origin.url_for("not-found"))
         fixture = json.loads(recorder.written[0].read_text(encoding="utf-8"))
         assert fixture["replies"][0]["status"] == 404
-        assert fixture["expect"] == {"status": 404}
+        assert fixture["expect"] == {"error": "HTTPStatusError", "status": 404}
+
+    def test_a_rate_limit_keeps_its_retry_after(self, origin, tmp_path):
+        recorder = RecordingTransport(RequestsTransport(), tmp_path)
+        with pytest.raises(AilsError):
+            _chat_sync(recorder, origin.url_for("rate-limited"))
+        fixture = json.loads(recorder.written[0].read_text(encoding="utf-8"))
+        assert fixture["expect"] == {"error": "RateLimitError", "status": 429, "retry_after": 120}
+
+    def test_a_second_recorder_does_not_overwrite_the_first(self, origin, tmp_path):
+        first = RecordingTransport(RequestsTransport(), tmp_path)
+        _chat_sync(first, origin.url_for("code"))
+        second = RecordingTransport(RequestsTransport(), tmp_path)
+        _chat_sync(second, origin.url_for("emoji"))
+        assert [p.name for p in first.written + second.written] == [
+            "recorded-001.json",
+            "recorded-002.json",
+        ]
 
 
 class TestMisuse:

@@ -127,3 +127,21 @@ class ProviderError(AilsError):
         super().__init__(message)
         self.code = code
         self.detail = detail
+
+
+# Tracebacks and reprs name the public home, ails.errors, not this module.
+for _error in (
+    AilsError,
+    ValidationError,
+    TransportError,
+    ConnectError,
+    TimeoutError,
+    ConnectTimeoutError,
+    HTTPStatusError,
+    RateLimitError,
+    ProtocolError,
+    IncompleteStreamError,
+    ProviderError,
+):
+    _error.__module__ = "ails.errors"
+del _error

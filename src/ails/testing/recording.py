@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ails.domain.decoder import TokenDecoder
-from ails.domain.errors import AilsError
+from ails.domain.errors import AilsError, HTTPStatusError, RateLimitError
 from ails.domain.errors import TimeoutError as AilsTimeoutError
 from ails.ports.http import (
     AsyncStreamResponse,
@@ -29,6 +29,8 @@ from ails.ports.http import (
     StreamResponse,
     Transport,
 )
+from ails.retries import parse_retry_after
+from ails.status_errors import error_for_status
 
 __all__ = ["REDACTED", "RecordingTransport"]
 
@@ -206,6 +208,13 @@ class RecordingTransport:
             raise TypeError(f"{self._inner!r} is a sync transport; use it with Client")
         return self._inner
 
+    def _free_name(self) -> str:
+        """The next ``{prefix}-NNN`` name not already used in the directory."""
+        while True:
+            name = f"{self._prefix}-{next(self._counter):03d}"
+            if not (self.directory / f"{name}.json").exists():
+                return name
+
     def _write(
         self,
         request: HttpRequest,
@@ -214,11 +223,11 @@ class RecordingTransport:
         steps: list[dict[str, Any]],
     ) -> None:
         with self._lock:
-            name = f"{self._prefix}-{next(self._counter):03d}"
+            name = self._free_name()
         fixture = {
             "name": name,
             "description": f"Recorded from {request.url.split('?', 1)[0]} by ails.",
-            "expect": _expectation(status, steps),
+            "expect": _expectation(status, headers, steps),
             "request": redact_request(request),
             "replies": [
                 {"status": status, "headers": headers, "framing": "chunked", "body": steps}
@@ -231,19 +240,27 @@ class RecordingTransport:
             self.written.append(path)
 
 
-def _expectation(status: int, steps: list[dict[str, Any]]) -> dict[str, Any]:
+def _expectation(
+    status: int, headers: Mapping[str, str], steps: list[dict[str, Any]]
+) -> dict[str, Any]:
     """What ails makes of the recorded answer: its text, or the error's class."""
     if not 200 <= status <= 299:
-        return {"status": status}
+        body = b"".join(_step_bytes(step) for step in steps if "fault" not in step)
+        retry_after = parse_retry_after(headers.get("retry-after"), now=time.time())
+        error = error_for_status(status, headers, body, retry_after=retry_after)
+        expect: dict[str, Any] = {"error": type(error).__name__}
+        if isinstance(error, HTTPStatusError):
+            expect["status"] = status
+        if isinstance(error, RateLimitError) and error.retry_after is not None:
+            expect["retry_after"] = error.retry_after
+        return expect
     decoder = TokenDecoder()
     tokens: list[str] = []
     try:
         for step in steps:
             if "fault" in step:
                 return {"error": "TransportError", "partial_text": "".join(tokens)}
-            raw = (
-                base64.b64decode(step["data_b64"]) if "data_b64" in step else step["data"].encode()
-            )
+            raw = _step_bytes(step)
             tokens += decoder.feed(raw)
             if decoder.complete:
                 break
@@ -251,3 +268,9 @@ def _expectation(status: int, steps: list[dict[str, Any]]) -> dict[str, Any]:
     except AilsError as error:
         return {"error": type(error).__name__, "partial_text": "".join(tokens)}
     return {"text": "".join(tokens)}
+
+
+def _step_bytes(step: dict[str, Any]) -> bytes:
+    if "data_b64" in step:
+        return base64.b64decode(step["data_b64"])
+    return str(step["data"]).encode("utf-8")
