@@ -22,6 +22,7 @@ from ails.domain.decoder import TokenDecoder
 from ails.domain.errors import (
     AilsError,
     ConnectError,
+    ConnectTimeoutError,
     ProtocolError,
     TimeoutError,
     TransportError,
@@ -91,6 +92,7 @@ class CompletionRun:
         total = settings.timeout.total
         self._deadline = None if total is None else self._started + total
         self.attempts = 0
+        self._total_bounds = (False, False)  # (connect, reads) waits capped by the total
         self.status: int | None = None
         self._headers: dict[str, str] = {}
         self._decoder: TokenDecoder | None = None
@@ -112,6 +114,12 @@ class CompletionRun:
         timeout = self._s.timeout
         remaining = self._remaining()
         self.attempts += 1
+        # Whether the total deadline, not the connect or idle timeout, bounds
+        # this attempt's waits: a timeout then means the total ran out.
+        self._total_bounds = (
+            remaining is not None and (timeout.connect is None or remaining < timeout.connect),
+            remaining is not None and (timeout.idle is None or remaining < timeout.idle),
+        )
         return build_request(
             self._chat,
             base_url=self._s.base_url,
@@ -309,8 +317,26 @@ class CompletionRun:
     def annotate(self, error: AilsError) -> None:
         """Attach the attempt count and any text that arrived to ``error``."""
         error.attempts = self.attempts
+        if (
+            isinstance(error, TimeoutError)
+            and self._total_bounds[0 if isinstance(error, ConnectTimeoutError) else 1]
+        ):
+            # The transport timed out after the time left of the total, and
+            # says so as if it were the connect or idle timeout.
+            self._blame_the_total(error)
         if not error.partial_text and self._tokens:
             error.partial_text = self.text
+
+    def _blame_the_total(self, error: TimeoutError) -> None:
+        message = str(error.args[0]) if error.args else ""
+        if "total timeout" in message:
+            return
+        tried = f" (gave up after {self.attempts} attempts)" if self.attempts > 1 else ""
+        error.args = (
+            f"the total timeout of {self._s.timeout.total:g} s ran out before the answer "
+            f"ended; raise Timeout(total=...) for long answers{tried}",
+            *error.args[1:],
+        )
 
     def _final(self, error: AilsError) -> AilsError:
         if self.attempts > 1:

@@ -561,6 +561,17 @@ class _Contract:
         assert outcome.seconds < 1.5
         assert _record_for(fake_server, url).disconnected.wait(DISCONNECT_WAIT)
 
+    @pytest.mark.parametrize("name", ["stall-mid-body", "no-response"])
+    def test_total_deadline_on_a_silent_server(self, fake_server: FakeServer, name: str) -> None:
+        """Silence after the head, or no head at all: the total deadline still ends it."""
+        url = fake_server.url_for(name)
+        outcome = self.chat(url, timeout=Timeout(connect=5, idle=30, total=0.4))
+        assert _ails_class(outcome.error) is ails.errors.TimeoutError  # type: ignore[arg-type]
+        assert "total timeout of 0.4 s" in str(outcome.error)
+        assert outcome.error.partial_text == outcome.text  # type: ignore[union-attr]
+        assert outcome.seconds < 3
+        assert _record_for(fake_server, url).disconnected.wait(DISCONNECT_WAIT)
+
     def test_keep_alive_comments_do_not_reset_the_idle_timeout(
         self, fake_server: FakeServer
     ) -> None:
