@@ -186,7 +186,7 @@ class TestCheckHeader:
             ("!#$%&'*+-.^_`|~", "ok"),
             ("sec-ch-ua", '"Chromium";v="116"'),
             ("user-agent", "value with spaces\tand a tab"),
-            ("x-name", "Привет"),
+            ("x-name", "%D0%9F%D1%80%D0%B8%D0%B2%D0%B5%D1%82"),
         ],
     )
     def test_accepts_valid_headers(self, name: str, value: str) -> None:
@@ -198,6 +198,28 @@ class TestCheckHeader:
             ValidationError, match=r"^header 'x-name': value contains CR, LF or NUL"
         ):
             check_header("x-name", value)
+
+    @pytest.mark.parametrize("value", ["a\x0bb", "\x1b[31m", "del\x7f", "bell\x07"])
+    def test_rejects_other_control_characters(self, value: str) -> None:
+        with pytest.raises(ValidationError, match="value contains a control character"):
+            check_header("x-name", value)
+
+    @pytest.mark.parametrize("value", [" lead", "trail ", "\tlead", "trail\t", " "])
+    def test_rejects_surrounding_whitespace(self, value: str) -> None:
+        with pytest.raises(ValidationError, match="leading or trailing whitespace"):
+            check_header("x-name", value)
+
+    @pytest.mark.parametrize("value", ["Привет", "café", "\u00a0", "emoji 😀"])
+    def test_rejects_non_ascii_values(self, value: str) -> None:
+        # requests would raise UnicodeEncodeError mid-send, httpx too, and
+        # aiohttp would send UTF-8 where requests sends Latin-1.
+        with pytest.raises(ValidationError, match="value is not ASCII; percent-encode it"):
+            check_header("x-name", value)
+
+    def test_never_shows_the_value(self) -> None:
+        with pytest.raises(ValidationError) as caught:
+            check_header("authorization", "Bearer sk-secret\x0b")
+        assert "sk-secret" not in str(caught.value)
 
     @pytest.mark.parametrize(
         "name",

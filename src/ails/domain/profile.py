@@ -43,13 +43,18 @@ _BROWSER_HEADERS: tuple[tuple[str, str], ...] = (
 # RFC 9110 section 5.6.2: token = 1*tchar; tchar = "!" / "#" / "$" / "%" / "&" /
 # "'" / "*" / "+" / "-" / "." / "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA
 _TCHARS = frozenset("!#$%&'*+-.^_`|~" + string.digits + string.ascii_letters)
+# field-value: no CTL but HTAB (RFC 9110 section 5.5).
+_CONTROLS = frozenset(chr(c) for c in (*range(0x20), 0x7F)) - {"\t"}
 
 
 def check_header(name: str, value: str) -> None:
     """Raise ``ValidationError`` unless ``name: value`` is a safe header line.
 
     The name must be an HTTP token (RFC 9110). CR, LF and NUL in the value
-    would let it inject extra headers or split the request.
+    would let it inject extra headers or split the request; other control
+    characters and surrounding whitespace are not allowed in a field value
+    either (RFC 9110 section 5.5). Non-ASCII is refused too: each HTTP
+    library sends it differently or fails on it. The value is never shown.
     """
     if not isinstance(name, str) or not isinstance(value, str):
         raise ValidationError(f"header {name!r}: names and values must be strings")
@@ -57,6 +62,15 @@ def check_header(name: str, value: str) -> None:
         raise ValidationError(f"header name {name!r} is not a valid HTTP token")
     if any(c in value for c in "\r\n\0"):
         raise ValidationError(f"header {name!r}: value contains CR, LF or NUL")
+    if _CONTROLS.intersection(value):
+        raise ValidationError(f"header {name!r}: value contains a control character")
+    if not value.isascii():
+        # http.client and httpx refuse it, requests sends Latin-1, aiohttp UTF-8.
+        raise ValidationError(
+            f"header {name!r}: value is not ASCII; percent-encode it (urllib.parse.quote)"
+        )
+    if value != value.strip(" \t"):
+        raise ValidationError(f"header {name!r}: value has leading or trailing whitespace")
 
 
 def _to_headers(

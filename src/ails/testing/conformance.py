@@ -112,6 +112,9 @@ UNSAFE_HEADERS = (
     {"x-note": "a\nb"},
     {"x-note": "a\rb"},
     {"x-note": "nul\0"},
+    {"x-note": "vt\x0bdel\x7f"},
+    {"x-note": " leading space"},
+    {"x-note": "Привет"},
     {"bad name": "x"},
     {"x-note:": "x"},
     {"": "x"},
@@ -588,7 +591,7 @@ class _Contract:
     def test_unsafe_headers_are_refused_before_sending(
         self, fake_server: FakeServer, headers: dict[str, str]
     ) -> None:
-        """CR, LF or NUL in a value, or a bad name: ValidationError, no request."""
+        """Controls, surrounding spaces or non-ASCII in a value, or a bad name: no request."""
         before = len(fake_server.requests)
         outcome = self.chat(fake_server.url, headers=headers)
         assert _ails_class(outcome.error) is ails.errors.ValidationError  # type: ignore[arg-type]
