@@ -179,3 +179,30 @@ def test_credentials_in_the_base_url_become_basic_auth(transport: str) -> None:
     auth = [line for line in lines if line.startswith("authorization:")]
     assert auth == ["authorization: basic " + base64.b64encode(b"us@er:p\xe4ss").decode().lower()]
     assert "p%c3%a4ss" not in lines[0]
+
+
+class TestOptions:
+    @pytest.mark.parametrize(
+        "proxy",
+        ["http://", "not a url", "ftp://127.0.0.1:21", "http://127.0.0.1:99999", "http://[::1"],
+    )
+    @pytest.mark.parametrize("transport", [RequestsTransport, AiohttpTransport])
+    def test_a_malformed_proxy_is_refused_at_once(self, transport: Any, proxy: str) -> None:
+        # aiohttp would quietly connect directly for "http://".
+        with pytest.raises(ails.ValidationError, match="proxy"):
+            transport(proxy=proxy)
+
+    @pytest.mark.parametrize("transport", [RequestsTransport, AiohttpTransport])
+    def test_proxy_credentials_are_not_repeated(self, transport: Any) -> None:
+        with pytest.raises(ails.ValidationError) as caught:
+            transport(proxy="gopher://user:proxy-pw@127.0.0.1:1")
+        assert "proxy-pw" not in str(caught.value)
+
+    def test_socks_proxies_are_requests_own(self) -> None:
+        RequestsTransport(proxy="socks5h://127.0.0.1:1080")  # does not raise
+        with pytest.raises(ails.ValidationError, match="http/https"):
+            AiohttpTransport(proxy="socks5h://127.0.0.1:1080")
+
+    def test_a_missing_ca_bundle_is_refused_at_once(self, tmp_path: Any) -> None:
+        with pytest.raises(ails.ValidationError, match="no such CA bundle"):
+            RequestsTransport(verify=str(tmp_path / "missing.pem"))

@@ -154,3 +154,7 @@ class TestRedactSecrets:
         with capture_logs(processors=[redact_secrets]) as logs:
             structlog.get_logger().info("probe", secret="s-1")
         assert logs[0]["secret"] == REDACTED
+
+
+def test_redact_url_survives_a_malformed_url() -> None:
+    assert redact_url("http://user:pw@[::1") == "<a malformed URL>"

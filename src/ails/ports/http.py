@@ -29,7 +29,10 @@ __all__ = [
 
 def redact_url(url: str) -> str:
     """``url`` without any ``user:password@`` part, for messages and ``repr()``."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. an unclosed [IPv6 literal: show none of it
+        return "<a malformed URL>"
     if "@" not in parts.netloc:
         return url
     return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))

@@ -25,6 +25,7 @@ from ails.domain.errors import (
     TransportError,
 )
 from ails.ports.http import HttpRequest, redact_url
+from ails.request_builder import check_proxy_url
 
 __all__ = ["AiohttpTransport"]
 
@@ -52,6 +53,8 @@ class AiohttpTransport:
         proxy: str | None = None,
         ssl: bool | ssl_module.SSLContext = True,
     ) -> None:
+        if proxy is not None:
+            check_proxy_url(proxy, ("http", "https"))  # aiohttp ignores some bad ones
         self._session = session
         self._proxy = proxy
         self._ssl = ssl
