@@ -202,7 +202,3 @@ class TestOptions:
         RequestsTransport(proxy="socks5h://127.0.0.1:1080")  # does not raise
         with pytest.raises(ails.ValidationError, match="http/https"):
             AiohttpTransport(proxy="socks5h://127.0.0.1:1080")
-
-    def test_a_missing_ca_bundle_is_refused_at_once(self, tmp_path: Any) -> None:
-        with pytest.raises(ails.ValidationError, match="no such CA bundle"):
-            RequestsTransport(verify=str(tmp_path / "missing.pem"))

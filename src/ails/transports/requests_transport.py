@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import builtins
 import http.client
-import os
 import socket
 import ssl
 from collections.abc import Iterator, Mapping
@@ -28,7 +27,6 @@ from ails.domain.errors import (
     ProtocolError,
     TimeoutError,
     TransportError,
-    ValidationError,
 )
 from ails.ports.http import HttpRequest, redact_url
 from ails.request_builder import check_proxy_url
@@ -57,8 +55,6 @@ class RequestsTransport:
     ) -> None:
         if proxy is not None:
             check_proxy_url(proxy, ("http", "https", "socks4", "socks4a", "socks5", "socks5h"))
-        if isinstance(verify, str) and not os.path.exists(verify):
-            raise ValidationError(f"verify={verify!r}: no such CA bundle file or directory")
         self._session = session if session is not None else requests.Session()
         self._proxies = {"http": proxy, "https": proxy} if proxy else None
         self._verify = verify
