@@ -32,25 +32,33 @@ def resolve_base_url(base_url: str | None) -> str:
     url = base_url if base_url is not None else os.environ.get("AILS_BASE_URL") or DEFAULT_BASE_URL
     if not isinstance(url, str):
         raise ValidationError(f"base_url must be a string, got {type(url).__name__}")
+    shown = _shown(url)  # errors never repeat a user:password@ part
     # Checked before urlsplit, which silently drops tabs and newlines.
     if any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in url):
-        raise ValidationError(f"base_url {url!r} must not hold spaces or control characters")
+        raise ValidationError(f"base_url {shown!r} must not hold spaces or control characters")
     try:
         parts = urlsplit(url)
     except ValueError as exc:  # e.g. an unclosed [IPv6 literal
-        raise ValidationError(f"base_url {url!r} is not a valid URL: {exc}") from None
+        raise ValidationError(f"base_url {shown!r} is not a valid URL: {exc}") from None
     try:
         parts.port  # noqa: B018 -- urlsplit checks the port only when it is read
     except ValueError:
-        raise ValidationError(f"base_url {url!r} has an invalid port") from None
+        raise ValidationError(f"base_url {shown!r} has an invalid port") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValidationError(
-            f"base_url {url!r} is not an http(s) URL with a host, "
+            f"base_url {shown!r} is not an http(s) URL with a host, "
             "for example 'http://127.0.0.1:8787'"
         )
     if parts.query or parts.fragment:
-        raise ValidationError(f"base_url {url!r} must not hold a query or fragment")
+        raise ValidationError(f"base_url {shown!r} must not hold a query or fragment")
     return url.rstrip("/")
+
+
+def _shown(url: str) -> str:
+    """``url`` as an error message may show it: without credentials, controls escaped."""
+    if "@" not in url:
+        return url
+    return redact_url(url) if url.isprintable() else "<a URL with credentials>"
 
 
 def check_proxy_url(proxy: str, schemes: tuple[str, ...]) -> str:

@@ -158,3 +158,19 @@ class TestRedactSecrets:
 
 def test_redact_url_survives_a_malformed_url() -> None:
     assert redact_url("http://user:pw@[::1") == "<a malformed URL>"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://user:hunter2@127.0.0.1:99999",
+        "ftp://user:hunter2@host",
+        "http://user:hunter2@host/?q=1",
+        "http://user:hunter2@[::1",
+        "http://user:hunter2@host\t.x",
+    ],
+)
+def test_base_url_errors_do_not_repeat_credentials(url: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        resolve_base_url(url)
+    assert "hunter2" not in str(caught.value)
