@@ -24,9 +24,12 @@ path: trust that CA bundle, as ``requests`` spells it). A
 ``make_transport`` that takes no such keyword makes those cases skip, so
 the one-method subclass above stays valid.
 
-Nothing here contacts another host: servers bind 127.0.0.1 port 0, the DNS
-case uses the reserved ``.invalid`` domain and answers it locally, and the
-TLS certificate is made at test time with the ``openssl`` command.
+Nothing here contacts another host: servers bind 127.0.0.1 port 0, and the
+TLS certificate is made at test time with the ``openssl`` command. The DNS
+case uses the reserved ``.invalid`` domain and answers it locally by
+wrapping ``socket.getaddrinfo`` (which requests, aiohttp's default resolver,
+httpx and http.client use); a transport with a resolver of its own will ask
+its DNS server, bounded by the case's short timeouts.
 """
 
 from __future__ import annotations
