@@ -12,22 +12,46 @@ import http.client
 import ssl
 import zlib
 from collections.abc import Iterator, Mapping
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from ails.errors import ConnectError, ConnectTimeoutError, TimeoutError, TransportError
 from ails.ports import HttpRequest
 
 
 class HttpClientTransport:
-    """Sends each request on a fresh ``http.client`` connection."""
+    """Sends each request on a fresh ``http.client`` connection.
+
+    ``proxy`` is an ``http://host:port`` forward proxy (plain requests go to it
+    with the absolute URL; https is tunnelled with CONNECT). ``verify`` is
+    ``True`` (the system CAs), ``False`` (no checking) or a CA bundle path.
+    """
+
+    def __init__(self, *, proxy: str | None = None, verify: bool | str = True) -> None:
+        self._proxy = urlsplit(proxy) if proxy else None
+        self._tls = ssl.create_default_context(cafile=verify if isinstance(verify, str) else None)
+        if verify is False:
+            self._tls.check_hostname = False
+            self._tls.verify_mode = ssl.CERT_NONE
+
+    def _connection(self, url: SplitResult, timeout: float | None) -> http.client.HTTPConnection:
+        host, port = url.hostname or "", url.port
+        if self._proxy is not None:
+            host, port = self._proxy.hostname or "", self._proxy.port
+        if url.scheme == "https":
+            connection: http.client.HTTPConnection = http.client.HTTPSConnection(
+                host, port, timeout=timeout, context=self._tls
+            )
+            if self._proxy is not None:
+                connection.set_tunnel(url.hostname or "", url.port or 443)
+            return connection
+        return http.client.HTTPConnection(host, port, timeout=timeout)
 
     def send(self, request: HttpRequest) -> HttpClientResponse:
         url = urlsplit(request.url)
-        connection_class = (
-            http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
-        )
-        connection = connection_class(url.hostname or "", url.port, timeout=request.connect_timeout)
+        connection = self._connection(url, request.connect_timeout)
         target = url.path + (f"?{url.query}" if url.query else "")
+        if self._proxy is not None and url.scheme == "http":
+            target = request.url  # a forward proxy takes the absolute URL
         try:
             connection.connect()
         except builtins.TimeoutError as exc:
