@@ -11,8 +11,6 @@ runs this file first) stays cheap and pulls in no HTTP library or structlog.
 
 from __future__ import annotations
 
-import importlib
-
 from ails._version import __version__
 
 # No typing import at run time: it would be most of this file's cost
@@ -79,6 +77,8 @@ def __getattr__(name: str) -> Any:
     home = _HOMES.get(name)
     if home is None:
         raise AttributeError(f"module 'ails' has no attribute {name!r}")
+    import importlib
+
     module = importlib.import_module(home)
     value = module if name == "errors" else getattr(module, name)
     globals()[name] = value  # later lookups skip this function

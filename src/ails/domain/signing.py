@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable
 from datetime import datetime, tzinfo
 
 from ails.domain.errors import ValidationError
@@ -18,6 +17,7 @@ from ails.domain.errors import ValidationError
 # no attrs and no typing at run time (mypy treats this name as True).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Literal
 
     LengthMode = Literal["utf16", "python"]
