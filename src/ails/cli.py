@@ -20,7 +20,7 @@ from ails._version import __version__
 from ails.client import AsyncClient, Client
 from ails.domain.errors import AilsError
 from ails.domain.messages import DEFAULT_MODEL, DEFAULT_TEMPERATURE, Message
-from ails.domain.signing import Signer
+from ails.domain.signing import DEFAULT_SECRET, Signer
 from ails.ports.http import AsyncTransport, Transport
 from ails.terminal import JsonLinesOutput, Spinner, TextOutput
 from ails.timeouts import Timeout
@@ -143,10 +143,9 @@ def _cmd_chat(args: argparse.Namespace) -> int:
 
 
 def _cmd_sign(args: argparse.Namespace) -> int:
-    signer = Signer(length="python" if args.python_length else "utf16")
-    kwargs = {"secret": args.secret} if args.secret else {}
-    if kwargs:
-        signer = Signer(secret=args.secret, length=signer.length)
+    signer = Signer(
+        secret=args.secret or DEFAULT_SECRET, length="python" if args.python_length else "utf16"
+    )
     tz = parse_tz(args.tz) if args.tz else None
     signature = signer.sign(args.message, now_ms=args.timestamp, tz=tz)
     if args.json:

@@ -24,6 +24,7 @@ from ails.domain.errors import (
     ConnectError,
     ConnectTimeoutError,
     ProtocolError,
+    ProviderError,
     TimeoutError,
     TransportError,
 )
@@ -156,7 +157,8 @@ class CompletionRun:
         status = self.status or 0
         retry_after = parse_retry_after(self._headers.get("retry-after"), now=self._s.wall_clock())
         error = error_for_status(status, self._headers, body, retry_after=retry_after)
-        if not self._s.retry.retryable_status(status):
+        if isinstance(error, ProviderError) or not self._s.retry.retryable_status(status):
+            # A stale profile (NEED REFRESH) fails the same way every time.
             raise self._final(error)
         delay = self._s.retry.delay(
             self.attempts - 1, self._headers, now=self._s.wall_clock(), rng=self._s.rng

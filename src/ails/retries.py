@@ -44,6 +44,11 @@ def _non_negative_int(_instance: object, attribute: attrs.Attribute[Any], value:
         raise ValidationError(f"{attribute.name} must be a non-negative integer, got {value!r}")
 
 
+def _non_negative_seconds(_instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+        raise ValidationError(f"{attribute.name} must be a non-negative number, got {value!r}")
+
+
 @attrs.frozen
 class RetryPolicy:
     """Retry 429, 5xx and connection failures, before the first token only.
@@ -56,9 +61,9 @@ class RetryPolicy:
     """
 
     max_retries: int = attrs.field(default=2, validator=_non_negative_int)
-    initial_delay: float = 0.5
-    max_delay: float = 8.0
-    max_retry_after: float = 60.0
+    initial_delay: float = attrs.field(default=0.5, validator=_non_negative_seconds)
+    max_delay: float = attrs.field(default=8.0, validator=_non_negative_seconds)
+    max_retry_after: float = attrs.field(default=60.0, validator=_non_negative_seconds)
 
     def retryable_status(self, status: int) -> bool:
         """Whether a response with ``status`` may be retried."""

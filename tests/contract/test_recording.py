@@ -146,3 +146,26 @@ class TestMisuse:
         recorder = RecordingTransport(AsyncOnly(), tmp_path)
         with pytest.raises(TypeError, match="async transport"):
             recorder.close()
+
+
+def test_a_recorded_stall_replays_as_the_timeout_it_was(origin, tmp_path):
+    recorder = RecordingTransport(RequestsTransport(), tmp_path)
+    client = Client(recorder, base_url=origin.url_for("stall-mid-body"), timeout=0.3)
+    with client, pytest.raises(AilsError) as caught:
+        list(client.stream(QUESTION))
+    fixture = json.loads(recorder.written[0].read_text(encoding="utf-8"))
+    assert type(caught.value).__name__ == fixture["expect"]["error"] == "TimeoutError"
+    assert fixture["replies"][0]["body"][-1]["fault"] == "stall"
+
+
+def test_a_fake_server_started_again_still_stalls_when_told_to():
+    server = FakeServer(delay_scale=0.0)
+    with server:
+        pass
+    with server:  # a restart once skipped every pause and stall
+        client = Client(base_url=server.url_for("stall-mid-body"), timeout=0.3, max_retries=0)
+        with client, pytest.raises(AilsError) as caught:
+            list(client.stream(QUESTION))
+    assert type(caught.value).__name__ == "TimeoutError"
+    with pytest.raises(RuntimeError, match="already running"), server:
+        server.start()

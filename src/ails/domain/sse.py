@@ -42,8 +42,8 @@ class ServerSentEvent:
     in this event's block, if any.
     """
 
-    data: str = ""
     event: str = "message"
+    data: str = ""
     id: str = ""
     retry: int | None = None
 

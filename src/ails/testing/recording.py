@@ -259,7 +259,8 @@ def _expectation(
     try:
         for step in steps:
             if "fault" in step:
-                return {"error": "TransportError", "partial_text": "".join(tokens)}
+                kind = "TimeoutError" if step["fault"] == "stall" else "TransportError"
+                return {"error": kind, "partial_text": "".join(tokens)}
             raw = _step_bytes(step)
             tokens += decoder.feed(raw)
             if decoder.complete:

@@ -181,6 +181,9 @@ class FakeServer:
 
     def start(self) -> FakeServer:
         """Bind 127.0.0.1 and serve in a background thread; returns ``self``."""
+        if self._server is not None:
+            raise RuntimeError("this FakeServer is already running")
+        self._stopping.clear()  # a stopped server may be started again
         server = _Server(("127.0.0.1", self._port), _Handler)
         server.owner = self
         if self._tls is not None:
@@ -438,6 +441,9 @@ class FakeServer:
                 raise _ClientGone from exc
             if peek == b"":
                 raise _ClientGone
+            # The client sent data (select would now return at once, forever):
+            # wait without polling the socket for the rest of this slice.
+            self._stopping.wait(min(seconds, _POLL))
 
 
 def _peek(sock: socket.socket) -> bytes | None:
