@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from ails.domain.errors import ValidationError
 from ails.domain.messages import ChatRequest
-from ails.domain.profile import Profile, check_header
+from ails.domain.profile import Profile, merge_headers
 from ails.ports.http import HttpRequest, redact_url
 
 __all__ = [
@@ -103,17 +103,6 @@ def resolve_profile(profile: Profile | str | None, api_key: str | None = None) -
     else:
         raise ValidationError(f"profile must be a Profile, 'ails' or 'openai', got {profile!r}")
     return resolved.with_api_key(api_key) if api_key else resolved
-
-
-def merge_headers(*layers: Mapping[str, str] | tuple[tuple[str, str], ...]) -> dict[str, str]:
-    """Merge header layers, later ones winning, names compared case-insensitively."""
-    merged: dict[str, str] = {}
-    for layer in layers:
-        items = layer.items() if isinstance(layer, Mapping) else layer
-        for name, value in items:
-            check_header(name, value)
-            merged[name.lower()] = value
-    return merged
 
 
 def build_request(

@@ -11,7 +11,7 @@ from ails._version import __version__
 from ails.domain.errors import ValidationError
 from ails.domain.signing import DEFAULT_SECRET, Signer
 
-__all__ = ["AILS_CLIENT_VERSION", "Profile", "check_header"]
+__all__ = ["AILS_CLIENT_VERSION", "Profile", "check_header", "merge_headers"]
 
 #: The ai.ls client version that goes with :data:`ails.domain.signing.DEFAULT_SECRET`.
 AILS_CLIENT_VERSION = "0.1.278"
@@ -73,15 +73,21 @@ def check_header(name: str, value: str) -> None:
         raise ValidationError(f"header {name!r}: value has leading or trailing whitespace")
 
 
+def merge_headers(*layers: Mapping[str, str] | tuple[tuple[str, str], ...]) -> dict[str, str]:
+    """Merge checked header layers, later ones winning, names compared case-insensitively."""
+    merged: dict[str, str] = {}
+    for layer in layers:
+        items = layer.items() if isinstance(layer, Mapping) else layer
+        for name, value in items:
+            check_header(name, value)
+            merged[name.lower()] = value
+    return merged
+
+
 def _to_headers(
     value: Mapping[str, str] | tuple[tuple[str, str], ...],
 ) -> tuple[tuple[str, str], ...]:
-    items = value.items() if isinstance(value, Mapping) else value
-    merged: dict[str, str] = {}
-    for name, header_value in items:
-        check_header(name, header_value)
-        merged[name.lower()] = header_value
-    return tuple(merged.items())
+    return tuple(merge_headers(value).items())
 
 
 def _check_client_version(_instance: object, _attribute: object, value: str | None) -> None:
