@@ -56,16 +56,16 @@ import pytest
 
 import ails.errors
 from ails.client import AsyncClient, Client
+from ails.client.retries import RetryPolicy
+from ails.client.timeouts import Timeout
 from ails.domain import errors as _error_tree
 from ails.domain.errors import AilsError
 from ails.domain.messages import Message
 from ails.domain.signing import DEFAULT_SECRET
 from ails.ports.http import AsyncTransport, Transport
-from ails.retries import RetryPolicy
 from ails.testing.fixtures import builtin_fixtures
 from ails.testing.proxy import ForwardProxy
 from ails.testing.server import FakeServer, RecordedRequest
-from ails.timeouts import Timeout
 
 __all__ = ["AsyncTransportContract", "Outcome", "SyncTransportContract"]
 
