@@ -11,6 +11,7 @@ from ails.domain.errors import (
     RateLimitError,
     TimeoutError,
     TransportError,
+    TruncatedBodyError,
     ValidationError,
 )
 
@@ -25,5 +26,6 @@ __all__ = [
     "RateLimitError",
     "TimeoutError",
     "TransportError",
+    "TruncatedBodyError",
     "ValidationError",
 ]

@@ -10,14 +10,14 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mappin
 from types import TracebackType
 from typing import Any
 
-from ails.client.body_io import aclose_iterator, aread_excerpt, os_error
+from ails.client.body_io import aclose_iterator, aread_excerpt, arelease, os_error, truncated
 from ails.client.retries import RetryPolicy
 from ails.client.run import CompletionRun
 from ails.client.settings import SETTINGS_DOC, make_settings
 from ails.client.streams import AsyncTokenStream
 from ails.client.timeouts import DEFAULT_TIMEOUT, TimeoutLike
 from ails.domain.chunks import DEFAULT_NOTICE_PATTERN
-from ails.domain.errors import AilsError, TransportError
+from ails.domain.errors import AilsError, TransportError, TruncatedBodyError
 from ails.domain.messages import DEFAULT_MODEL, DEFAULT_TEMPERATURE, ChatRequest, MessageLike
 from ails.domain.profile import Profile
 from ails.domain.sse import DEFAULT_MAX_EVENT_SIZE
@@ -122,6 +122,8 @@ class AsyncClient:
                         yield token
                     if run.complete:
                         break
+            except TruncatedBodyError as exc:
+                raise truncated(exc, run.text) from exc
             except AilsError:
                 raise
             except OSError as exc:
@@ -142,7 +144,10 @@ class AsyncClient:
             raise
         finally:
             if response is not None:
-                await response.aclose()
+                if outcome == "ok":
+                    await arelease(response)  # keep-alive: the answer is complete
+                else:
+                    await response.aclose()
             run.log(outcome, error)
 
     async def _open(self, run: CompletionRun) -> AsyncStreamResponse:

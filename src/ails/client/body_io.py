@@ -7,9 +7,59 @@ import socket
 from collections.abc import AsyncIterator, Iterator
 
 from ails.client.status_errors import BODY_EXCERPT
-from ails.domain.errors import ConnectError, TimeoutError, TransportError
+from ails.domain.errors import (
+    ConnectError,
+    IncompleteStreamError,
+    TimeoutError,
+    TransportError,
+    TruncatedBodyError,
+)
 
-__all__ = ["aclose_iterator", "aread_excerpt", "close_iterator", "os_error", "read_excerpt"]
+__all__ = [
+    "aclose_iterator",
+    "aread_excerpt",
+    "arelease",
+    "close_iterator",
+    "os_error",
+    "read_excerpt",
+    "release",
+    "truncated",
+]
+
+
+def truncated(exc: TruncatedBodyError, partial_text: str) -> IncompleteStreamError:
+    """The error for a body the server cut short: what arrived is kept."""
+    return IncompleteStreamError(
+        f"the stream ended before [DONE]: {exc}; partial_text holds what arrived",
+        partial_text=partial_text,
+    )
+
+
+def release(response: object) -> None:
+    """After a completed answer: let the transport pool the connection, else close it.
+
+    ``release()`` is optional in the port; a transport without it is closed.
+    """
+    done = getattr(response, "release", None)
+    if done is None:
+        response.close()  # type: ignore[attr-defined]
+        return
+    try:
+        done()
+    except (TransportError, OSError):
+        response.close()  # type: ignore[attr-defined]
+
+
+async def arelease(response: object) -> None:
+    """The async twin of :func:`release` (``arelease()``, else ``aclose()``)."""
+    done = getattr(response, "arelease", None)
+    if done is None:
+        await response.aclose()  # type: ignore[attr-defined]
+        return
+    try:
+        await done()
+    except (TransportError, OSError):
+        await response.aclose()  # type: ignore[attr-defined]
 
 
 def os_error(doing: str, exc: OSError) -> TransportError:

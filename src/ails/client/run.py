@@ -101,6 +101,7 @@ class CompletionRun:
             headers=self._s.headers,
             connect_timeout=_min(timeout.connect, remaining),
             read_timeout=_min(timeout.idle, remaining),
+            total_timeout=remaining,
         )
 
     def after_send_error(self, error: TransportError) -> float:
@@ -292,12 +293,12 @@ class CompletionRun:
     def annotate(self, error: AilsError) -> None:
         """Attach the attempt count and any text that arrived to ``error``."""
         error.attempts = self.attempts
-        if (
-            isinstance(error, TimeoutError)
-            and self._total_bounds[0 if isinstance(error, ConnectTimeoutError) else 1]
+        if isinstance(error, TimeoutError) and (
+            self._total_bounds[0 if isinstance(error, ConnectTimeoutError) else 1]
+            or (self._deadline is not None and self._s.clock() >= self._deadline)
         ):
-            # The transport timed out after the time left of the total, and
-            # says so as if it were the connect or idle timeout.
+            # The transport timed out after the time left of the total (or at
+            # the deadline it was given), and knows only what was left of it.
             self._blame_the_total(error)
         if not error.partial_text and self._tokens:
             error.partial_text = self.text

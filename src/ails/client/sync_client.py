@@ -8,14 +8,14 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import TracebackType
 
-from ails.client.body_io import close_iterator, os_error, read_excerpt
+from ails.client.body_io import close_iterator, os_error, read_excerpt, release, truncated
 from ails.client.retries import RetryPolicy
 from ails.client.run import CompletionRun
 from ails.client.settings import SETTINGS_DOC, make_settings
 from ails.client.streams import TokenStream
 from ails.client.timeouts import DEFAULT_TIMEOUT, TimeoutLike
 from ails.domain.chunks import DEFAULT_NOTICE_PATTERN
-from ails.domain.errors import AilsError, TransportError
+from ails.domain.errors import AilsError, TransportError, TruncatedBodyError
 from ails.domain.messages import DEFAULT_MODEL, DEFAULT_TEMPERATURE, ChatRequest, MessageLike
 from ails.domain.profile import Profile
 from ails.domain.sse import DEFAULT_MAX_EVENT_SIZE
@@ -119,6 +119,8 @@ class Client:
                     yield from run.feed(chunk)
                     if run.complete:
                         break
+            except TruncatedBodyError as exc:
+                raise truncated(exc, run.text) from exc
             except AilsError:
                 raise
             except OSError as exc:
@@ -136,7 +138,10 @@ class Client:
             raise
         finally:
             if response is not None:
-                response.close()
+                if outcome == "ok":
+                    release(response)  # keep-alive: the answer is complete
+                else:
+                    response.close()
             run.log(outcome, error)
 
     def _open(self, run: CompletionRun) -> StreamResponse:

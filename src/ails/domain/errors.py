@@ -8,6 +8,7 @@
      |    +-- ConnectError                           nothing was sent: refused, DNS, TLS
      |    |    +-- ConnectTimeoutError  (also TimeoutError)
      |    +-- TimeoutError        (also builtins.TimeoutError)  connect, idle or total
+     |    +-- TruncatedBodyError                     the server closed in the middle of the body
      +-- HTTPStatusError                             non-2xx answer (.status, .body)
      |    +-- RateLimitError                         429 (.retry_after)
      +-- ProtocolError                               malformed stream
@@ -33,6 +34,7 @@ __all__ = [
     "RateLimitError",
     "TimeoutError",
     "TransportError",
+    "TruncatedBodyError",
     "ValidationError",
 ]
 
@@ -72,6 +74,16 @@ class TimeoutError(TransportError, builtins.TimeoutError):
 
 class ConnectTimeoutError(ConnectError, TimeoutError):
     """Connecting took longer than the connect timeout; nothing was sent."""
+
+
+class TruncatedBodyError(TransportError):
+    """The server closed the connection cleanly in the middle of the body.
+
+    A transport raises it when a chunked body stops before its last chunk or
+    a body stops short of its ``Content-Length`` (a reset stays a plain
+    ``TransportError``). The clients turn it into ``IncompleteStreamError``
+    with ``partial_text``, this error as its ``__cause__``.
+    """
 
 
 class HTTPStatusError(AilsError):
@@ -137,6 +149,7 @@ for _error in (
     ConnectError,
     TimeoutError,
     ConnectTimeoutError,
+    TruncatedBodyError,
     HTTPStatusError,
     RateLimitError,
     ProtocolError,
