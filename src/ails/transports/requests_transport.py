@@ -186,7 +186,7 @@ class _RequestsResponse:
             or fp is None
             or not hasattr(fp, "read1")
             or not hasattr(sock, "settimeout")
-            or original.chunk_left is not None  # something already read part of it
+            or (original.chunked and original.chunk_left is not None)  # partly read
         ):
             return None
         encoding = self.headers.get("content-encoding", "").strip().lower()
