@@ -111,7 +111,7 @@ def context(
     check_window(window)
     kept = [turn for turn in turns if include_incomplete or turn.complete]
     if window is not None:
-        kept = kept[len(kept) - window :] if window else []
+        kept = kept[-window:] if window else []
     head = [Message.system(system)] if system else []
     return [*head, *(turn.to_message() for turn in kept), Message.user(question)]
 
