@@ -1,4 +1,4 @@
-"""``Conversation`` and ``AsyncConversation`` over a ``MockTransport``: what is sent, what is kept."""
+"""``Conversation`` and ``AsyncConversation`` over a ``MockTransport``: what is sent and kept."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from ails.errors import HTTPStatusError, TransportError, ValidationError
 from ails.testing import MockResponse, MockTransport, chat_stream
 
 URL = "http://user:secret@127.0.0.1:8787/v1"
+FIRST = [("system", "s"), ("user", "q1"), ("assistant", "A1")]
 
 
 class Replies:
@@ -196,9 +197,14 @@ class TestIncompleteAnswers:
 
     def test_an_interrupt_in_the_reader_is_named(self) -> None:
         conv, _ = conversation(MockResponse(chunks=chat_stream(["a", "b"])))
-        with pytest.raises(KeyboardInterrupt), conv.stream("q") as tokens:
-            for _ in tokens:
-                raise KeyboardInterrupt
+
+        def read() -> None:
+            with conv.stream("q") as tokens:
+                for _ in tokens:
+                    raise KeyboardInterrupt
+
+        with pytest.raises(KeyboardInterrupt):
+            read()
         assert [t.error for t in conv.messages] == ["KeyboardInterrupt"] * 2
 
     def test_close_before_reading_keeps_the_question_only(self) -> None:
