@@ -177,9 +177,7 @@ def test_a_session_from_start_to_end(server: FakeServer, tmp_path: Path) -> None
         term.type("hello again\r")
         term.expect(re.escape(text_of(server, "en-greeting")))
         term.expect(PROMPT)
-        assert server.requests[-1].json["messages"] == [
-            {"role": "user", "content": "hello again"}
-        ]
+        assert server.requests[-1].json["messages"] == [{"role": "user", "content": "hello again"}]
 
         # Ctrl-D leaves with status 0 and names the conversation.
         term.type("\x04")
@@ -231,9 +229,7 @@ def test_a_session_from_start_to_end(server: FakeServer, tmp_path: Path) -> None
     assert (tmp_path / "home" / "input_history").read_text().count("hello") >= 2
 
 
-def test_errors_are_one_line_and_the_session_goes_on(
-    server: FakeServer, tmp_path: Path
-) -> None:
+def test_errors_are_one_line_and_the_session_goes_on(server: FakeServer, tmp_path: Path) -> None:
     term = Terminal(["chat", "--base-url", server.url_for("not-found")], environment(tmp_path))
     try:
         term.expect(PROMPT)

@@ -109,7 +109,9 @@ class TestOneShot:
         self, server: FakeServer, capsys: pytest.CaptureFixture[str]
     ) -> None:
         assert main(["chat", "--base-url", server.url_for("no-done"), "hi"]) == EXIT_ERROR
-        data = json.loads(logs(capsys, "show", json.loads(logs(capsys, "--json"))[0]["id"], "--json"))
+        data = json.loads(
+            logs(capsys, "show", json.loads(logs(capsys, "--json"))[0]["id"], "--json")
+        )
         assert [(m["complete"], m["error"]) for m in data["messages"]] == [
             (False, "IncompleteStreamError"),
             (False, "IncompleteStreamError"),
@@ -155,12 +157,10 @@ class TestLogs:
         assert logs(capsys, "path") == f"{home / 'history.db'}\n"
         assert not home.exists()  # printing the path creates nothing
 
-    def test_the_store_the_cli_wrote_is_the_librarys(
-        self, server: FakeServer, home: Path
-    ) -> None:
+    def test_the_store_the_cli_wrote_is_the_librarys(self, server: FakeServer, home: Path) -> None:
         chat(server, "hello")
         with ConversationStore() as store:
             latest = store.latest()
         assert latest is not None
         assert store.path == home / "history.db"
-        assert [t.content for t in latest.turns][0] == "hello"
+        assert latest.turns[0].content == "hello"
