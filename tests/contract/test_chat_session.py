@@ -150,11 +150,9 @@ def test_a_session_from_start_to_end(server: FakeServer, tmp_path: Path) -> None
         assert stalled.fixture == "stall"
         assert stalled.disconnected.wait(10), "the server did not see the client hang up"
 
-        # Ctrl-C at the prompt clears the line; the session goes on.
-        term.type("never sent")
-        term.expect("never sent")  # readline echoes it: it is reading, so ^C reaches it
-        term.type("\x03")
-        term.expect(PROMPT)
+        # (Ctrl-C at the prompt is tested in tests/unit/test_chat_commands.py:
+        # CPython's readline notices a SIGINT that lands between two keys
+        # only at the next key, a race a test typing at machine speed hits.)
 
         # A block of several lines, sent as one question.
         term.type('"""\rline one\rline two"""\r')

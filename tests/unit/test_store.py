@@ -364,7 +364,8 @@ class TestConcurrency:
         try:
             for writer in writers:
                 assert writer.stdout is not None
-                assert writer.stdout.readline() == "ready\n", writer.stderr
+                line = writer.stdout.readline()
+                assert line == "ready\n", writer.communicate(timeout=60)
             for writer in writers:
                 assert writer.stdin is not None
                 writer.stdin.write("go\n")

@@ -10,11 +10,16 @@ is refused instead of being written to.
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Sequence
 
 from ails.domain.errors import HistoryError
 
-__all__ = ["APPLICATION_ID", "MIGRATIONS", "latest_version", "prepare"]
+__all__ = ["APPLICATION_ID", "BUSY_TIMEOUT", "MIGRATIONS", "latest_version", "prepare"]
+
+#: Seconds a writer waits for another process's transaction before giving up.
+BUSY_TIMEOUT = 10.0
+_WAL_RETRY = 0.005
 
 #: "AiLs" in ASCII: SQLite's documented way to tell one file format from another.
 APPLICATION_ID = 0x41694C73
@@ -60,11 +65,40 @@ def latest_version() -> int:
     return len(MIGRATIONS)
 
 
-def _identity(conn: sqlite3.Connection) -> tuple[int, int, int]:
+def _read_identity(conn: sqlite3.Connection) -> tuple[int, int, int]:
     application_id = conn.execute("PRAGMA application_id").fetchone()[0]
     version = conn.execute("PRAGMA user_version").fetchone()[0]
     tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
     return int(application_id), int(version), int(tables)
+
+
+def _identity(conn: sqlite3.Connection) -> tuple[int, int, int]:
+    # One read transaction: another process may be creating the schema, and
+    # three separate reads could see the tables but not yet the mark.
+    with conn:
+        conn.execute("BEGIN")
+        return _read_identity(conn)
+
+
+def _switched_to_wal(conn: sqlite3.Connection, give_up: bool) -> bool:
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+    except sqlite3.OperationalError as exc:
+        # Switching needs the file to itself, and SQLite answers "locked" at
+        # once (no busy handler) while another process opens or switches it
+        # too: a new history opened by two processes at the same moment.
+        if "locked" not in str(exc) or give_up:
+            raise
+        return False
+    return True
+
+
+def _use_wal(conn: sqlite3.Connection) -> None:
+    if conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
+        return
+    deadline = time.monotonic() + BUSY_TIMEOUT
+    while not _switched_to_wal(conn, give_up=time.monotonic() > deadline):
+        time.sleep(_WAL_RETRY)
 
 
 def prepare(conn: sqlite3.Connection, path: str) -> None:
@@ -88,13 +122,13 @@ def prepare(conn: sqlite3.Connection, path: str) -> None:
         )
     # WAL lets readers go on while another process writes; it must be set
     # outside a transaction, and only now that the file is known to be ours.
-    conn.execute("PRAGMA journal_mode=WAL")
+    _use_wal(conn)
     if version == latest_version():
         return
     with conn:
         conn.execute("BEGIN IMMEDIATE")
         # Another process may have upgraded the file while this one waited.
-        _, version, _ = _identity(conn)
+        _, version, _ = _read_identity(conn)
         for step in MIGRATIONS[version:]:
             for statement in step:
                 conn.execute(statement)

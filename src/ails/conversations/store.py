@@ -30,8 +30,7 @@ __all__ = ["BUSY_TIMEOUT", "ConversationStore"]
 _Connections = list[sqlite3.Connection]
 _Infos = list[ConversationInfo]
 
-#: Seconds a writer waits for another process's transaction before giving up.
-BUSY_TIMEOUT = 10.0
+BUSY_TIMEOUT = schema.BUSY_TIMEOUT
 
 _INFO_COLUMNS = "id, created, updated, title, model, profile, base_url, system"
 _TURN_COLUMNS = "role, content, created, complete, tokens, time_to_first_token, duration, error"
