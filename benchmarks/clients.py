@@ -282,9 +282,9 @@ def _json_switch(fast: bool) -> Callable[[], None]:
     ails picks orjson when installed (the ``speed`` extra); the benchmark runs
     the pure path as ``ails`` and the accelerated one as ``ails+orjson``.
     """
-    import ails.completion
+    import ails.client.run
 
-    original = getattr(ails.completion._fast_json, "original", ails.completion._fast_json)
+    original = getattr(ails.client.run._fast_json, "original", ails.client.run._fast_json)
 
     def pure() -> None:
         return None
@@ -292,7 +292,7 @@ def _json_switch(fast: bool) -> Callable[[], None]:
     pure.original = original  # type: ignore[attr-defined]
 
     def switch() -> None:
-        ails.completion._fast_json = original if fast else pure  # type: ignore[assignment]
+        ails.client.run._fast_json = original if fast else pure  # type: ignore[assignment]
 
     return switch
 

@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from ails import errors
     from ails.api import acreate_completion, create_completion
     from ails.client import AsyncClient, AsyncTokenStream, Client, TokenStream
+    from ails.client.retries import RetryPolicy
+    from ails.client.timeouts import Timeout
     from ails.domain.errors import (
         AilsError,
         ConnectError,
@@ -37,8 +39,6 @@ if TYPE_CHECKING:
     from ails.domain.profile import Profile
     from ails.domain.signing import Signature, Signer, format_timestamp
     from ails.ports.http import HttpRequest
-    from ails.retries import RetryPolicy
-    from ails.timeouts import Timeout
 
 # ails.errors.TimeoutError is not re-exported here: a star import would shadow
 # the builtin. Catch it as ails.errors.TimeoutError (or builtins.TimeoutError).
@@ -68,8 +68,8 @@ _HOMES = {
     "Signer": "ails.domain.signing",
     "format_timestamp": "ails.domain.signing",
     "HttpRequest": "ails.ports.http",
-    "RetryPolicy": "ails.retries",
-    "Timeout": "ails.timeouts",
+    "RetryPolicy": "ails.client.retries",
+    "Timeout": "ails.client.timeouts",
 }
 
 

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from ails.cli import EXIT_ERROR, main
-from ails.terminal import Spinner
+from ails.cli.terminal import Spinner
 from ails.testing import FakeServer
 
 

@@ -9,11 +9,11 @@ from datetime import timezone
 import attrs
 import pytest
 
+from ails.client.request_builder import build_request
 from ails.domain.chunks import NEED_REFRESH
 from ails.domain.messages import ChatRequest, Message
 from ails.domain.profile import AILS_CLIENT_VERSION, Profile
 from ails.domain.signing import DEFAULT_SECRET, Signer
-from ails.request_builder import build_request
 from ails.testing.checks import Rejection, check_ails_request, check_openai_request
 
 NOW_MS = 1_700_000_000_000

@@ -18,9 +18,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import ails
+from ails.client.retries import RetryPolicy
 from ails.errors import AilsError, ConnectError, TimeoutError, TransportError
 from ails.ports.http import HttpRequest
-from ails.retries import RetryPolicy
 from ails.testing import MockResponse, MockTransport, chat_chunk, sse_event
 
 QUESTION = [{"role": "user", "content": "Привет"}]

@@ -13,12 +13,12 @@ from structlog.testing import capture_logs
 import ails
 import ails.testing
 from ails import HttpRequest, Profile, Signer
-from ails.completion import Settings
+from ails.client.request_builder import resolve_base_url
+from ails.client.settings import Settings
 from ails.domain.signing import DEFAULT_SECRET
 from ails.errors import ValidationError
 from ails.log import REDACTED, default_logger, redact_secrets
 from ails.ports.http import redact_url
-from ails.request_builder import resolve_base_url
 from ails.transports.aiohttp_transport import AiohttpTransport
 from ails.transports.requests_transport import RequestsTransport
 

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Protocol, runtime_checkable
-from urllib.parse import urlsplit, urlunsplit
 
 import attrs
+
+from ails.ports.urls import redact_url
 
 __all__ = [
     "AsyncStreamResponse",
@@ -25,17 +26,6 @@ __all__ = [
     "Transport",
     "redact_url",
 ]
-
-
-def redact_url(url: str) -> str:
-    """``url`` without any ``user:password@`` part, for messages and ``repr()``."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:  # e.g. an unclosed [IPv6 literal: show none of it
-        return "<a malformed URL>"
-    if "@" not in parts.netloc:
-        return url
-    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
 @attrs.frozen

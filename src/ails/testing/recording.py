@@ -19,6 +19,8 @@ from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from ails.client.retries import parse_retry_after
+from ails.client.status_errors import error_for_status
 from ails.domain.decoder import TokenDecoder
 from ails.domain.errors import AilsError, HTTPStatusError, RateLimitError
 from ails.domain.errors import TimeoutError as AilsTimeoutError
@@ -29,8 +31,6 @@ from ails.ports.http import (
     StreamResponse,
     Transport,
 )
-from ails.retries import parse_retry_after
-from ails.status_errors import error_for_status
 
 __all__ = ["REDACTED", "RecordingTransport"]
 

@@ -29,7 +29,7 @@ from ails.domain.errors import (
     TransportError,
 )
 from ails.ports.http import HttpRequest, redact_url
-from ails.request_builder import check_proxy_url
+from ails.ports.urls import check_proxy_url
 
 __all__ = ["RequestsTransport"]
 

@@ -24,7 +24,7 @@ from ails.testing.conformance.support import (
     wait_for_record,
 )
 from ails.testing.server import FakeServer
-from ails.timeouts import Timeout
+from ails.client.timeouts import Timeout
 
 #: Streams the leak case abandons at random points, and its seed.
 LEAK_STREAMS = 240

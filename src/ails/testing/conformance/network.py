@@ -10,7 +10,7 @@ from typing import Any
 import ails.errors
 from ails.testing.conformance.base import ContractBase
 from ails.testing.conformance.support import CONTRACT_RETRY, ails_class, refused_port
-from ails.timeouts import Timeout
+from ails.client.timeouts import Timeout
 
 #: A host name that cannot exist (RFC 6761 reserves ``.invalid``).
 INVALID_HOST = "ails-conformance.invalid"

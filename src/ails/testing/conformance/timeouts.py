@@ -8,7 +8,7 @@ import ails.errors
 from ails.testing.conformance.base import ContractBase
 from ails.testing.conformance.support import DISCONNECT_WAIT, ails_class, record_for
 from ails.testing.server import FakeServer
-from ails.timeouts import Timeout
+from ails.client.timeouts import Timeout
 
 
 class TimeoutCases(ContractBase):

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import functools
 import importlib
-import random
-import re
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
-import attrs
-
-from ails.domain.chunks import DEFAULT_NOTICE_PATTERN, JsonLoads, provider_error
+from ails.client.request_builder import build_request
+from ails.client.retries import parse_retry_after
+from ails.client.settings import Settings
+from ails.client.status_errors import BODY_EXCERPT, error_for_status, json_error
+from ails.domain.chunks import JsonLoads, provider_error
 from ails.domain.decoder import TokenDecoder
 from ails.domain.errors import (
     AilsError,
@@ -29,40 +28,14 @@ from ails.domain.errors import (
     TransportError,
 )
 from ails.domain.messages import ChatRequest
-from ails.domain.profile import Profile
-from ails.domain.sse import DEFAULT_MAX_EVENT_SIZE
-from ails.log import Logger
-from ails.ports.http import HttpRequest, redact_url
-from ails.request_builder import build_request
-from ails.retries import RetryPolicy, parse_retry_after
-from ails.status_errors import BODY_EXCERPT, error_for_status, json_error
-from ails.timeouts import Timeout
+from ails.ports.http import HttpRequest
 
-__all__ = ["CompletionRun", "Settings"]
+__all__ = ["CompletionRun", "lower_keys"]
 
 #: Tokens kept as separate strings before they are joined into one UTF-8
 #: block. A token string costs ~50 bytes of object overhead for a few
 #: characters; blocks keep a million-token answer near its UTF-8 size.
 _BLOCK_TOKENS = 1024
-
-
-@attrs.frozen
-class Settings:
-    """Everything a client decided at construction, shared by every completion."""
-
-    base_url: str = attrs.field(repr=redact_url)
-    profile: Profile
-    # The caller's headers may carry keys: names only.
-    headers: Mapping[str, str] = attrs.field(repr=lambda h: f"[{', '.join(h)}]")
-    timeout: Timeout
-    retry: RetryPolicy
-    logger: Logger
-    notice_pattern: re.Pattern[str] | None = DEFAULT_NOTICE_PATTERN
-    max_event_size: int = DEFAULT_MAX_EVENT_SIZE
-    log_bodies: bool = False
-    clock: Callable[[], float] = time.monotonic
-    wall_clock: Callable[[], float] = time.time
-    rng: Callable[[], float] = random.random
 
 
 def lower_keys(headers: Mapping[str, str]) -> dict[str, str]:

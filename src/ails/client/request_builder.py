@@ -17,7 +17,6 @@ __all__ = [
     "DEFAULT_BASE_URL",
     "PATH",
     "build_request",
-    "check_proxy_url",
     "merge_headers",
     "resolve_base_url",
     "resolve_profile",
@@ -59,28 +58,6 @@ def _shown(url: str) -> str:
     if "@" not in url:
         return url
     return redact_url(url) if url.isprintable() else "<a URL with credentials>"
-
-
-def check_proxy_url(proxy: str, schemes: tuple[str, ...]) -> str:
-    """``proxy`` if it is a ``scheme://host[:port]`` URL with one of ``schemes``.
-
-    A malformed proxy must fail loudly: some libraries quietly connect
-    directly instead. Credentials in it are never repeated in the error.
-    """
-    shown = redact_url(proxy) if isinstance(proxy, str) else repr(proxy)
-    if not isinstance(proxy, str) or any(c.isspace() or ord(c) < 0x20 for c in proxy):
-        raise ValidationError(f"proxy {shown!r} must be a URL string without spaces")
-    try:
-        parts = urlsplit(proxy)
-        parts.port  # noqa: B018 -- urlsplit checks the port only when it is read
-    except ValueError:
-        raise ValidationError(f"proxy {shown!r} is not a valid URL") from None
-    if parts.scheme not in schemes or not parts.hostname:
-        raise ValidationError(
-            f"proxy {shown!r} must be a {'/'.join(schemes)} URL with a host, "
-            "for example 'http://127.0.0.1:3128'"
-        )
-    return proxy
 
 
 def resolve_profile(profile: Profile | str | None, api_key: str | None = None) -> Profile:

@@ -7,15 +7,19 @@ answers with their original pacing.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import sys
 import time
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from ails.client import AsyncClient, Client
 from ails.domain.messages import Message
-from ails.testing.server import FakeServer
 
-__all__ = ["run_demo"]
+if TYPE_CHECKING:
+    from ails.testing.server import FakeServer
+
+__all__ = ["register", "run_demo"]
 
 
 def _report(
@@ -29,6 +33,7 @@ def _report(
 
 def run_demo(out: TextIO) -> int:
     """Stream one chat with each bundled transport; return the exit status."""
+    from ails.testing.server import FakeServer
     from ails.transports.aiohttp_transport import AiohttpTransport
     from ails.transports.requests_transport import RequestsTransport
 
@@ -64,3 +69,9 @@ def run_demo(out: TextIO) -> int:
         _report(out, server, *asyncio.run(chat_async(question)))
     rejected = [r for r in server.requests if r.rejection is not None]
     return 1 if rejected else 0
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``ails demo`` to the command line."""
+    demo = commands.add_parser("demo", help="stream a signed chat against the embedded fake server")
+    demo.set_defaults(run=lambda args: run_demo(sys.stdout))

@@ -1,0 +1,94 @@
+"""The client settings, declared once for ``Client`` and ``AsyncClient``."""
+
+from __future__ import annotations
+
+import random
+import re
+import time
+from collections.abc import Callable, Mapping
+
+import attrs
+
+from ails.client.request_builder import merge_headers, resolve_base_url, resolve_profile
+from ails.client.retries import RetryPolicy
+from ails.client.timeouts import Timeout, TimeoutLike, to_timeout
+from ails.domain.chunks import DEFAULT_NOTICE_PATTERN
+from ails.domain.profile import Profile
+from ails.domain.sse import DEFAULT_MAX_EVENT_SIZE
+from ails.log import Logger, default_logger
+from ails.ports.http import redact_url
+
+__all__ = ["SETTINGS_DOC", "Settings", "make_settings"]
+
+
+@attrs.frozen
+class Settings:
+    """Everything a client decided at construction, shared by every completion."""
+
+    base_url: str = attrs.field(repr=redact_url)
+    profile: Profile
+    # The caller's headers may carry keys: names only.
+    headers: Mapping[str, str] = attrs.field(repr=lambda h: f"[{', '.join(h)}]")
+    timeout: Timeout
+    retry: RetryPolicy
+    logger: Logger
+    notice_pattern: re.Pattern[str] | None = DEFAULT_NOTICE_PATTERN
+    max_event_size: int = DEFAULT_MAX_EVENT_SIZE
+    log_bodies: bool = False
+    clock: Callable[[], float] = time.monotonic
+    wall_clock: Callable[[], float] = time.time
+    rng: Callable[[], float] = random.random
+
+
+def make_settings(
+    *,
+    base_url: str | None,
+    timeout: TimeoutLike,
+    max_retries: int | RetryPolicy,
+    headers: Mapping[str, str] | None,
+    profile: Profile | str | None,
+    api_key: str | None,
+    logger: Logger | None,
+    notice_pattern: re.Pattern[str] | str | None,
+    max_event_size: int,
+    log_bodies: bool,
+    clock: Callable[[], float],
+    wall_clock: Callable[[], float],
+    rng: Callable[[], float],
+) -> Settings:
+    """Validate and resolve the client options into one :class:`Settings`."""
+    retry = max_retries if isinstance(max_retries, RetryPolicy) else RetryPolicy(max_retries)
+    return Settings(
+        base_url=resolve_base_url(base_url),
+        profile=resolve_profile(profile, api_key),
+        headers=merge_headers(headers or {}),
+        timeout=to_timeout(timeout),
+        retry=retry,
+        logger=logger if logger is not None else default_logger(),
+        notice_pattern=re.compile(notice_pattern)
+        if isinstance(notice_pattern, str)
+        else notice_pattern,
+        max_event_size=max_event_size,
+        log_bodies=log_bodies,
+        clock=clock,
+        wall_clock=wall_clock,
+        rng=rng,
+    )
+
+
+SETTINGS_DOC = """
+    ``base_url`` defaults to ``$AILS_BASE_URL``, else the Ails service.
+    ``timeout`` is a number of seconds (connect and idle gap between events) or
+    a :class:`~ails.Timeout`. ``max_retries`` counts retries after the first
+    attempt (429, 5xx, and connection failures where nothing was sent; never
+    after the first token), or is a full :class:`~ails.RetryPolicy`.
+    ``headers`` are merged over the profile's. ``profile`` is the identity
+    presented: a :class:`~ails.Profile`, ``"ails"`` (the ai.ls browser profile,
+    the default) or ``"openai"`` (plain OpenAI-compatible; its key is
+    ``api_key`` or ``$AILS_API_KEY``). ``notice_pattern`` finds service notices
+    in the first token (``None`` disables). ``log_bodies=True`` adds the
+    messages and the answer to the one log event per completion, for
+    debugging; off by default, and headers, keys and signatures are never
+    logged. ``clock``, ``wall_clock``, ``rng`` and ``sleep`` exist for tests
+    and simulations.
+"""
