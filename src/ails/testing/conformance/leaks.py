@@ -13,6 +13,7 @@ import pytest
 
 import ails.errors
 from ails.client import AsyncClient
+from ails.client.timeouts import Timeout
 from ails.testing.conformance.base import ContractBase
 from ails.testing.conformance.support import (
     DISCONNECT_WAIT,
@@ -24,7 +25,6 @@ from ails.testing.conformance.support import (
     wait_for_record,
 )
 from ails.testing.server import FakeServer
-from ails.client.timeouts import Timeout
 
 #: Streams the leak case abandons at random points, and its seed.
 LEAK_STREAMS = 240

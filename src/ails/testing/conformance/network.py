@@ -8,9 +8,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import ails.errors
+from ails.client.timeouts import Timeout
 from ails.testing.conformance.base import ContractBase
 from ails.testing.conformance.support import CONTRACT_RETRY, ails_class, refused_port
-from ails.client.timeouts import Timeout
 
 #: A host name that cannot exist (RFC 6761 reserves ``.invalid``).
 INVALID_HOST = "ails-conformance.invalid"

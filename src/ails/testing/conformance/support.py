@@ -12,13 +12,13 @@ from typing import Any
 import attrs
 import pytest
 
+from ails.client.retries import RetryPolicy
+from ails.client.timeouts import Timeout
 from ails.domain import errors as _error_tree
 from ails.domain.errors import AilsError
 from ails.domain.messages import Message
-from ails.client.retries import RetryPolicy
 from ails.testing.fixtures import builtin_fixtures
 from ails.testing.server import FakeServer, RecordedRequest
-from ails.client.timeouts import Timeout
 
 #: Fast enough for a test suite, slow enough that a stall is unmistakable.
 CONTRACT_TIMEOUT = Timeout(connect=5.0, idle=0.5, total=30.0)

@@ -7,10 +7,10 @@ import socket
 import pytest
 
 import ails.errors
+from ails.client.timeouts import Timeout
 from ails.testing.conformance.base import ContractBase
 from ails.testing.conformance.support import ails_class
 from ails.testing.server import FakeServer
-from ails.client.timeouts import Timeout
 
 
 class TlsCases(ContractBase):
