@@ -7,6 +7,7 @@ counts accepted connections and stops its script threads on exit.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import struct
 import threading
@@ -113,7 +114,5 @@ class RawServer:
         except OSError:
             pass  # the client left: expected in these tests
         finally:
-            try:
+            with contextlib.suppress(OSError):
                 sock.close()
-            except OSError:
-                pass

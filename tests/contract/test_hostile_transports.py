@@ -1,4 +1,4 @@
-"""Both bundled adapters against servers that trickle, cut, reset or bomb: deadlines and memory hold."""
+"""Both bundled adapters against servers that trickle, cut, reset or bomb: deadlines hold."""
 
 from __future__ import annotations
 
@@ -156,7 +156,8 @@ def gzip_bomb(size: int) -> Any:
         sock.sendall(
             b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
             b"content-encoding: gzip\r\ntransfer-encoding: chunked\r\n\r\n"
-            + b"%x\r\n%s\r\n0\r\n\r\n" % (len(payload), payload)
+            + b"%x\r\n%s\r\n0\r\n\r\n"
+            % (len(payload), payload)
         )
 
     return script

@@ -15,6 +15,7 @@ returning long after the request gave up.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import socket
 import sys
@@ -124,19 +125,17 @@ class _DaemonLookups:
         def work() -> None:
             try:
                 outcome: tuple[bool, Any] = (True, function(*args, **kwargs))
-            except Exception as exc:  # noqa: BLE001 -- handed to the waiting task
+            except Exception as exc:
                 outcome = (False, exc)
-            try:
+            with contextlib.suppress(RuntimeError):  # the loop ended: no one waits any more
                 loop.call_soon_threadsafe(settle, outcome)
-            except RuntimeError:
-                pass  # the loop has ended: no one waits any more
 
         threading.Thread(target=work, name="ails-dns", daemon=True).start()
         return await future
 
 
 def resolver() -> aiohttp.abc.AbstractResolver:
-    """aiohttp's default resolver, with thread lookups on daemon threads of their own."""
+    """Aiohttp's default resolver, with thread lookups on daemon threads of their own."""
     if aiohttp.resolver.DefaultResolver is not aiohttp.resolver.ThreadedResolver:
         return aiohttp.resolver.DefaultResolver()  # aiodns: asynchronous, cancellable
     loop = asyncio.get_running_loop()

@@ -335,5 +335,3 @@ class BodyReader:
 
     def _framing(self, what: str) -> ProtocolError:
         return ProtocolError(f"the body from {self._where} has {what}; is it really HTTP/1.1?")
-
-

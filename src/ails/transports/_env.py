@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from ails.ports.urls import check_proxy_url
@@ -34,7 +35,13 @@ def env_proxy(url: str, schemes: tuple[str, ...]) -> str | None:
     A malformed variable is a ``ValidationError`` (without its credentials),
     never a library's ``TypeError`` or a silent direct connection.
     """
-    from urllib.request import getproxies_environment, proxy_bypass_environment
+    import urllib.request
+
+    getproxies_environment = urllib.request.getproxies_environment
+    # Untyped in typeshed, but public and documented in the module since 3.x.
+    proxy_bypass_environment: Callable[..., bool] = getattr(  # noqa: B009
+        urllib.request, "proxy_bypass_environment"
+    )
 
     proxies = getproxies_environment()
     if not proxies:

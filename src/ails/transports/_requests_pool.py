@@ -13,6 +13,7 @@ Ours differ from urllib3's in two ways:
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import ipaddress
 import socket
@@ -56,10 +57,8 @@ class Exchange:
 def _shutdown(connection: Any) -> None:
     sock = getattr(connection, "sock", None)
     if sock is not None:
-        try:
+        with contextlib.suppress(OSError):  # already closed
             sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass  # already closed
 
 
 current_exchange: contextvars.ContextVar[Exchange | None] = contextvars.ContextVar(
@@ -85,7 +84,7 @@ def _resolve(connection: Any, host: str, port: int, timeout: float) -> list[str]
             result["infos"] = socket.getaddrinfo(
                 host, port, urllib3.util.connection.allowed_gai_family(), socket.SOCK_STREAM
             )
-        except BaseException as exc:  # noqa: BLE001 -- handed to the caller's thread
+        except BaseException as exc:
             result["error"] = exc
         finally:
             done.set()

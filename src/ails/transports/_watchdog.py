@@ -9,6 +9,7 @@ schedule or cancel costs a lock and a heap push, never a new thread.
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import itertools
 import threading
@@ -57,9 +58,7 @@ class _Watchdog:
                 self.cancelled = 0
             heapq.heappush(self._heap, (alarm.when, next(self._order), alarm))
             if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._run, name="ails-watchdog", daemon=True
-                )
+                self._thread = threading.Thread(target=self._run, name="ails-watchdog", daemon=True)
                 self._thread.start()
             elif alarm.when < self._waiting_until:
                 # Wake the thread only when it sleeps past the new deadline.
@@ -87,10 +86,8 @@ class _Watchdog:
             for alarm in due:
                 callback = alarm.callback
                 if callback is not None and not alarm.cancelled:
-                    try:
+                    with contextlib.suppress(Exception):
                         callback()
-                    except Exception:  # noqa: BLE001, S110 -- a dead socket is fine: it is being cut
-                        pass
 
 
 _WATCHDOG = _Watchdog()

@@ -19,7 +19,7 @@ import base64
 import functools
 import ssl as ssl_module
 import weakref
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from urllib.parse import unquote, urlsplit
 
 import aiohttp
@@ -84,11 +84,14 @@ class AiohttpTransport:
         self._sessions: weakref.WeakKeyDictionary[
             asyncio.AbstractEventLoop, aiohttp.ClientSession
         ] = weakref.WeakKeyDictionary()
+        self._closers: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, AsyncGenerator[None, None]
+        ] = weakref.WeakKeyDictionary()
         self._proxy = proxy
         self._ssl = ssl
         self._trust_env = trust_env
 
-    def _get_session(self) -> aiohttp.ClientSession:
+    async def _get_session(self) -> aiohttp.ClientSession:
         given = self._own_session
         loop = asyncio.get_running_loop()
         if given is not None:
@@ -110,6 +113,10 @@ class AiohttpTransport:
                 trust_env=False,  # the environment is read here, never netrc
             )
             self._sessions[loop] = session
+            # When asyncio.run ends this loop it closes every suspended async
+            # generator in it: this one closes the session, inside its loop.
+            closer = self._closers[loop] = _close_at_loop_end(session)
+            await closer.__anext__()
         return session
 
     def _forget_dead_loops(self) -> None:
@@ -137,7 +144,7 @@ class AiohttpTransport:
         )
         url, headers = _url_credentials_as_basic_auth(request.url, list(request.headers))
         proxy, ssl = self._options(request.url)
-        session = self._get_session()
+        session = await self._get_session()
         phases = Phases(request.connect_timeout, request.read_timeout)
         token = current_phases.set(phases)
         try:
@@ -167,8 +174,11 @@ class AiohttpTransport:
             await self._own_session.close()
         running = asyncio.get_running_loop()
         session = self._sessions.pop(running, None)
+        closer = self._closers.pop(running, None)
         if session is not None:
             await session.close()
+        if closer is not None:
+            await closer.aclose()
         # Sessions of ended loops cannot be closed the usual way (that needs
         # their loop); their sockets are closed directly.
         self._forget_dead_loops()
@@ -186,6 +196,13 @@ class AiohttpTransport:
         )
 
 
+async def _close_at_loop_end(session: aiohttp.ClientSession) -> AsyncGenerator[None, None]:
+    try:
+        yield
+    finally:
+        await session.close()
+
+
 def _abandon(session: aiohttp.ClientSession) -> None:
     """Close what an ended event loop left open: the pooled connections' sockets."""
     connector = session.connector
@@ -201,7 +218,7 @@ def _abandon(session: aiohttp.ClientSession) -> None:
             if sock is not None:
                 sock.close()
     conns.clear()
-    connector._closed = True  # noqa: SLF001 -- so it does not warn when collected
+    connector._closed = True
 
 
 @functools.lru_cache(maxsize=8)
@@ -266,7 +283,7 @@ class _AiohttpResponse:
             raise error from exc
 
     async def arelease(self) -> None:
-        """The answer is complete: read the rest of the body within bounds and pool the connection."""
+        """The answer is complete: read the rest of the body (bounded) and pool the connection."""
         response = self._response
         content = response.content
         seen = 0

@@ -33,11 +33,11 @@ from ails.transports._env import env_ca_bundle, env_proxy
 from ails.transports._requests_errors import in_body, translate
 from ails.transports._requests_pool import AilsAdapter, Exchange, current_exchange
 
-__all__ = ["RequestsTransport"]
+__all__ = ["AilsAdapter", "RequestsTransport"]
 
 _PROXY_SCHEMES = ("http", "https", "socks4", "socks4a", "socks5", "socks5h")
 # An explicit "no proxy" for every key requests looks up, so nothing else fills them.
-_NO_PROXIES = {"http": None, "https": None, "all": None}
+_NO_PROXIES: dict[str, Any] = {"http": None, "https": None, "all": None}
 
 
 class RequestsTransport:
@@ -82,7 +82,7 @@ class RequestsTransport:
             proxy = proxy or env_proxy(request.url, _PROXY_SCHEMES)
             if verify is True:
                 verify = env_ca_bundle() or True
-        proxies = {"http": proxy, "https": proxy} if proxy else _NO_PROXIES
+        proxies: dict[str, Any] = {"http": proxy, "https": proxy} if proxy else dict(_NO_PROXIES)
         started = time.monotonic()
         exchange = Exchange()
         token = current_exchange.set(exchange)
@@ -230,12 +230,13 @@ class _RequestsResponse:
             raise in_body(translate(exc, self._request)) from exc
 
     def release(self) -> None:
-        """The answer is complete: read the rest of the body within bounds and pool the connection."""
+        """The answer is complete: read the rest of the body (bounded) and pool the connection."""
         reader = self._reader
         raw: Any = self._response.raw
         original = getattr(raw, "_fp", None)
         if (
             reader is None
+            or original is None
             or getattr(original, "will_close", True)
             or not reader.drain(DRAIN_BYTES, DRAIN_SECONDS)
         ):
