@@ -95,7 +95,8 @@ class HttpxResponse:
         # closes this generator, httpx's iterator must stay open for release().
         self._chunks = self._response.iter_bytes()
         with ails_errors(self._request):
-            yield from self._chunks
+            for chunk in self._chunks:  # noqa: UP028 -- yield from would close it
+                yield chunk
 
     def release(self) -> None:
         """The answer is complete: read the rest of the body, bounded, then pool the connection.

@@ -286,6 +286,9 @@ class _AiohttpResponse:
         """The answer is complete: read the rest of the body (bounded) and pool the connection."""
         response = self._response
         content = response.content
+        if content.at_eof():  # the usual case: the terminator came with [DONE]
+            response.release()
+            return
         seen = 0
         try:
             async with reschedulable_timeout(DRAIN_SECONDS):
