@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from types import TracebackType
@@ -13,10 +12,9 @@ from typing import Any
 from ails.client.body_io import aclose_iterator, aread_excerpt, os_error
 from ails.client.retries import RetryPolicy
 from ails.client.run import CompletionRun
-from ails.client.settings import SETTINGS_DOC, make_settings
+from ails.client.settings import FROM_PROFILE, SETTINGS_DOC, NoticePatternLike, make_settings
 from ails.client.streams import AsyncTokenStream
 from ails.client.timeouts import DEFAULT_TIMEOUT, TimeoutLike
-from ails.domain.chunks import DEFAULT_NOTICE_PATTERN
 from ails.domain.errors import AilsError, TransportError
 from ails.domain.messages import DEFAULT_MODEL, DEFAULT_TEMPERATURE, ChatRequest, MessageLike
 from ails.domain.profile import Profile
@@ -48,7 +46,7 @@ class AsyncClient:
         profile: Profile | str | None = None,
         api_key: str | None = None,
         logger: Logger | None = None,
-        notice_pattern: re.Pattern[str] | str | None = DEFAULT_NOTICE_PATTERN,
+        notice_pattern: NoticePatternLike = FROM_PROFILE,
         max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
         log_bodies: bool = False,
         clock: Callable[[], float] = time.monotonic,
