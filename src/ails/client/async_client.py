@@ -12,7 +12,13 @@ from typing import Any
 from ails.client.body_io import aclose_iterator, aread_excerpt, os_error
 from ails.client.retries import RetryPolicy
 from ails.client.run import CompletionRun
-from ails.client.settings import FROM_PROFILE, SETTINGS_DOC, NoticePatternLike, make_settings
+from ails.client.settings import (
+    DEFAULT_MAX_ANSWER_SIZE,
+    FROM_PROFILE,
+    SETTINGS_DOC,
+    NoticePatternLike,
+    make_settings,
+)
 from ails.client.streams import AsyncTokenStream
 from ails.client.timeouts import DEFAULT_TIMEOUT, TimeoutLike
 from ails.domain.errors import AilsError, TransportError
@@ -48,6 +54,7 @@ class AsyncClient:
         logger: Logger | None = None,
         notice_pattern: NoticePatternLike = FROM_PROFILE,
         max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
+        max_answer_size: int | None = DEFAULT_MAX_ANSWER_SIZE,
         log_bodies: bool = False,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
@@ -64,6 +71,7 @@ class AsyncClient:
             logger=logger,
             notice_pattern=notice_pattern,
             max_event_size=max_event_size,
+            max_answer_size=max_answer_size,
             log_bodies=log_bodies,
             clock=clock,
             wall_clock=wall_clock,
@@ -110,7 +118,8 @@ class AsyncClient:
     async def _tokens(self, chat: ChatRequest) -> AsyncIterator[str]:
         run = CompletionRun(chat, self._settings)
         response: AsyncStreamResponse | None = None
-        outcome, error = "closed", None
+        outcome = "closed"
+        error: BaseException | None = None
         try:
             response = await self._open(run)
             body = response.aiter_bytes()
@@ -133,10 +142,11 @@ class AsyncClient:
         except asyncio.CancelledError:
             outcome = "cancelled"
             raise
+        except AilsError as exc:
+            outcome, error = "error", exc
+            run.raise_final(exc)
         except BaseException as exc:
             outcome, error = "error", exc
-            if isinstance(exc, AilsError):
-                run.annotate(exc)
             raise
         finally:
             if response is not None:

@@ -13,12 +13,14 @@ import attrs
 from ails.client.request_builder import merge_headers, resolve_base_url, resolve_profile
 from ails.client.retries import RetryPolicy
 from ails.client.timeouts import Timeout, TimeoutLike, to_timeout
+from ails.domain.errors import ValidationError
 from ails.domain.profile import Profile
 from ails.domain.sse import DEFAULT_MAX_EVENT_SIZE
 from ails.log import Logger, default_logger
 from ails.ports.http import redact_url
 
 __all__ = [
+    "DEFAULT_MAX_ANSWER_SIZE",
     "FROM_PROFILE",
     "SETTINGS_DOC",
     "FromProfile",
@@ -26,6 +28,11 @@ __all__ = [
     "Settings",
     "make_settings",
 ]
+
+
+#: The longest answer kept, in characters (16 Mi: about 4 million tokens, far
+#: beyond any model's output limit, and at most 64 MiB of UTF-8 in memory).
+DEFAULT_MAX_ANSWER_SIZE = 16 * 1024 * 1024
 
 
 class FromProfile(enum.Enum):
@@ -58,6 +65,7 @@ class Settings:
     logger: Logger
     notice_pattern: re.Pattern[str] | None = None
     max_event_size: int = DEFAULT_MAX_EVENT_SIZE
+    max_answer_size: int | None = DEFAULT_MAX_ANSWER_SIZE
     log_bodies: bool = False
     clock: Callable[[], float] = time.monotonic
     wall_clock: Callable[[], float] = time.time
@@ -76,6 +84,7 @@ def make_settings(
     notice_pattern: NoticePatternLike,
     max_event_size: int,
     log_bodies: bool,
+    max_answer_size: int | None = DEFAULT_MAX_ANSWER_SIZE,
     clock: Callable[[], float],
     wall_clock: Callable[[], float],
     rng: Callable[[], float],
@@ -96,11 +105,18 @@ def make_settings(
         if isinstance(notice_pattern, str)
         else notice_pattern,
         max_event_size=max_event_size,
+        max_answer_size=_check_size(max_answer_size),
         log_bodies=log_bodies,
         clock=clock,
         wall_clock=wall_clock,
         rng=rng,
     )
+
+
+def _check_size(size: int | None) -> int | None:
+    if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 1):
+        raise ValidationError(f"max_answer_size must be a positive int or None, got {size!r}")
+    return size
 
 
 SETTINGS_DOC = """

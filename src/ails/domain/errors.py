@@ -173,6 +173,16 @@ class ProviderError(AilsError):
 _E = TypeVar("_E", bound=AilsError)
 
 
+def rebuilt(error: _E, message: str | None = None, **fields: Any) -> _E:
+    """A new error of ``error``'s class: its message and fields, with these replaced.
+
+    An error is never changed once raised: code that knows more (the attempt
+    count, the text that arrived) raises this copy ``from error`` instead.
+    """
+    args = error.args if message is None else (message, *error.args[1:])
+    return _restore(type(error), args, {**error.__dict__, **fields})
+
+
 def _restore(cls: type[_E], args: tuple[object, ...], fields: dict[str, Any]) -> _E:
     """Unpickle an error: the same class, ``args`` and fields, ``__init__`` not rerun."""
     error = cls.__new__(cls, *args)
