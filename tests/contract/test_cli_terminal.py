@@ -13,7 +13,10 @@ import sys
 
 import pytest
 
+from ails import Client, Conversation
 from ails.cli import EXIT_ERROR, main
+from ails.cli.prompt import LineReader
+from ails.cli.session import Session
 from ails.cli.terminal import (
     JsonLinesOutput,
     Spinner,
@@ -21,7 +24,7 @@ from ails.cli.terminal import (
     for_stream,
     sanitize_for_terminal,
 )
-from ails.testing import FakeServer, Fixture, chat_stream
+from ails.testing import FakeServer, Fixture, MockResponse, MockTransport, chat_stream
 from ails.testing.fixtures import Reply, Step
 
 RETITLE = "\x1b]0;pwned\x07"
@@ -138,3 +141,39 @@ class TestChat:
         assert main(["chat", "--base-url", server.url_for("escapes-400"), "hi"]) == EXIT_ERROR
 
         assert CLIPBOARD in capsys.readouterr().err
+
+
+class TestInteractiveSession:
+    """The interactive ``ails chat`` (always on a terminal) shows answers and errors inert."""
+
+    @staticmethod
+    def _session(*answers: MockResponse) -> tuple[Session, _Terminal, _Terminal]:
+        queue = list(answers)
+        client = Client(MockTransport(lambda request: queue.pop(0)), base_url="http://h:1")
+        out, err = _Terminal(), _Terminal()
+        session = Session(
+            client,
+            Conversation(client),
+            reader=LineReader(None),
+            out=out,
+            err=err,
+            options={},
+            saving=False,
+        )
+        return session, out, err
+
+    def test_tokens_and_errors_carry_no_escape(self) -> None:
+        error_body = f"bad {CLIPBOARD}".encode()
+        session, out, err = self._session(
+            MockResponse(chunks=chat_stream(TOKENS)),
+            MockResponse(status=400, headers={"content-type": "text/plain"}, chunks=[error_body]),
+        )
+
+        session.ask(lambda: session.conversation.stream("hi"))
+        session.ask(lambda: session.conversation.stream("again"))
+
+        assert out.getvalue() == SHOWN + "\n"
+        shown = err.getvalue().rpartition(Spinner.CLEAR)[2]
+        assert "HTTPStatusError" in shown
+        assert "]52;c;ZWNobyBoaQ==" in shown
+        assert sanitize_for_terminal(shown) == shown

@@ -147,6 +147,8 @@ def _every_error() -> list[AilsError]:
         ProtocolError("not a stream", attempts=1, partial_text="Hi"),
         IncompleteStreamError("cut", partial_text="Hel", attempts=1),
         ProviderError("refresh", code="AI.LS: NEED REFRESH", detail="stale", attempts=1),
+        errors.HistoryError("cannot read", path="/tmp/h.db"),
+        errors.ConversationNotFoundError("no such id", path="/tmp/h.db", conversation_id="ab"),
     ]
 
 
