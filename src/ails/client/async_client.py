@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from types import TracebackType
@@ -13,10 +12,15 @@ from typing import Any
 from ails.client.body_io import aclose_iterator, aread_excerpt, os_error
 from ails.client.retries import RetryPolicy
 from ails.client.run import CompletionRun
-from ails.client.settings import SETTINGS_DOC, make_settings
+from ails.client.settings import (
+    DEFAULT_MAX_ANSWER_SIZE,
+    FROM_PROFILE,
+    SETTINGS_DOC,
+    NoticePatternLike,
+    make_settings,
+)
 from ails.client.streams import AsyncTokenStream
 from ails.client.timeouts import DEFAULT_TIMEOUT, TimeoutLike
-from ails.domain.chunks import DEFAULT_NOTICE_PATTERN
 from ails.domain.errors import AilsError, TransportError
 from ails.domain.messages import DEFAULT_MODEL, DEFAULT_TEMPERATURE, ChatRequest, MessageLike
 from ails.domain.profile import Profile
@@ -48,8 +52,9 @@ class AsyncClient:
         profile: Profile | str | None = None,
         api_key: str | None = None,
         logger: Logger | None = None,
-        notice_pattern: re.Pattern[str] | str | None = DEFAULT_NOTICE_PATTERN,
+        notice_pattern: NoticePatternLike = FROM_PROFILE,
         max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
+        max_answer_size: int | None = DEFAULT_MAX_ANSWER_SIZE,
         log_bodies: bool = False,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
@@ -66,6 +71,7 @@ class AsyncClient:
             logger=logger,
             notice_pattern=notice_pattern,
             max_event_size=max_event_size,
+            max_answer_size=max_answer_size,
             log_bodies=log_bodies,
             clock=clock,
             wall_clock=wall_clock,
@@ -112,7 +118,8 @@ class AsyncClient:
     async def _tokens(self, chat: ChatRequest) -> AsyncIterator[str]:
         run = CompletionRun(chat, self._settings)
         response: AsyncStreamResponse | None = None
-        outcome, error = "closed", None
+        outcome = "closed"
+        error: BaseException | None = None
         try:
             response = await self._open(run)
             body = response.aiter_bytes()
@@ -135,10 +142,11 @@ class AsyncClient:
         except asyncio.CancelledError:
             outcome = "cancelled"
             raise
+        except AilsError as exc:
+            outcome, error = "error", exc
+            run.raise_final(exc)
         except BaseException as exc:
             outcome, error = "error", exc
-            if isinstance(exc, AilsError):
-                run.annotate(exc)
             raise
         finally:
             if response is not None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import TracebackType
@@ -11,10 +10,15 @@ from types import TracebackType
 from ails.client.body_io import close_iterator, os_error, read_excerpt
 from ails.client.retries import RetryPolicy
 from ails.client.run import CompletionRun
-from ails.client.settings import SETTINGS_DOC, make_settings
+from ails.client.settings import (
+    DEFAULT_MAX_ANSWER_SIZE,
+    FROM_PROFILE,
+    SETTINGS_DOC,
+    NoticePatternLike,
+    make_settings,
+)
 from ails.client.streams import TokenStream
 from ails.client.timeouts import DEFAULT_TIMEOUT, TimeoutLike
-from ails.domain.chunks import DEFAULT_NOTICE_PATTERN
 from ails.domain.errors import AilsError, TransportError
 from ails.domain.messages import DEFAULT_MODEL, DEFAULT_TEMPERATURE, ChatRequest, MessageLike
 from ails.domain.profile import Profile
@@ -46,8 +50,9 @@ class Client:
         profile: Profile | str | None = None,
         api_key: str | None = None,
         logger: Logger | None = None,
-        notice_pattern: re.Pattern[str] | str | None = DEFAULT_NOTICE_PATTERN,
+        notice_pattern: NoticePatternLike = FROM_PROFILE,
         max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
+        max_answer_size: int | None = DEFAULT_MAX_ANSWER_SIZE,
         log_bodies: bool = False,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
@@ -64,6 +69,7 @@ class Client:
             logger=logger,
             notice_pattern=notice_pattern,
             max_event_size=max_event_size,
+            max_answer_size=max_answer_size,
             log_bodies=log_bodies,
             clock=clock,
             wall_clock=wall_clock,
@@ -110,7 +116,8 @@ class Client:
     def _tokens(self, chat: ChatRequest) -> Iterator[str]:
         run = CompletionRun(chat, self._settings)
         response: StreamResponse | None = None
-        outcome, error = "closed", None
+        outcome = "closed"
+        error: BaseException | None = None
         try:
             response = self._open(run)
             body = response.iter_bytes()
@@ -129,10 +136,11 @@ class Client:
             outcome = "ok"
         except GeneratorExit:
             raise
+        except AilsError as exc:
+            outcome, error = "error", exc
+            run.raise_final(exc)
         except BaseException as exc:
             outcome, error = "error", exc
-            if isinstance(exc, AilsError):
-                run.annotate(exc)
             raise
         finally:
             if response is not None:
