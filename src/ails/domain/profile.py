@@ -104,6 +104,9 @@ class Profile:
     pair gets ``AI.LS: NEED REFRESH``), so both live here:
     ``Profile.ails().with_key(secret, client_version)`` updates them without a
     new release. ``signer=None`` sends no ``d``/``t``/``s`` fields.
+    ``accepts_options`` says whether per-call options (``max_tokens``, ...),
+    message names and content parts may be sent; by default only a profile
+    that does not sign (an OpenAI-compatible one) sends them.
     """
 
     name: str
@@ -111,6 +114,9 @@ class Profile:
     client_version: str | None = attrs.field(default=None, validator=_check_client_version)
     signer: Signer | None = None
     send_client_id: bool = True
+    accepts_options: bool = attrs.field(
+        default=attrs.Factory(lambda self: self.signer is None, takes_self=True)
+    )
 
     @classmethod
     def ails(
