@@ -104,7 +104,9 @@ class TestMessageFromDict:
             Message.from_dict(data)
 
     def test_non_string_content_names_the_type(self) -> None:
-        with pytest.raises(ValidationError, match="content must be a string or a list of text parts, got int"):
+        with pytest.raises(
+            ValidationError, match="content must be a string or a list of text parts, got int"
+        ):
             Message.from_dict({"role": "user", "content": 5})
 
     @pytest.mark.parametrize("role", ["robot", "User", None, 1])

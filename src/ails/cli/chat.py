@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any, cast
 
 from ails.cli.errors import CliError
-from ails.cli.terminal import JsonLinesOutput, Spinner, TextOutput
+from ails.cli.terminal import Ending, JsonLinesOutput, Spinner, TextOutput
 from ails.client import AsyncClient, Client
 from ails.client.timeouts import Timeout
 from ails.domain.errors import AilsError
@@ -54,8 +54,8 @@ def _transport(args: argparse.Namespace) -> Transport | AsyncTransport:
     return transport
 
 
-def _stream_answer(args: argparse.Namespace, on_token: Callable[[str], None]) -> int:
-    """Stream the chat through the chosen transport; returns the token count."""
+def _stream_answer(args: argparse.Namespace, on_token: Callable[[str], None]) -> Ending:
+    """Stream the chat through the chosen transport; returns how the answer ended."""
     messages = _messages(args)
     transport = _transport(args)
     options: dict[str, Any] = {
@@ -75,9 +75,9 @@ def _stream_answer(args: argparse.Namespace, on_token: Callable[[str], None]) ->
             for token in stream:
                 count += 1
                 on_token(token)
-        return count
+        return Ending.of(stream, count)
 
-    async def run() -> int:
+    async def run() -> Ending:
         async with (
             AsyncClient(cast(AsyncTransport, transport), **options) as client,
             client.stream(messages, **settings) as stream,
@@ -86,14 +86,14 @@ def _stream_answer(args: argparse.Namespace, on_token: Callable[[str], None]) ->
             async for token in stream:
                 count += 1
                 on_token(token)
-            return count
+        return Ending.of(stream, count)
 
     return asyncio.run(run())
 
 
 def run(args: argparse.Namespace) -> int:
     """Stream one answer to stdout (``ails chat`` and ``ails record``)."""
-    output = JsonLinesOutput(sys.stdout) if args.json else TextOutput(sys.stdout)
+    output = JsonLinesOutput(sys.stdout) if args.json else TextOutput(sys.stdout, notes=sys.stderr)
     with Spinner(sys.stderr) as spinner:
 
         def on_token(token: str) -> None:
@@ -101,12 +101,12 @@ def run(args: argparse.Namespace) -> int:
             output.token(token)
 
         try:
-            count = _stream_answer(args, on_token)
+            ending = _stream_answer(args, on_token)
         except AilsError as error:
             spinner.stop()
             output.error(error)
             raise
-    output.done(count)
+    output.done(ending)
     if getattr(args, "out", None):
         print(f"ails: recorded to {args.out}", file=sys.stderr)
     return 0

@@ -7,9 +7,30 @@ import threading
 from types import TracebackType
 from typing import Any, TextIO
 
+import attrs
+
+from ails.client.streams import AsyncTokenStream, TokenStream
 from ails.domain.errors import AilsError
 
-__all__ = ["JsonLinesOutput", "Spinner", "TextOutput"]
+__all__ = ["CUT_NOTE", "Ending", "JsonLinesOutput", "Spinner", "TextOutput"]
+
+#: Shown on a terminal after an answer that hit the token limit.
+CUT_NOTE = "ails: the answer was cut: it reached the token limit (finish_reason=length)"
+
+
+@attrs.frozen
+class Ending:
+    """How an answer ended: its token count and what the stream told about it."""
+
+    tokens: int
+    finish_reason: str | None = None
+    usage: dict[str, Any] | None = None
+    model: str | None = None
+
+    @classmethod
+    def of(cls, stream: TokenStream | AsyncTokenStream, tokens: int) -> Ending:
+        """The ending of a finished ``stream`` that yielded ``tokens`` tokens."""
+        return cls(tokens, stream.finish_reason, stream.usage, stream.model)
 
 
 class Spinner:
@@ -66,10 +87,11 @@ class Spinner:
 
 
 class TextOutput:
-    """Tokens as plain text, flushed one by one."""
+    """Tokens as plain text, flushed one by one; ``notes`` gets one-line remarks (a cut answer)."""
 
-    def __init__(self, stream: TextIO) -> None:
+    def __init__(self, stream: TextIO, *, notes: TextIO | None = None) -> None:
         self._stream = stream
+        self._notes = notes
         self._open_line = False
 
     def token(self, text: str) -> None:
@@ -78,10 +100,12 @@ class TextOutput:
         self._stream.flush()
         self._open_line = True
 
-    def done(self, tokens: int) -> None:
-        """End the answer with a newline."""
+    def done(self, ending: Ending) -> None:
+        """End the answer with a newline; note it if it was cut at the token limit."""
         self._stream.write("\n")
         self._stream.flush()
+        if ending.finish_reason == "length" and self._notes is not None:
+            print(CUT_NOTE, file=self._notes, flush=True)
 
     def error(self, error: AilsError) -> None:
         """End a partly shown answer's line; the caller reports the error on stderr."""
@@ -104,9 +128,17 @@ class JsonLinesOutput:
         """``{"event": "token", "text": ...}``."""
         self._line({"event": "token", "text": text})
 
-    def done(self, tokens: int) -> None:
-        """``{"event": "done", "tokens": N}``."""
-        self._line({"event": "done", "tokens": tokens})
+    def done(self, ending: Ending) -> None:
+        """``{"event": "done", "tokens": N, "finish_reason": ..., "usage": ..., "model": ...}``."""
+        self._line(
+            {
+                "event": "done",
+                "tokens": ending.tokens,
+                "finish_reason": ending.finish_reason,
+                "usage": ending.usage,
+                "model": ending.model,
+            }
+        )
 
     def error(self, error: AilsError) -> None:
         """``{"event": "error", "error": <class>, "message": ..., ...}`` with the error's data."""
