@@ -88,6 +88,11 @@ class AsyncClient:
         """The server this client talks to."""
         return self._settings.base_url
 
+    @property
+    def profile(self) -> Profile:
+        """The identity this client presents (headers, signing, which options it sends)."""
+        return self._settings.profile
+
     def stream(
         self,
         messages: Iterable[MessageLike],
