@@ -6,12 +6,12 @@ import json
 from typing import Any
 
 import pytest
+from client_support import HELLO, FakeClock, timed
 
 import ails
 from ails.domain.chunks import ChunkInterpreter
 from ails.domain.sse import ServerSentEvent
 from ails.testing import DONE, MockResponse, MockTransport, chat_chunk, sse_event
-from client_support import HELLO, FakeClock, timed
 
 USAGE = {"prompt_tokens": 9, "completion_tokens": 2, "total_tokens": 11}
 
@@ -64,11 +64,11 @@ class TestClientStreamMetadata:
             assert stream.attempts == 1
 
     def test_id_is_known_with_the_first_token(self) -> None:
-        with ails.Client(transport(LENGTH_CUT), base_url="http://127.0.0.1:1") as client:
-            with client.stream(HELLO) as stream:
-                assert next(stream) == "Hel"
-                assert stream.id == "chatcmpl-42"
-                assert stream.finish_reason is None
+        client = ails.Client(transport(LENGTH_CUT), base_url="http://127.0.0.1:1")
+        with client, client.stream(HELLO) as stream:
+            assert next(stream) == "Hel"
+            assert stream.id == "chatcmpl-42"
+            assert stream.finish_reason is None
 
     def test_time_to_first_token_counts_from_the_request(self) -> None:
         clock = FakeClock()

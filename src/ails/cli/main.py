@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from ails._version import __version__
-from ails.cli import chat, demo, serve, sign
+from ails.cli import chat, demo, gateway, serve, sign
 from ails.cli.errors import EXIT_ERROR, EXIT_INTERRUPTED, CliError
 from ails.domain.errors import AilsError
 
@@ -24,14 +24,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ails",
         description="Streaming chat completions over the Ails protocol.",
-        epilog="Examples:\n  ails demo\n  ails serve --port 8787\n"
+        epilog="Examples:\n  ails demo\n  ails serve --port 8787\n  ails gateway\n"
         '  ails chat --base-url http://127.0.0.1:8787 "Привет! Как дела?"\n'
         '  ails sign "Привет" --timestamp 1700000000000 --tz UTC --json',
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"ails {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (chat, sign, serve, demo):
+    for module in (chat, sign, serve, gateway, demo):
         module.register(commands)
     return parser
 

@@ -88,7 +88,8 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 async def _answer_and_log(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Every answer in the OpenAI shape, and one log event per request."""
     started = time.monotonic()
-    trace = request[TRACE] = Trace()
+    trace = Trace()
+    TRACE.set(trace)
     try:
         response = await _answer(request, handler, trace)
     except BaseException:
@@ -109,14 +110,14 @@ async def _answer(request: web.Request, handler: Handler, trace: Trace) -> web.S
     except web.HTTPException as exc:  # aiohttp's own: no route, wrong method
         kind = "invalid_request_error" if exc.status < 500 else "server_error"
         code = "not_found" if exc.status == 404 else None
-        return error_response(request, GatewayError(exc.status, exc.reason, kind, code))
+        return error_response(GatewayError(exc.status, exc.reason, kind, code))
     except (ConnectionError, asyncio.CancelledError):
         raise
     except Exception as exc:
         # A bug: the client gets the OpenAI shape, never a traceback.
         trace.outcome = f"bug:{type(exc).__name__}"
         error = GatewayError(500, "internal gateway error; see the gateway's log", "server_error")
-        return error_response(request, error)
+        return error_response(error)
 
 
 def _log(request: web.Request, trace: Trace, started: float, status: int) -> None:

@@ -9,6 +9,7 @@ and a later failure ends it with an error event.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 import time
 from typing import Any
@@ -33,8 +34,6 @@ from ails.gateway.wire import (
 
 __all__ = ["TRACE", "Trace", "chat_completions", "error_response", "list_models"]
 
-#: The request key under which a handler leaves what the log event reports.
-TRACE = "ails.gateway.trace"
 
 _SSE_HEADERS = {
     "content-type": "text/event-stream; charset=utf-8",
@@ -45,7 +44,11 @@ _SSE_HEADERS = {
 
 @attrs.define
 class Trace:
-    """What the per-request log event tells beyond method, path and status."""
+    """What the per-request log event tells beyond method, path and status.
+
+    The middleware sets a fresh one in :data:`TRACE` for each request (the
+    handler runs in the same task, so it sees it).
+    """
 
     stream: bool | None = None
     #: The status once an event stream began (200), for a client that hangs up.
@@ -55,9 +58,13 @@ class Trace:
     outcome: str | None = None
 
 
-def error_response(request: web.Request, error: GatewayError) -> web.Response:
+#: The current request's trace.
+TRACE: contextvars.ContextVar[Trace] = contextvars.ContextVar("ails_gateway_trace")
+
+
+def error_response(error: GatewayError) -> web.Response:
     """An OpenAI-shaped JSON error answer."""
-    trace: Trace | None = request.get(TRACE)
+    trace = TRACE.get(None)
     if trace is not None and trace.outcome is None:
         trace.outcome = error.code or error.type
     return web.json_response(error.body(), status=error.status, headers=dict(error.headers))
@@ -80,8 +87,8 @@ async def list_models(request: web.Request) -> web.StreamResponse:
     gateway = request.app[GATEWAY]
     refused = _authorize(request, gateway)
     if refused is not None:
-        return error_response(request, refused)
-    request[TRACE].outcome = "ok"
+        return error_response(refused)
+    TRACE.get().outcome = "ok"
     return web.json_response(model_list(gateway.config.models, owned_by=gateway.config.owned_by))
 
 
@@ -104,7 +111,7 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     gateway = request.app[GATEWAY]
     refused = _authorize(request, gateway)
     if refused is not None:
-        return error_response(request, refused)
+        return error_response(refused)
     client = gateway.client
     assert client is not None, "the app's cleanup context opens the client"
     plain = not client.profile.accepts_options
@@ -112,8 +119,8 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
         body = await _read_body(request, gateway.config.max_body_bytes)
         parsed = parse_request(body, plain=plain)
     except RequestError as exc:
-        return error_response(request, from_request_error(exc))
-    trace: Trace = request[TRACE]
+        return error_response(from_request_error(exc))
+    trace = TRACE.get()
     trace.stream = parsed.stream
     call: dict[str, Any] = dict(parsed.call)
     if not plain:
@@ -128,7 +135,6 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
                 return await _whole(request, parsed, stream, trace)
     except TooManyStreams:
         return error_response(
-            request,
             GatewayError(
                 429,
                 f"the gateway already streams {gateway.slots.limit} answers; try again shortly",
@@ -138,7 +144,7 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
             ),
         )
     except AilsError as exc:  # before anything was sent (ValidationError included)
-        return error_response(request, from_ails_error(exc))
+        return error_response(from_ails_error(exc))
 
 
 def _note(trace: Trace, stream: AsyncTokenStream | None) -> None:
