@@ -19,6 +19,7 @@ from ails.testing.fixtures import parse_fixture
 
 from .gateway_support import MODEL, QUESTION, async_sdk, fake_server, gateway, sdk, upstream
 
+ASK: dict[str, Any] = {"model": MODEL, "messages": QUESTION, "stream": True}
 SLOW_TEXT = "".join(f" t{i}" for i in range(40))
 
 
