@@ -100,3 +100,22 @@ class TestBindRule:
         monkeypatch.delenv("AILS_API_KEY", raising=False)
         assert main(["gateway", "--profile", "openai", "--base-url", "http://127.0.0.1:1"]) != 0
         assert "API key" in capsys.readouterr().err
+
+
+class TestDemo:
+    GREETING = "Привет! У меня всё хорошо, спасибо. Чем могу помочь?"
+
+    def test_the_openai_sdk_talks_through_the_gateway(self, capsys):
+        assert main(["demo"]) == 0
+        out = capsys.readouterr().out
+        assert "[openai.OpenAI -> ails gateway at http://127.0.0.1:" in out
+        section = out.split("[openai.OpenAI")[1]
+        assert self.GREETING in section
+
+    def test_without_the_sdk_a_plain_request_shows_the_same(self, capsys, monkeypatch):
+        monkeypatch.setitem(sys.modules, "openai", None)  # import openai raises ImportError
+        assert main(["demo"]) == 0
+        out = capsys.readouterr().out
+        section = out.split("plain HTTP] >")[1]
+        assert self.GREETING in section
+        assert "pip install openai" in section
