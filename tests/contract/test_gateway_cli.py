@@ -13,6 +13,7 @@ import pytest
 
 from ails.cli import EXIT_ERROR, main
 from ails.testing import FakeServer
+from ails.testing.fixtures import builtin_fixtures
 
 from .gateway_support import MODEL, QUESTION, fake_server, sdk
 
@@ -103,7 +104,7 @@ class TestBindRule:
 
 
 class TestDemo:
-    GREETING = "Привет! У меня всё хорошо, спасибо. Чем могу помочь?"
+    GREETING = builtin_fixtures()["ru-greeting"].expect["text"]
 
     def test_the_openai_sdk_talks_through_the_gateway(self, capsys):
         assert main(["demo"]) == 0

@@ -19,6 +19,7 @@ from aiohttp import web
 
 from ails.client.streams import AsyncTokenStream
 from ails.domain.errors import AilsError
+from ails.gateway.batching import BatchWriter
 from ails.gateway.errors import GatewayError, from_ails_error, from_request_error
 from ails.gateway.limits import TooManyStreams, key_matches
 from ails.gateway.state import GATEWAY, Gateway
@@ -199,32 +200,40 @@ async def _stream(
         )
         head = encoder.role()
         await response.write(head if first is None else head + encoder.content(first))
+        writer = BatchWriter(response)
         try:
             if first is not None:
+                add, content = writer.add, encoder.content
                 async for token in stream:
-                    await response.write(encoder.content(token))
+                    if add(content(token)):
+                        await writer.room()
         except AilsError as exc:
             trace.outcome = "upstream_error_mid_stream"
-            await response.write(error_event(from_ails_error(exc).body()))
+            writer.add(error_event(from_ails_error(exc).body()))
+            await writer.close()
             return response
         except asyncio.CancelledError:
             if not entry.stopped_by_shutdown:
                 trace.outcome = "client_gone"
+                writer.abort()
                 raise  # the client hung up: the upstream stream closes on the way out
             trace.outcome = "stopped_by_shutdown"
             _uncancel()
             stopped = GatewayError(
                 503, "the gateway is shutting down; ask again", "server_error", "shutting_down"
             )
-            await response.write(error_event(stopped.body()))
+            writer.add(error_event(stopped.body()))
+            await writer.close()
             return response
-        except ConnectionError:
+        except BaseException:
             trace.outcome = "client_gone"
+            writer.abort()
             raise
         end = encoder.finish(stream.finish_reason or "stop")
         if parsed.include_usage:
             end += encoder.usage(stream.usage)
-        await response.write(end + DONE)
+        writer.add(end + DONE)
+        await writer.close()
         trace.outcome = "ok"
         return response
 

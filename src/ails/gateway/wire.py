@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 __all__ = [
@@ -27,6 +27,10 @@ __all__ = [
 ]
 
 DONE = b"data: [DONE]\n\n"
+
+#: ``json.dumps(text, ensure_ascii=False)`` for a string, without the layers
+#: around the C encoder (most of the cost for a token of a few characters).
+_quote: Callable[[str], str] = json.encoder.encode_basestring
 
 
 def _json(value: Any) -> str:
@@ -63,7 +67,11 @@ class ChunkEncoder:
 
     def content(self, token: str) -> bytes:
         """One content chunk."""
-        return self._start + json.dumps(token, ensure_ascii=False).encode("utf-8") + self._end
+        try:
+            quoted = _quote(token).encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate: escaped, as JSON allows
+            quoted = json.dumps(token).encode("ascii")
+        return self._start + quoted + self._end
 
     def contents(self, tokens: Iterable[str]) -> bytes:
         """Several content chunks in one write."""
