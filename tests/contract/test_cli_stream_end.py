@@ -55,3 +55,21 @@ def test_a_cut_answer_gets_a_one_line_note(server, capsys, transport):
 def test_a_complete_answer_gets_no_note(server, capsys):
     assert main(["chat", "--base-url", server.url, "Привет"]) == 0
     assert capsys.readouterr().err == ""
+
+
+def test_the_interactive_session_notes_a_cut_answer_too(server):
+    import io
+
+    from ails import Client, Conversation
+    from ails.cli.session import Session
+
+    out, err = io.StringIO(), io.StringIO()
+    with Client(base_url=server.url) as client:
+        conversation = Conversation(client)
+        session = Session(
+            client, conversation, reader=None, out=out, err=err, options={}, saving=False
+        )
+        session.ask(lambda: conversation.stream("a story"))
+        session.ask(lambda: conversation.stream("Привет"))
+    assert out.getvalue().startswith("Once upon\n")
+    assert err.getvalue().splitlines() == [CUT_NOTE]

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from ails._version import __version__
-from ails.cli import chat, demo, gateway, serve, sign
+from ails.cli import chat, demo, gateway, logs, serve, sign
 from ails.cli.errors import EXIT_ERROR, EXIT_INTERRUPTED, CliError
 from ails.domain.errors import AilsError
 
@@ -31,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"ails {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (chat, sign, serve, gateway, demo):
+    for module in (chat, logs, sign, serve, gateway, demo):
         module.register(commands)
     return parser
 

@@ -9,7 +9,6 @@ from typing import Any, TextIO
 
 import attrs
 
-from ails.client.streams import AsyncTokenStream, TokenStream
 from ails.domain.errors import AilsError
 
 __all__ = ["CUT_NOTE", "Ending", "JsonLinesOutput", "Spinner", "TextOutput"]
@@ -28,8 +27,12 @@ class Ending:
     model: str | None = None
 
     @classmethod
-    def of(cls, stream: TokenStream | AsyncTokenStream, tokens: int) -> Ending:
-        """The ending of a finished ``stream`` that yielded ``tokens`` tokens."""
+    def of(cls, stream: Any, tokens: int) -> Ending:
+        """The ending of a finished ``stream`` that yielded ``tokens`` tokens.
+
+        ``stream`` is a client's or a conversation's stream object (the
+        latter passes these attributes on from the client's).
+        """
         return cls(tokens, stream.finish_reason, stream.usage, stream.model)
 
 
