@@ -16,7 +16,7 @@ from typing import Any, TextIO
 
 from ails.cli.commands import dispatch
 from ails.cli.prompt import LineReader
-from ails.cli.terminal import Spinner, for_stream, is_terminal, sanitize_for_terminal
+from ails.cli.terminal import CUT_NOTE, Spinner, for_stream, is_terminal, sanitize_for_terminal
 from ails.client import Client
 from ails.conversations.conversation import Conversation
 from ails.conversations.stream import ConversationStream
@@ -80,6 +80,8 @@ class Session:
             self.say(f"ails: {type(error).__name__}: {error}")
         else:
             self._end_line(True)
+            if getattr(tokens, "finish_reason", None) == "length":
+                self.say(CUT_NOTE)
 
     def _end_line(self, needed: bool) -> None:
         if needed:

@@ -14,9 +14,13 @@ import threading
 from types import TracebackType
 from typing import Any, TextIO
 
+import attrs
+
 from ails.domain.errors import AilsError
 
 __all__ = [
+    "CUT_NOTE",
+    "Ending",
     "JsonLinesOutput",
     "Spinner",
     "TextOutput",
@@ -53,6 +57,29 @@ def for_stream(text: str, stream: TextIO) -> str:
 
 def _escape_json_controls(line: str) -> str:
     return _JSON_RAW_CONTROLS.sub(lambda m: f"\\u{ord(m.group()):04x}", line)
+
+
+#: Shown on a terminal after an answer that hit the token limit.
+CUT_NOTE = "ails: the answer was cut: it reached the token limit (finish_reason=length)"
+
+
+@attrs.frozen
+class Ending:
+    """How an answer ended: its token count and what the stream told about it."""
+
+    tokens: int
+    finish_reason: str | None = None
+    usage: dict[str, Any] | None = None
+    model: str | None = None
+
+    @classmethod
+    def of(cls, stream: Any, tokens: int) -> Ending:
+        """The ending of a finished ``stream`` that yielded ``tokens`` tokens.
+
+        ``stream`` is a client's or a conversation's stream object (the
+        latter passes these attributes on from the client's).
+        """
+        return cls(tokens, stream.finish_reason, stream.usage, stream.model)
 
 
 class Spinner:
@@ -109,10 +136,14 @@ class Spinner:
 
 
 class TextOutput:
-    """Tokens as plain text, flushed one by one; control characters stripped on a terminal."""
+    """Tokens as plain text, flushed one by one; control characters stripped on a terminal.
 
-    def __init__(self, stream: TextIO) -> None:
+    ``notes`` gets one-line remarks (a cut answer).
+    """
+
+    def __init__(self, stream: TextIO, *, notes: TextIO | None = None) -> None:
         self._stream = stream
+        self._notes = notes
         self._open_line = False
         self._sanitize = is_terminal(stream)
 
@@ -122,10 +153,12 @@ class TextOutput:
         self._stream.flush()
         self._open_line = True
 
-    def done(self, tokens: int) -> None:
-        """End the answer with a newline."""
+    def done(self, ending: Ending) -> None:
+        """End the answer with a newline; note it if it was cut at the token limit."""
         self._stream.write("\n")
         self._stream.flush()
+        if ending.finish_reason == "length" and self._notes is not None:
+            print(CUT_NOTE, file=self._notes, flush=True)
 
     def error(self, error: AilsError) -> None:
         """End a partly shown answer's line; the caller reports the error on stderr."""
@@ -156,9 +189,17 @@ class JsonLinesOutput:
         """``{"event": "token", "text": ...}``."""
         self._line({"event": "token", "text": text})
 
-    def done(self, tokens: int) -> None:
-        """``{"event": "done", "tokens": N}``."""
-        self._line({"event": "done", "tokens": tokens})
+    def done(self, ending: Ending) -> None:
+        """``{"event": "done", "tokens": N, "finish_reason": ..., "usage": ..., "model": ...}``."""
+        self._line(
+            {
+                "event": "done",
+                "tokens": ending.tokens,
+                "finish_reason": ending.finish_reason,
+                "usage": ending.usage,
+                "model": ending.model,
+            }
+        )
 
     def error(self, error: AilsError) -> None:
         """``{"event": "error", "error": <class>, "message": ..., ...}`` with the error's data."""

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from ails.domain.errors import ValidationError
 from ails.domain.messages import ChatRequest
 from ails.domain.profile import Profile, merge_headers
+from ails.domain.signing import js_utf8
 from ails.ports.http import HttpRequest, redact_url
 
 __all__ = [
@@ -108,7 +109,9 @@ def build_request(
     body = chat.to_wire()
     if profile.signer is not None:
         body.update(profile.signer.sign(chat.last_content).to_dict())
-    payload = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    # As the browser sends it: a lone surrogate (from a JSON escape) becomes
+    # U+FFFD, the same text the signature covers, instead of raising.
+    payload = js_utf8(json.dumps(body, ensure_ascii=False, separators=(",", ":")))
     return HttpRequest(
         method="POST",
         url=profile.url(base_url),

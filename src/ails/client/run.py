@@ -11,13 +11,13 @@ from __future__ import annotations
 import functools
 import importlib
 from collections.abc import Mapping
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from ails.client.request_builder import build_request
 from ails.client.retries import parse_retry_after
 from ails.client.settings import Settings
 from ails.client.status_errors import BODY_EXCERPT, error_for_status, json_error
-from ails.domain.chunks import JsonLoads, provider_error
+from ails.domain.chunks import ChunkInterpreter, JsonLoads, provider_error
 from ails.domain.decoder import TokenDecoder
 from ails.domain.errors import (
     AilsError,
@@ -222,6 +222,41 @@ class CompletionRun:
         # complete answer (a long one would briefly double its memory).
         self._decoder.close("" if self._decoder.complete else self.text)
 
+    # -- what the answer told about itself ------------------------------------------
+
+    @property
+    def _chunks(self) -> ChunkInterpreter | None:
+        return None if self._decoder is None else self._decoder.chunks
+
+    @property
+    def response_id(self) -> str | None:
+        """The answer's ``id`` as the server sent it, once known."""
+        chunks = self._chunks
+        return None if chunks is None else chunks.id
+
+    @property
+    def response_model(self) -> str | None:
+        """The ``model`` the server says answered, once known."""
+        chunks = self._chunks
+        return None if chunks is None else chunks.model
+
+    @property
+    def finish_reason(self) -> str | None:
+        """Why the answer ended (``"stop"``, ``"length"``, ...), once known."""
+        chunks = self._chunks
+        return None if chunks is None else chunks.finish_reason
+
+    @property
+    def usage(self) -> dict[str, Any] | None:
+        """The ``usage`` object, if the server sent one."""
+        chunks = self._chunks
+        return None if chunks is None else chunks.usage
+
+    @property
+    def time_to_first_token(self) -> float | None:
+        """Seconds from the start of the run to the first token, once one arrived."""
+        return None if self._first_token is None else self._first_token - self._started
+
     @property
     def text(self) -> str:
         """Every token received so far, joined."""
@@ -264,6 +299,7 @@ class CompletionRun:
             max_event_size=self._s.max_event_size,
             notice_pattern=self._s.notice_pattern,
             fast_json=_fast_json(),
+            expect_usage=self._chat.options.wants_usage,
         )
         content_type = self._headers.get("content-type", "").lower()
         if content_type.startswith(("application/json", "text/html")):

@@ -6,8 +6,10 @@ import random
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import TracebackType
+from typing import TYPE_CHECKING, Any
 
 from ails.client.body_io import close_iterator, os_error, read_excerpt
+from ails.client.call import CALL_DOC, NOT_GIVEN, CallOptions, NotGiven, prepare_call
 from ails.client.retries import RetryPolicy
 from ails.client.run import CompletionRun
 from ails.client.settings import (
@@ -15,16 +17,21 @@ from ails.client.settings import (
     FROM_PROFILE,
     SETTINGS_DOC,
     NoticePatternLike,
+    Settings,
     make_settings,
 )
-from ails.client.streams import TokenStream
+from ails.client.streams import StreamState, TokenStream
 from ails.client.timeouts import DEFAULT_TIMEOUT, TimeoutLike
 from ails.domain.errors import AilsError, TransportError
 from ails.domain.messages import DEFAULT_MODEL, DEFAULT_TEMPERATURE, ChatRequest, MessageLike
+from ails.domain.options import RequestOptions
 from ails.domain.profile import Profile
 from ails.domain.sse import DEFAULT_MAX_EVENT_SIZE
 from ails.log import Logger
 from ails.ports.http import StreamResponse, Transport, redact_url
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack  # mypy has it; nothing imports it at run time
 
 __all__ = ["Client"]
 
@@ -87,34 +94,63 @@ class Client:
         """The server this client talks to."""
         return self._settings.base_url
 
+    @property
+    def profile(self) -> Profile:
+        """The identity this client presents (headers, signing, which options it sends)."""
+        return self._settings.profile
+
     def stream(
         self,
         messages: Iterable[MessageLike],
         *,
         model: str = DEFAULT_MODEL,
         temperature: float = DEFAULT_TEMPERATURE,
+        max_tokens: int | None = None,
+        top_p: float | None = None,
+        stop: str | list[str] | None = None,
+        presence_penalty: float | None = None,
+        frequency_penalty: float | None = None,
+        seed: int | None = None,
+        user: str | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
+        headers: Mapping[str, str] | None = None,
     ) -> TokenStream:
         """Stream the answer to ``messages`` token by token.
 
-        Messages are validated now (``ValidationError``); the request is sent
-        when iteration starts.
+        Messages and options are validated now (``ValidationError``); the
+        request is sent when iteration starts.
         """
-        chat = ChatRequest(messages, model=model, temperature=temperature)
-        return TokenStream(self._tokens(chat))
+        chat, settings = prepare_call(
+            self._settings,
+            messages,
+            model=model,
+            temperature=temperature,
+            options=RequestOptions(
+                max_tokens=max_tokens,
+                top_p=top_p,
+                stop=stop,
+                presence_penalty=presence_penalty,
+                frequency_penalty=frequency_penalty,
+                seed=seed,
+                user=user,
+                extra_body=extra_body,
+            ),
+            timeout=timeout,
+            headers=headers,
+        )
+        state = StreamState()
+        return TokenStream(self._tokens(chat, settings, state), state)
 
-    def complete(
-        self,
-        messages: Iterable[MessageLike],
-        *,
-        model: str = DEFAULT_MODEL,
-        temperature: float = DEFAULT_TEMPERATURE,
-    ) -> str:
-        """The whole answer to ``messages`` as one string."""
-        with self.stream(messages, model=model, temperature=temperature) as tokens:
+    stream.__doc__ = (stream.__doc__ or "") + CALL_DOC
+
+    def complete(self, messages: Iterable[MessageLike], **options: Unpack[CallOptions]) -> str:
+        """The whole answer to ``messages`` as one string; takes the options of :meth:`stream`."""
+        with self.stream(messages, **options) as tokens:
             return "".join(tokens)
 
-    def _tokens(self, chat: ChatRequest) -> Iterator[str]:
-        run = CompletionRun(chat, self._settings)
+    def _tokens(self, chat: ChatRequest, settings: Settings, state: StreamState) -> Iterator[str]:
+        run = state.run = CompletionRun(chat, settings)
         response: StreamResponse | None = None
         outcome = "closed"
         error: BaseException | None = None

@@ -115,6 +115,9 @@ class Profile:
     ``authority=True`` sends an ``authority`` header naming the host of the
     base URL, and ``notice_pattern`` finds the service's quota notices in the
     first token (the client's ``notice_pattern=`` overrides it).
+    ``accepts_options`` says whether per-call options (``max_tokens``, ...),
+    message names and content parts may be sent; by default only a profile
+    that does not sign (an OpenAI-compatible one) sends them.
     """
 
     name: str
@@ -125,6 +128,9 @@ class Profile:
     query: str = ""
     authority: bool = False
     notice_pattern: re.Pattern[str] | None = None
+    accepts_options: bool = attrs.field(
+        default=attrs.Factory(lambda self: self.signer is None, takes_self=True)
+    )
 
     @classmethod
     def ails(

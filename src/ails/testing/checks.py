@@ -47,8 +47,23 @@ REQUIRED_BROWSER_HEADERS = (
 
 _UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 _OPENAI_FIELDS = frozenset(
-    {"model", "messages", "temperature", "stream", "top_p", "max_tokens", "stop", "n", "user"}
+    {
+        "model",
+        "messages",
+        "temperature",
+        "stream",
+        "stream_options",
+        "top_p",
+        "max_tokens",
+        "stop",
+        "n",
+        "user",
+        "presence_penalty",
+        "frequency_penalty",
+        "seed",
+    }
 )
+_OPENAI_MESSAGE_KEYS = frozenset({"role", "content", "name"})
 
 
 @attrs.frozen
@@ -65,7 +80,25 @@ class Rejection:
         return json.dumps(error).encode("utf-8")
 
 
-def _parse_body(body: bytes) -> dict[str, Any] | Rejection:
+def _openai_message(message: Any) -> bool:
+    """An OpenAI message: string role, content a string or text parts, maybe a name."""
+    if not isinstance(message, dict) or not _OPENAI_MESSAGE_KEYS.issuperset(message):
+        return False
+    content = message.get("content")
+    if isinstance(content, list):
+        content_ok = all(
+            isinstance(part, dict)
+            and part.get("type") == "text"
+            and isinstance(part.get("text"), str)
+            for part in content
+        )
+    else:
+        content_ok = isinstance(content, str)
+    name = message.get("name", "")
+    return isinstance(message.get("role"), str) and content_ok and isinstance(name, str)
+
+
+def _parse_body(body: bytes, *, openai: bool = False) -> dict[str, Any] | Rejection:
     try:
         data = json.loads(body)
     except ValueError:
@@ -78,6 +111,15 @@ def _parse_body(body: bytes) -> dict[str, Any] | Rejection:
     if not isinstance(messages, list) or not messages:
         return Rejection(400, "invalid_messages", "messages must be a non-empty list")
     for i, message in enumerate(messages):
+        if openai:
+            if not _openai_message(message):
+                return Rejection(
+                    400,
+                    "invalid_messages",
+                    f"messages[{i}] needs a string role, content as a string or text "
+                    "parts, and nothing but an optional string name",
+                )
+            continue
         if (
             not isinstance(message, dict)
             or not isinstance(message.get("role"), str)
@@ -167,7 +209,7 @@ def check_openai_request(
         return Rejection(401, "invalid_api_key", "missing or wrong Authorization: Bearer key")
     if not headers.get("content-type", "").startswith("application/json"):
         return Rejection(400, "headers", "content-type must be application/json")
-    data = _parse_body(body)
+    data = _parse_body(body, openai=True)
     if isinstance(data, Rejection):
         return data
     unknown = sorted(set(data) - _OPENAI_FIELDS)
