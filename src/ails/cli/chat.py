@@ -14,7 +14,7 @@ from typing import Any, TypeVar, cast
 
 from ails.cli.errors import CliError
 from ails.cli.history import logging_enabled, open_store, saved_conversation
-from ails.cli.terminal import JsonLinesOutput, Spinner, TextOutput
+from ails.cli.terminal import Ending, JsonLinesOutput, Spinner, TextOutput
 from ails.client import AsyncClient, Client
 from ails.client.timeouts import Timeout
 from ails.conversations.conversation import AsyncConversation, Conversation
@@ -86,8 +86,8 @@ def conversation(
     return resumed
 
 
-def _stream_answer(args: argparse.Namespace, on_token: Callable[[str], None]) -> int:
-    """Ask one question through the chosen transport; returns the token count."""
+def _stream_answer(args: argparse.Namespace, on_token: Callable[[str], None]) -> Ending:
+    """Ask one question through the chosen transport; returns how the answer ended."""
     text = _question(args)
     transport = _transport(args)
     settings = {"model": args.model, "temperature": args.temperature}
@@ -103,9 +103,9 @@ def _stream_answer(args: argparse.Namespace, on_token: Callable[[str], None]) ->
                     for token in stream:
                         count += 1
                         on_token(token)
-                return count
+                return Ending.of(stream, count)
 
-        async def run() -> int:
+        async def run() -> Ending:
             async with AsyncClient(
                 cast(AsyncTransport, transport), **client_options(args)
             ) as client:
@@ -115,7 +115,7 @@ def _stream_answer(args: argparse.Namespace, on_token: Callable[[str], None]) ->
                     async for token in stream:
                         count += 1
                         on_token(token)
-                return count
+                return Ending.of(stream, count)
 
         return asyncio.run(run())
     finally:
@@ -164,7 +164,7 @@ def run(args: argparse.Namespace) -> int:
     """
     if args.command == "chat" and args.message is None and sys.stdin.isatty():
         return _interactive(args)
-    output = JsonLinesOutput(sys.stdout) if args.json else TextOutput(sys.stdout)
+    output = JsonLinesOutput(sys.stdout) if args.json else TextOutput(sys.stdout, notes=sys.stderr)
     with Spinner(sys.stderr) as spinner:
 
         def on_token(token: str) -> None:
@@ -172,12 +172,12 @@ def run(args: argparse.Namespace) -> int:
             output.token(token)
 
         try:
-            count = _stream_answer(args, on_token)
+            ending = _stream_answer(args, on_token)
         except AilsError as error:
             spinner.stop()
             output.error(error)
             raise
-    output.done(count)
+    output.done(ending)
     if getattr(args, "out", None):
         print(f"ails: recorded to {args.out}", file=sys.stderr)
     return 0
