@@ -24,7 +24,12 @@ needed to decide what to do next. ``ails.errors`` re-exports this module.
 from __future__ import annotations
 
 import builtins
-from typing import Any, TypeVar
+
+# No typing import at run time: it (with re, enum, collections) would be most
+# of what ``import ails.domain.signing`` costs (mypy treats this name as True).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, TypeVar
 
 __all__ = [
     "AilsError",
@@ -209,7 +214,8 @@ class ConversationNotFoundError(HistoryError, LookupError):
         self.conversation_id = conversation_id
 
 
-_E = TypeVar("_E", bound=AilsError)
+if TYPE_CHECKING:
+    _E = TypeVar("_E", bound=AilsError)
 
 
 def rebuilt(error: _E, message: str | None = None, **fields: Any) -> _E:
