@@ -18,8 +18,10 @@ class TokenStream(Iterator[str]):
     def __init__(self, tokens: Iterator[str]) -> None:
         self._tokens = tokens
 
-    def __iter__(self) -> TokenStream:
-        return self
+    def __iter__(self) -> Iterator[str]:
+        # A for loop reads the tokens straight from the source: no call of
+        # __next__ per token. next(stream) still works, through __next__.
+        return self._tokens
 
     def __next__(self) -> str:
         return next(self._tokens)
@@ -52,8 +54,10 @@ class AsyncTokenStream(AsyncIterator[str]):
     def __init__(self, tokens: AsyncIterator[str]) -> None:
         self._tokens = tokens
 
-    def __aiter__(self) -> AsyncTokenStream:
-        return self
+    def __aiter__(self) -> AsyncIterator[str]:
+        # An async for loop reads the tokens straight from the source: no
+        # coroutine per token. anext(stream) still works, through __anext__.
+        return self._tokens
 
     async def __anext__(self) -> str:
         return await self._tokens.__anext__()
