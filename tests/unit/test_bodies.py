@@ -144,9 +144,11 @@ class TestTheRecorderAgrees:
         self, tmp_path: Path, answer: MockResponse, expected: type[Exception]
     ) -> None:
         recorder = RecordingTransport(MockTransport(lambda request: answer), tmp_path)
-        with Client(transport=recorder, max_retries=0) as client:
-            with pytest.raises(expected) as caught:
-                client.complete([{"role": "user", "content": "hi"}])
+        with (
+            Client(transport=recorder, max_retries=0) as client,
+            pytest.raises(expected) as caught,
+        ):
+            client.complete([{"role": "user", "content": "hi"}])
 
         fixture = json.loads(recorder.written[0].read_text(encoding="utf-8"))
         assert fixture["expect"]["error"] == type(caught.value).__name__ == expected.__name__

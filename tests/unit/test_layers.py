@@ -39,9 +39,7 @@ IO_MODULES = frozenset(
 )
 
 #: The front door: the top-level modules (``ails/__init__.py`` is "ails").
-FRONT = frozenset(
-    {"ails", "ails.__main__", "ails._version", "ails.api", "ails.errors", "ails.log"}
-)
+FRONT = frozenset({"ails", "ails.__main__", "ails._version", "ails.api", "ails.errors", "ails.log"})
 
 #: What each package may import of ails (its own package is always allowed).
 #: ``None`` means anything of ails except ``ails.cli``.

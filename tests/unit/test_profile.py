@@ -111,13 +111,13 @@ class TestWithKeyDeprecated:
             Profile.ails().with_key("new-key", "0.1.300")
 
     def test_still_does_what_with_secret_does(self) -> None:
-        with pytest.warns(DeprecationWarning):
+        with pytest.warns(DeprecationWarning, match="with_secret"):
             old = Profile.ails().with_key("new-key", "0.1.300")
 
         assert old == Profile.ails().with_secret("new-key", "0.1.300")
 
     def test_the_warning_points_at_the_caller(self) -> None:
-        with pytest.warns(DeprecationWarning) as caught:
+        with pytest.warns(DeprecationWarning, match="with_secret") as caught:
             Profile.ails().with_key("new-key", "0.1.300")
 
         assert caught[0].filename == __file__

@@ -11,7 +11,7 @@ from ails.client.base import BaseClient
 from ails.client.body_io import aclose_iterator, aread_excerpt
 from ails.client.run import CompletionRun
 from ails.client.settings import SETTINGS_DOC
-from ails.client.steps import Send, Sleep, Stream
+from ails.client.steps import Send, Sleep, Step, Stream
 from ails.client.streams import AsyncTokenStream
 from ails.domain.errors import AilsError, TransportError
 from ails.domain.messages import DEFAULT_MODEL, DEFAULT_TEMPERATURE, ChatRequest, MessageLike
@@ -69,7 +69,7 @@ class AsyncClient(BaseClient[AsyncTransport, Callable[[float], Awaitable[Any]]])
         run = CompletionRun(chat, self._settings)
         response: AsyncStreamResponse | None = None
         try:
-            step = run.attempt()
+            step: Step = run.attempt()
             while not isinstance(step, Stream):
                 if isinstance(step, Send):
                     try:

@@ -22,7 +22,7 @@ import attrs
 from ails.domain.bodies import BODY_EXCERPT
 from ails.ports.http import HttpRequest
 
-__all__ = ["ReadExcerpt", "STREAM", "Send", "Sleep", "Step", "Stream"]
+__all__ = ["STREAM", "ReadExcerpt", "Send", "Sleep", "Step", "Stream"]
 
 
 @attrs.frozen

@@ -10,7 +10,7 @@ from ails.client.base import BaseClient
 from ails.client.body_io import close_iterator, read_excerpt
 from ails.client.run import CompletionRun
 from ails.client.settings import SETTINGS_DOC
-from ails.client.steps import Send, Sleep, Stream
+from ails.client.steps import Send, Sleep, Step, Stream
 from ails.client.streams import TokenStream
 from ails.domain.errors import AilsError, TransportError
 from ails.domain.messages import DEFAULT_MODEL, DEFAULT_TEMPERATURE, ChatRequest, MessageLike
@@ -68,7 +68,7 @@ class Client(BaseClient[Transport, Callable[[float], None]]):
         run = CompletionRun(chat, self._settings)
         response: StreamResponse | None = None
         try:
-            step = run.attempt()
+            step: Step = run.attempt()
             while not isinstance(step, Stream):
                 if isinstance(step, Send):
                     try:

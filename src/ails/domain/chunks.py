@@ -172,9 +172,7 @@ class ChunkInterpreter:
                                     self._check_notice(content)
                                 tokens.append(content)
                         elif content is not None:
-                            raise ProtocolError(
-                                f"'content' is not a string in {_excerpt(data)!r}"
-                            )
+                            raise ProtocolError(f"'content' is not a string in {_excerpt(data)!r}")
                     reason = choice.get("finish_reason")
                     if reason is not None:
                         self.finish_reason = reason if isinstance(reason, str) else str(reason)

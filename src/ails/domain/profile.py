@@ -146,7 +146,7 @@ class Profile:
         return attrs.evolve(self, headers=(*headers, ("authorization", f"Bearer {api_key}")))
 
     def with_secret(self, secret: str, client_version: str) -> Profile:
-        """Return this profile signing with ``secret`` and sending the ``client-v`` that goes with it.
+        """Return this profile signing with ``secret``, sending the ``client-v`` of that key.
 
         The signing key, not an API key (that is :meth:`with_api_key`): the two
         values the ai.ls web client ships together.

@@ -148,8 +148,8 @@ class SSEParser:
                     # equals decoding each line: LF never occurs inside UTF-8
                     # sequences, and ends any broken one.
                     raw = values[0] if len(values) == 1 else b"\n".join(values)
-                    data = raw.decode("utf-8", "replace")
-                    append(new(event_type, (self._event, data, self._last_id, self._retry)))
+                    text = raw.decode("utf-8", "replace")
+                    append(new(event_type, (self._event, text, self._last_id, self._retry)))
                     values.clear()
                     size = 0
                 # A blank line resets the type and retry, dispatching or not.
