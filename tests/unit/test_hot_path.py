@@ -209,3 +209,22 @@ class TestHeldFaults:
         assert decoder.complete
         with pytest.raises(ProtocolError, match="not JSON"):
             decoder.feed(b"data: [DONE]\n\n")
+
+
+class TestInterpreterBatches:
+    def test_a_fault_after_tokens_is_held_for_the_next_call(self) -> None:
+        interpreter = ChunkInterpreter()
+        good = ServerSentEvent(data=json.dumps({"choices": [{"delta": {"content": "a"}}]}))
+
+        assert interpreter.feed([good, ServerSentEvent(data="{oops")]) == ["a"]
+        assert isinstance(interpreter.failure, ProtocolError)
+        with pytest.raises(ProtocolError, match="not JSON"):
+            interpreter.feed([good])
+
+    def test_events_after_the_answer_are_ignored_in_later_batches_too(self) -> None:
+        interpreter = ChunkInterpreter()
+        late = ServerSentEvent(data=json.dumps({"choices": [{"delta": {"content": "late"}}]}))
+
+        assert interpreter.feed([ServerSentEvent(data="[DONE]"), late]) == []
+        assert interpreter.feed([late]) == []
+        assert interpreter.complete
