@@ -12,8 +12,9 @@ import sys
 from collections.abc import Sequence
 
 from ails._version import __version__
-from ails.cli import chat, demo, serve, sign
+from ails.cli import chat, demo, logs, serve, sign
 from ails.cli.errors import EXIT_ERROR, EXIT_INTERRUPTED, CliError
+from ails.cli.terminal import for_stream
 from ails.domain.errors import AilsError
 
 __all__ = ["build_parser", "main"]
@@ -31,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"ails {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (chat, sign, serve, demo):
+    for module in (chat, logs, sign, serve, demo):
         module.register(commands)
     return parser
 
@@ -43,7 +44,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         status: int = args.run(args)
     except (AilsError, CliError) as exc:
         sys.stdout.flush()
-        print(f"ails: {type(exc).__name__}: {exc}", file=sys.stderr)
+        # The message may quote the server's body: no escape sequences on a terminal.
+        print(for_stream(f"ails: {type(exc).__name__}: {exc}", sys.stderr), file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         sys.stdout.flush()

@@ -1,15 +1,58 @@
-"""What the ``ails`` command shows: tokens or JSON lines, and a spinner until the first token."""
+"""What the ``ails`` command shows: tokens or JSON lines, and a spinner until the first token.
+
+Text from the server (tokens, error messages quoting its body) reaches a
+terminal only through :func:`sanitize_for_terminal`: an escape sequence in an
+answer could otherwise retitle the terminal, rewrite the screen or (OSC 52)
+set the clipboard. Piped output and ``--json`` keep the exact text.
+"""
 
 from __future__ import annotations
 
 import json
+import re
 import threading
 from types import TracebackType
 from typing import Any, TextIO
 
 from ails.domain.errors import AilsError
 
-__all__ = ["JsonLinesOutput", "Spinner", "TextOutput"]
+__all__ = [
+    "JsonLinesOutput",
+    "Spinner",
+    "TextOutput",
+    "for_stream",
+    "is_terminal",
+    "sanitize_for_terminal",
+]
+
+# C0 controls but tab and newline, DEL, and the C1 controls (U+0080-U+009F:
+# U+009B is CSI and U+009D is OSC to many terminals).
+_CONTROLS = {c: None for c in (*range(0x00, 0x20), *range(0x7F, 0xA0)) if c not in (0x09, 0x0A)}
+# JSON leaves DEL and C1 unescaped (with ensure_ascii=False): escape them so a
+# JSON line shown on a terminal is inert too; the decoded text is unchanged.
+_JSON_RAW_CONTROLS = re.compile("[\x7f-\x9f]")
+
+
+def sanitize_for_terminal(text: str) -> str:
+    """``text`` without control characters other than newline and tab (C0, DEL, C1)."""
+    return text.translate(_CONTROLS)
+
+
+def is_terminal(stream: TextIO) -> bool:
+    """Whether ``stream`` is a terminal (a closed or odd stream counts as not)."""
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def for_stream(text: str, stream: TextIO) -> str:
+    """``text`` as it may be written to ``stream``: sanitized on a terminal, exact otherwise."""
+    return sanitize_for_terminal(text) if is_terminal(stream) else text
+
+
+def _escape_json_controls(line: str) -> str:
+    return _JSON_RAW_CONTROLS.sub(lambda m: f"\\u{ord(m.group()):04x}", line)
 
 
 class Spinner:
@@ -66,15 +109,16 @@ class Spinner:
 
 
 class TextOutput:
-    """Tokens as plain text, flushed one by one."""
+    """Tokens as plain text, flushed one by one; control characters stripped on a terminal."""
 
     def __init__(self, stream: TextIO) -> None:
         self._stream = stream
         self._open_line = False
+        self._sanitize = is_terminal(stream)
 
     def token(self, text: str) -> None:
         """Show one token now."""
-        self._stream.write(text)
+        self._stream.write(sanitize_for_terminal(text) if self._sanitize else text)
         self._stream.flush()
         self._open_line = True
 
@@ -91,13 +135,21 @@ class TextOutput:
 
 
 class JsonLinesOutput:
-    """One JSON object per line: ``token`` events, then ``done`` or ``error``."""
+    """One JSON object per line: ``token`` events, then ``done`` or ``error``.
+
+    Every control character is written as a JSON escape (``json`` leaves DEL
+    and C1 raw otherwise), so the lines are safe on a terminal and still
+    decode to the exact text.
+    """
 
     def __init__(self, stream: TextIO) -> None:
         self._stream = stream
 
     def _line(self, event: dict[str, Any]) -> None:
-        self._stream.write(json.dumps(event, ensure_ascii=False) + "\n")
+        line = json.dumps(event, ensure_ascii=False)
+        if _JSON_RAW_CONTROLS.search(line):
+            line = _escape_json_controls(line)
+        self._stream.write(line + "\n")
         self._stream.flush()
 
     def token(self, text: str) -> None:

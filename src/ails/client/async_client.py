@@ -100,8 +100,10 @@ class AsyncClient(BaseClient[AsyncTransport, Callable[[float], Awaitable[Any]]])
             finally:
                 await aclose_iterator(chunks)
             run.finish()
-        except BaseException as exc:  # GeneratorExit and CancelledError too: logged, re-raised
+        except BaseException as exc:  # GeneratorExit, KeyboardInterrupt, cancellation too
             run.end(exc)
+            if isinstance(exc, AilsError):
+                run.raise_final(exc)  # built whole: the attempts and the text so far
             raise
         else:
             run.end(None)

@@ -9,15 +9,20 @@ without writing the keywords twice.
 from __future__ import annotations
 
 import random
-import re
 import time
 from collections.abc import Callable, Mapping
 from typing import Generic, TypeVar
 
 from ails.client.retries import RetryPolicy
-from ails.client.settings import Settings, make_settings
+from ails.client.settings import (
+    DEFAULT_MAX_ANSWER_SIZE,
+    FROM_PROFILE,
+    NoticePatternLike,
+    Settings,
+    make_settings,
+)
 from ails.client.timeouts import DEFAULT_TIMEOUT, TimeoutLike
-from ails.domain.chunks import DEFAULT_NOTICE_PATTERN, JsonLoads
+from ails.domain.chunks import JsonLoads
 from ails.domain.profile import Profile
 from ails.domain.sse import DEFAULT_MAX_EVENT_SIZE
 from ails.log import Logger
@@ -43,8 +48,9 @@ class BaseClient(Generic[TransportT, SleepT]):
         profile: Profile | str | None = None,
         api_key: str | None = None,
         logger: Logger | None = None,
-        notice_pattern: re.Pattern[str] | str | None = DEFAULT_NOTICE_PATTERN,
+        notice_pattern: NoticePatternLike = FROM_PROFILE,
         max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
+        max_answer_size: int | None = DEFAULT_MAX_ANSWER_SIZE,
         log_bodies: bool = False,
         json_loads: JsonLoads | None = None,
         clock: Callable[[], float] = time.monotonic,
@@ -62,6 +68,7 @@ class BaseClient(Generic[TransportT, SleepT]):
             logger=logger,
             notice_pattern=notice_pattern,
             max_event_size=max_event_size,
+            max_answer_size=max_answer_size,
             log_bodies=log_bodies,
             json_loads=json_loads,
             clock=clock,

@@ -15,7 +15,6 @@ from ails.ports.http import HttpRequest, redact_url
 
 __all__ = [
     "DEFAULT_BASE_URL",
-    "PATH",
     "build_request",
     "merge_headers",
     "resolve_base_url",
@@ -23,7 +22,6 @@ __all__ = [
 ]
 
 DEFAULT_BASE_URL = "https://api.caipacity.com"
-PATH = "/v1/chat/completions?full=false"
 
 
 def resolve_base_url(base_url: str | None) -> str:
@@ -98,7 +96,7 @@ def build_request(
     """
     generated: dict[str, str] = {}
     profile_headers = dict(profile.headers)
-    if "authority" in profile_headers:
+    if profile.authority:
         # host[:port] as a browser sends it; never any user:password@ part.
         generated["authority"] = urlsplit(base_url).netloc.rpartition("@")[2]
     if profile.send_client_id:
@@ -113,7 +111,7 @@ def build_request(
     payload = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     return HttpRequest(
         method="POST",
-        url=base_url + PATH,
+        url=profile.url(base_url),
         headers=tuple(final.items()),
         body=payload,
         connect_timeout=connect_timeout,

@@ -10,6 +10,7 @@ each report with the next :mod:`step <ails.client.steps>` to perform.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import NoReturn
 
 from ails.client.body_io import os_error
 from ails.client.request_builder import build_request
@@ -22,9 +23,11 @@ from ails.domain.errors import (
     AilsError,
     ConnectError,
     ConnectTimeoutError,
+    ProtocolError,
     ProviderError,
     TimeoutError,
     TransportError,
+    rebuilt,
 )
 from ails.domain.messages import ChatRequest
 
@@ -49,13 +52,15 @@ class CompletionRun:
     Each client is the same loop over its own I/O (see :mod:`ails.client.steps`)::
 
         step = run.attempt()
-        while step is not STREAM:
+        while not isinstance(step, Stream):
             Send         -> send; step = run.sent(status, headers) or run.send_failed(exc)
             Sleep        -> sleep; step = run.attempt()
             ReadExcerpt  -> read and close the body; step = run.excerpt(body)
         for chunk in body: hand out run.feed(chunk); stop once run.complete
         run.finish()
-        ... and run.end(exc or None) once, whatever happened.
+        ... and run.end(exc or None) once, whatever happened; an AilsError
+        goes out through run.raise_final(exc), built whole with the attempt
+        count and the text that arrived.
 
     A method that decides the completion failed raises the error to pass on.
     """
@@ -84,6 +89,7 @@ class CompletionRun:
         self._parts: list[str] = []
         self._blocks: list[bytes] = []
         self._tokens = 0
+        self._size = 0  # characters kept, against max_answer_size
 
     # -- attempts ---------------------------------------------------------------
 
@@ -123,10 +129,10 @@ class CompletionRun:
         else:
             raise error
         if not isinstance(wrapped, ConnectError):
-            raise self._final(wrapped)
+            _raise(self._give_up(wrapped), wrapped)
         delay = self._s.retry.delay(self.attempts - 1, now=self._s.wall_clock(), rng=self._s.rng)
         if delay is None or not self._fits(delay):
-            raise self._final(wrapped)
+            _raise(self._give_up(wrapped), wrapped)
         return Sleep(delay)
 
     def sent(self, status: int, headers: Mapping[str, str]) -> Step:
@@ -149,12 +155,12 @@ class CompletionRun:
         )
         if isinstance(error, ProviderError) or not self._s.retry.retryable_status(status):
             # A stale profile (NEED REFRESH) fails the same way every time.
-            raise self._final(error)
+            raise self._give_up(error)
         delay = self._s.retry.delay(
             self.attempts - 1, self._headers, now=self._s.wall_clock(), rng=self._s.rng
         )
         if delay is None or not self._fits(delay):
-            raise self._final(error)
+            raise self._give_up(error)
         return Sleep(delay)
 
     # -- the body -----------------------------------------------------------------
@@ -167,13 +173,28 @@ class CompletionRun:
             # neither yielded nor counted in partial_text.
             raise TimeoutError(
                 f"the answer took longer than the total timeout of {self._s.timeout.total:g} s; "
-                "raise Timeout(total=...) for long answers"
+                "raise Timeout(total=...) for long answers",
+                attempts=self.attempts,
+                partial_text=self._partial(),
             )
         decoder = self._decoder
         tokens = decoder.feed(chunk)
         if tokens:
             if self._first_token is None:
                 self._first_token = now
+            size = self._size + sum(map(len, tokens))
+            limit = self._s.max_answer_size
+            if limit is not None and size > limit:
+                # Raised before these tokens are handed out: partial_text is
+                # exactly the text the caller already has.
+                raise ProtocolError(
+                    f"the answer passed max_answer_size ({limit} characters); the first "
+                    f"{self._size} are in .partial_text; raise max_answer_size "
+                    "(None for no limit) if such long answers are expected",
+                    attempts=self.attempts,
+                    partial_text=self._partial(),
+                )
+            self._size = size
             self._keep(tokens)
         if decoder.events != self._events:
             self._events = decoder.events
@@ -212,6 +233,9 @@ class CompletionRun:
         head = b"".join(self._blocks).decode("utf-8", "surrogatepass")
         return head + "".join(self._parts)
 
+    def _partial(self) -> str:
+        return self.text if self._tokens else ""
+
     # -- logging ------------------------------------------------------------------
 
     def end(self, exc: BaseException | None) -> None:
@@ -227,8 +251,6 @@ class CompletionRun:
         elif isinstance(exc, GeneratorExit):
             self._log("closed", None)
         elif isinstance(exc, Exception):
-            if isinstance(exc, AilsError):
-                self._annotate(exc)
             self._log("error", exc)
         else:  # KeyboardInterrupt, asyncio.CancelledError, SystemExit
             self._log("cancelled", None)
@@ -263,7 +285,9 @@ class CompletionRun:
         if idle is not None and now - self._last_event > idle:
             raise TimeoutError(
                 f"no event for {idle:g} s (keep-alive comments do not count); the server "
-                "seems stalled; raise Timeout(idle=...) if it is just slow"
+                "seems stalled; raise Timeout(idle=...) if it is just slow",
+                attempts=self.attempts,
+                partial_text=self._partial(),
             )
 
     def _remaining(self) -> float | None:
@@ -271,49 +295,72 @@ class CompletionRun:
             return None
         remaining = self._deadline - self._s.clock()
         if remaining <= 0:
-            raise self._final(
-                TimeoutError(
-                    f"the total timeout of {self._s.timeout.total:g} s ran out before an answer"
-                )
+            tried = f" (gave up after {self.attempts} attempts)" if self.attempts > 1 else ""
+            raise TimeoutError(
+                f"the total timeout of {self._s.timeout.total:g} s ran out before an answer{tried}",
+                attempts=self.attempts,
             )
         return remaining
 
     def _fits(self, delay: float) -> bool:
         return self._deadline is None or self._s.clock() + delay < self._deadline
 
-    def _annotate(self, error: AilsError) -> None:
-        """Attach the attempt count and any text that arrived to ``error``."""
-        error.attempts = self.attempts
+    def final_error(self, error: AilsError) -> AilsError:
+        """``error`` as the caller sees it: with the attempt count and the text that arrived.
+
+        ``error`` itself when it already says all that; otherwise a new error of
+        its class (an error is never changed once raised).
+        """
+        return self._complete(error, self._message(error, gave_up=False))
+
+    def raise_final(self, error: AilsError) -> NoReturn:
+        """Raise :meth:`final_error` in place of ``error``, with its cause and traceback."""
+        _raise(self.final_error(error), error)
+
+    def _give_up(self, error: AilsError) -> AilsError:
+        """The error to raise when no retry is left: it says how many attempts were made."""
+        return self._complete(error, self._message(error, gave_up=True))
+
+    def _complete(self, error: AilsError, message: str | None) -> AilsError:
+        partial_text = error.partial_text or self._partial()
+        if (
+            message is None
+            and error.attempts == self.attempts
+            and error.partial_text == partial_text
+        ):
+            return error
+        return rebuilt(error, message, attempts=self.attempts, partial_text=partial_text)
+
+    def _message(self, error: AilsError, *, gave_up: bool) -> str | None:
+        """The final message, or ``None`` to keep the error's own."""
+        message = str(error.args[0]) if error.args else ""
+        tried = f" (gave up after {self.attempts} attempts)" if self.attempts > 1 else ""
         if (
             isinstance(error, TimeoutError)
             and self._total_bounds[0 if isinstance(error, ConnectTimeoutError) else 1]
+            and "total timeout" not in message
         ):
             # The transport timed out after the time left of the total, and
             # says so as if it were the connect or idle timeout.
-            self._blame_the_total(error)
-        if not error.partial_text and self._tokens:
-            error.partial_text = self.text
-
-    def _blame_the_total(self, error: TimeoutError) -> None:
-        message = str(error.args[0]) if error.args else ""
-        if "total timeout" in message:
-            return
-        tried = f" (gave up after {self.attempts} attempts)" if self.attempts > 1 else ""
-        error.args = (
-            f"the total timeout of {self._s.timeout.total:g} s ran out before the answer "
-            f"ended; raise Timeout(total=...) for long answers{tried}",
-            *error.args[1:],
-        )
-
-    def _final(self, error: AilsError) -> AilsError:
-        if self.attempts > 1:
-            # A transport may raise an error with no message at all.
-            head = f"{error.args[0]} " if error.args else ""
-            error.args = (
-                f"{head}(gave up after {self.attempts} attempts)",
-                *error.args[1:],
+            return (
+                f"the total timeout of {self._s.timeout.total:g} s ran out before the answer "
+                f"ended; raise Timeout(total=...) for long answers{tried}"
             )
-        return error
+        if gave_up and tried:
+            # A transport may raise an error with no message at all.
+            return f"{message} {tried.strip()}" if message else tried.strip()
+        return None
+
+
+def _raise(final: AilsError, error: AilsError) -> NoReturn:
+    """Raise ``final`` in place of ``error``, with ``error``'s cause and traceback.
+
+    The caller sees one error, built whole; what led to it (a transport's own
+    exception, the line that raised) is kept as if it had been raised there.
+    """
+    if final is error:
+        raise error
+    raise final.with_traceback(error.__traceback__) from error.__cause__
 
 
 def _min(a: float | None, b: float | None) -> float | None:

@@ -98,8 +98,10 @@ class Client(BaseClient[Transport, Callable[[float], None]]):
             finally:
                 close_iterator(chunks)
             run.finish()
-        except BaseException as exc:  # GeneratorExit and KeyboardInterrupt too: logged, re-raised
+        except BaseException as exc:  # GeneratorExit, KeyboardInterrupt, cancellation too
             run.end(exc)
+            if isinstance(exc, AilsError):
+                run.raise_final(exc)  # built whole: the attempts and the text so far
             raise
         else:
             run.end(None)

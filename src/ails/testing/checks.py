@@ -19,7 +19,18 @@ import attrs
 from ails.domain.chunks import NEED_REFRESH
 from ails.domain.signing import js_length, js_utf8
 
-__all__ = ["REQUIRED_BROWSER_HEADERS", "Rejection", "check_ails_request", "check_openai_request"]
+__all__ = [
+    "MAX_BODY_SIZE",
+    "REQUIRED_BROWSER_HEADERS",
+    "Rejection",
+    "body_length",
+    "check_ails_request",
+    "check_openai_request",
+]
+
+#: The largest request body the fake server reads (413 beyond): far more than
+#: any chat, and a client announcing gigabytes cannot make it buffer them.
+MAX_BODY_SIZE = 16 * 1024 * 1024
 
 #: The browser-profile headers the service expects on every request.
 REQUIRED_BROWSER_HEADERS = (
@@ -59,6 +70,8 @@ def _parse_body(body: bytes) -> dict[str, Any] | Rejection:
         data = json.loads(body)
     except ValueError:
         return Rejection(400, "invalid_json", "the body is not JSON")
+    except RecursionError:
+        return Rejection(400, "invalid_json", "the body's JSON is nested too deeply")
     if not isinstance(data, dict):
         return Rejection(400, "invalid_json", "the body is not a JSON object")
     messages = data.get("messages")
@@ -116,7 +129,10 @@ def _check_signature(
     d, t, s = data.get("d"), data.get("t"), data.get("s")
     if not (isinstance(d, str) and isinstance(t, str) and isinstance(s, str)):
         return Rejection(400, "signature", "the body needs string fields d, t and s")
-    if not t.isdigit() or int(t[-1]) % 2 == 0:
+    # ASCII digits, and no more than a millisecond time has: str.isdigit()
+    # also takes superscripts and other scripts' digits, and int() refuses
+    # strings of over 4300 digits.
+    if not (t.isascii() and t.isdigit()) or len(t) > 20 or int(t[-1]) % 2 == 0:
         return Rejection(403, "timestamp", f"t must be digits ending in an odd digit, got {t!r}")
     if abs(int(t) - now_ms) > tolerance_ms:
         return Rejection(
@@ -160,3 +176,19 @@ def check_openai_request(
             400, "unknown_fields", f"unrecognized request fields: {', '.join(unknown)}"
         )
     return None
+
+
+def body_length(headers: Mapping[str, str]) -> tuple[int, Rejection | None]:
+    """The request body's length from ``headers`` (lower-cased), or why it is refused unread."""
+    if "transfer-encoding" in headers:
+        return 0, Rejection(411, "length_required", "send the body with a content-length")
+    raw = headers.get("content-length", "0").strip() or "0"
+    # ASCII digits only: int() would also take "+5", "1_000" or other scripts' digits.
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 20:
+        return 0, Rejection(400, "content_length", f"content-length {raw[:40]!r} is not a size")
+    length = int(raw)
+    if length > MAX_BODY_SIZE:
+        return 0, Rejection(
+            413, "too_large", f"the body of {length} bytes is over {MAX_BODY_SIZE} bytes"
+        )
+    return length, None
