@@ -218,3 +218,18 @@ class TestPublicPaths:
             ServerSentEvent(event="e", data="x", id="7", retry=5)
         ]
         assert parser.close() == []
+
+
+class TestClientSignatures:
+    def test_both_clients_take_the_same_keywords_spelled_out(self) -> None:
+        import inspect
+
+        from ails import AsyncClient, Client
+
+        sync, asynchronous = inspect.signature(Client), inspect.signature(AsyncClient)
+
+        assert list(sync.parameters) == list(asynchronous.parameters)
+        assert {"base_url", "timeout", "max_retries", "json_loads", "sleep"} <= set(sync.parameters)
+        # Complete signatures for IDEs and type checkers: no **kwargs catch-all.
+        kinds = {p.kind for p in sync.parameters.values()}
+        assert inspect.Parameter.VAR_KEYWORD not in kinds
