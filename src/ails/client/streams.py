@@ -87,8 +87,10 @@ class TokenStream(_Metadata, Iterator[str]):
         self._tokens = tokens
         self._state = state if state is not None else StreamState()
 
-    def __iter__(self) -> TokenStream:
-        return self
+    def __iter__(self) -> Iterator[str]:
+        # A for loop reads the tokens straight from the source: no call of
+        # __next__ per token. next(stream) still works, through __next__.
+        return self._tokens
 
     def __next__(self) -> str:
         return next(self._tokens)
@@ -124,8 +126,10 @@ class AsyncTokenStream(_Metadata, AsyncIterator[str]):
         self._tokens = tokens
         self._state = state if state is not None else StreamState()
 
-    def __aiter__(self) -> AsyncTokenStream:
-        return self
+    def __aiter__(self) -> AsyncIterator[str]:
+        # An async for loop reads the tokens straight from the source: no
+        # coroutine per token. anext(stream) still works, through __anext__.
+        return self._tokens
 
     async def __anext__(self) -> str:
         return await self._tokens.__anext__()
