@@ -1,16 +1,18 @@
 """``ails chat`` and ``ails record``: stream one answer to stdout.
 
 Tokens go to stdout as they arrive; ``record`` also saves the exchange as a
-FakeServer fixture.
+FakeServer fixture and says which file it wrote.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import sys
 from collections.abc import Callable
-from typing import Any, cast
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
 from ails.cli.errors import CliError
 from ails.cli.terminal import JsonLinesOutput, Spinner, TextOutput
@@ -19,6 +21,9 @@ from ails.client.timeouts import Timeout
 from ails.domain.errors import AilsError
 from ails.domain.messages import DEFAULT_MODEL, DEFAULT_TEMPERATURE, Message
 from ails.ports.http import AsyncTransport, Transport
+
+if TYPE_CHECKING:
+    from ails.testing.recording import RecordingTransport
 
 __all__ = ["register"]
 
@@ -32,91 +37,136 @@ def _messages(args: argparse.Namespace) -> list[Message]:
             )
         text = sys.stdin.read().strip()
         if not text:
-            raise CliError("stdin was empty; give a message")
+            raise CliError(f'stdin was empty; give a message, e.g. ails {args.command} "Привет!"')
     messages = [Message.system(args.system)] if args.system else []
     return [*messages, Message.user(text)]
 
 
-def _transport(args: argparse.Namespace) -> Transport | AsyncTransport:
-    transport: Transport | AsyncTransport
-    if args.transport == "aiohttp":
-        from ails.transports.aiohttp_transport import AiohttpTransport
-
-        transport = AiohttpTransport()
-    else:
-        from ails.transports.requests_transport import RequestsTransport
-
-        transport = RequestsTransport()
-    if getattr(args, "out", None):
-        from ails.testing.recording import RecordingTransport
-
-        return RecordingTransport(transport, args.out)
-    return transport
-
-
-def _stream_answer(args: argparse.Namespace, on_token: Callable[[str], None]) -> int:
-    """Stream the chat through the chosen transport; returns the token count."""
-    messages = _messages(args)
-    transport = _transport(args)
+def _client(
+    args: argparse.Namespace, transport: Transport | AsyncTransport
+) -> Client | AsyncClient:
+    """The client for ``--transport``; raises ``ValidationError`` for a bad option."""
     options: dict[str, Any] = {
         "base_url": args.base_url,
         "timeout": args.timeout,
         "profile": args.profile,
         "api_key": args.api_key,
     }
-    settings = {"model": args.model, "temperature": args.temperature}
-    count = 0
-    if args.transport == "requests":
-        sync_transport = cast(Transport, transport)
-        with (
-            Client(sync_transport, **options) as client,
-            client.stream(messages, **settings) as stream,
-        ):
+    # By the option, not isinstance: a RecordingTransport is both kinds.
+    if args.transport == "aiohttp":
+        return AsyncClient(cast(AsyncTransport, transport), **options)
+    return Client(cast(Transport, transport), **options)
+
+
+def _transport(args: argparse.Namespace) -> Transport | AsyncTransport:
+    if args.transport == "aiohttp":
+        from ails.transports.aiohttp_transport import AiohttpTransport
+
+        return AiohttpTransport()
+    from ails.transports.requests_transport import RequestsTransport
+
+    return RequestsTransport()
+
+
+def _recorder(args: argparse.Namespace) -> RecordingTransport | None:
+    """For ``ails record``: the recording wrapper, its folder created now."""
+    out = getattr(args, "out", None)
+    if out is None:
+        return None
+    try:
+        Path(out).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CliError(
+            f"cannot create the folder {out!r} for the recording: {exc.strerror or exc}"
+        ) from None
+    from ails.testing.recording import RecordingTransport
+
+    return RecordingTransport(_transport(args), out)
+
+
+def _stream_answer(
+    client: Client | AsyncClient,
+    messages: list[Message],
+    settings: dict[str, Any],
+    on_token: Callable[[str], None],
+) -> int:
+    """Stream the chat through ``client`` (closing it); returns the token count."""
+    if isinstance(client, Client):
+        count = 0
+        with client, client.stream(messages, **settings) as stream:
             for token in stream:
                 count += 1
                 on_token(token)
         return count
 
-    async def run() -> int:
-        async with (
-            AsyncClient(cast(AsyncTransport, transport), **options) as client,
-            client.stream(messages, **settings) as stream,
-        ):
-            count = 0
+    async def run(client: AsyncClient) -> int:
+        count = 0
+        async with client, client.stream(messages, **settings) as stream:
             async for token in stream:
                 count += 1
                 on_token(token)
-            return count
+        return count
 
-    return asyncio.run(run())
+    return asyncio.run(run(client))
 
 
 def run(args: argparse.Namespace) -> int:
     """Stream one answer to stdout (``ails chat`` and ``ails record``)."""
+    # Every mistake the user can fix is reported before the spinner starts
+    # and before anything is sent (a question costs part of a daily quota).
+    messages = _messages(args)
+    recorder = _recorder(args)
+    transport = recorder or _transport(args)
+    try:
+        client = _client(args, transport)
+    except AilsError:
+        _close(args, transport)
+        raise
+    settings = {"model": args.model, "temperature": args.temperature}
     output = JsonLinesOutput(sys.stdout) if args.json else TextOutput(sys.stdout)
-    with Spinner(sys.stderr) as spinner:
+    try:
+        with Spinner(sys.stderr) as spinner:
 
-        def on_token(token: str) -> None:
-            spinner.stop()
-            output.token(token)
+            def on_token(token: str) -> None:
+                spinner.stop()
+                output.token(token)
 
-        try:
-            count = _stream_answer(args, on_token)
-        except AilsError as error:
-            spinner.stop()
-            output.error(error)
+            try:
+                count = _stream_answer(client, messages, settings, on_token)
+            except AilsError as error:
+                spinner.stop()
+                output.error(error)
+                raise
+        output.done(count)
+    except OSError as exc:
+        if recorder is None or isinstance(exc, BrokenPipeError):
             raise
-    output.done(count)
-    if getattr(args, "out", None):
-        print(f"ails: recorded to {args.out}", file=sys.stderr)
+        # The recording is written as the response closes, after the answer.
+        raise CliError(
+            f"could not save the recording in {str(recorder.directory)!r}: {exc.strerror or exc}"
+        ) from None
+    finally:
+        for path in [] if recorder is None else recorder.written:
+            print(f"ails: recorded to {path}", file=sys.stderr)
     return 0
+
+
+def _close(args: argparse.Namespace, transport: Transport | AsyncTransport) -> None:
+    if args.transport == "aiohttp":
+        asyncio.run(cast(AsyncTransport, transport).aclose())
+    else:
+        cast(Transport, transport).close()
 
 
 def _timeout(value: str) -> Timeout:
     try:
         seconds = float(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {value!r}") from None
+        seconds = math.nan
+    if not 0 < seconds < math.inf:
+        raise argparse.ArgumentTypeError(
+            f"expected a positive number of seconds, such as 30 or 2.5; got {value!r}"
+        )
     return Timeout(connect=seconds, idle=seconds)
 
 
@@ -156,8 +206,10 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="stream an answer to stdout",
         epilog="Examples:\n"
         '  ails chat --base-url http://127.0.0.1:8787 "Привет! Как дела?"\n'
-        '  echo "2+2?" | ails chat --json\n'
-        "  ails chat --profile openai --base-url http://127.0.0.1:8000 --api-key sk-... hi",
+        '  echo "2+2?" | ails chat --base-url http://127.0.0.1:8787 --json\n'
+        "  ails chat --profile openai --base-url http://127.0.0.1:8000 --api-key sk-... hi\n"
+        "Without --base-url (or $AILS_BASE_URL) the question goes to the real Ails\n"
+        "service; `ails serve` runs an offline one on http://127.0.0.1:8787.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     chat.set_defaults(run=run)
@@ -166,8 +218,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "record",
         parents=[conversation],
         help="chat and save the exchange as a FakeServer fixture",
-        epilog="Example:\n"
+        epilog="Examples:\n"
         '  ails record "Привет!" --base-url http://127.0.0.1:8000 --out fixtures/\n'
+        "  ails serve --fixtures fixtures/     (replays what was recorded)\n"
         "The client-id, signature and credentials are redacted from the files.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -13,11 +13,11 @@ from typing import Any
 from ails.client.body_io import aclose_iterator, aread_excerpt, os_error
 from ails.client.retries import RetryPolicy
 from ails.client.run import CompletionRun
-from ails.client.settings import SETTINGS_DOC, make_settings
+from ails.client.settings import SETTINGS_DOC, closed_message, make_settings
 from ails.client.streams import AsyncTokenStream
 from ails.client.timeouts import DEFAULT_TIMEOUT, TimeoutLike
 from ails.domain.chunks import DEFAULT_NOTICE_PATTERN
-from ails.domain.errors import AilsError, TransportError
+from ails.domain.errors import AilsError, TransportError, ValidationError
 from ails.domain.messages import DEFAULT_MODEL, DEFAULT_TEMPERATURE, ChatRequest, MessageLike
 from ails.domain.profile import Profile
 from ails.domain.sse import DEFAULT_MAX_EVENT_SIZE
@@ -77,6 +77,7 @@ class AsyncClient:
             transport = AiohttpTransport()
         self._transport = transport
         self._sleep = sleep
+        self._closed = False
 
     @property
     def base_url(self) -> str:
@@ -95,6 +96,7 @@ class AsyncClient:
         Messages are validated now (``ValidationError``); the request is sent
         when iteration starts.
         """
+        self._check_open()
         chat = ChatRequest(messages, model=model, temperature=temperature)
         return AsyncTokenStream(self._tokens(chat))
 
@@ -110,6 +112,7 @@ class AsyncClient:
             return "".join([token async for token in tokens])
 
     async def _tokens(self, chat: ChatRequest) -> AsyncIterator[str]:
+        self._check_open()  # closed between stream() and the first anext()
         run = CompletionRun(chat, self._settings)
         response: AsyncStreamResponse | None = None
         outcome, error = "closed", None
@@ -167,10 +170,21 @@ class AsyncClient:
             await self._sleep(run.after_status(body))
 
     async def aclose(self) -> None:
-        """Close the transport and its connections."""
+        """Close the transport and its connections; the client cannot be used again."""
+        self._closed = True
         await self._transport.aclose()
 
+    @property
+    def is_closed(self) -> bool:
+        """True once :meth:`aclose` was called (or the ``async with`` block ended)."""
+        return self._closed
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ValidationError(closed_message(self))
+
     async def __aenter__(self) -> AsyncClient:
+        self._check_open()
         return self
 
     async def __aexit__(

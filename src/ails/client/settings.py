@@ -18,7 +18,7 @@ from ails.domain.sse import DEFAULT_MAX_EVENT_SIZE
 from ails.log import Logger, default_logger
 from ails.ports.http import redact_url
 
-__all__ = ["SETTINGS_DOC", "Settings", "make_settings"]
+__all__ = ["SETTINGS_DOC", "Settings", "closed_message", "make_settings"]
 
 
 @attrs.frozen
@@ -92,3 +92,17 @@ SETTINGS_DOC = """
     logged. ``clock``, ``wall_clock``, ``rng`` and ``sleep`` exist for tests
     and simulations.
 """
+
+
+def closed_message(client: object) -> str:
+    """What using ``client`` after it was closed raises (as httpx refuses it too).
+
+    A closed client does not quietly open a new connection: its transport
+    was closed on purpose, perhaps with pooled connections the caller
+    expected to be gone.
+    """
+    name = type(client).__name__
+    return (
+        f"this {name} is closed; create a new {name} for more requests "
+        "(a client closes when its with block ends)"
+    )

@@ -11,11 +11,11 @@ from types import TracebackType
 from ails.client.body_io import close_iterator, os_error, read_excerpt
 from ails.client.retries import RetryPolicy
 from ails.client.run import CompletionRun
-from ails.client.settings import SETTINGS_DOC, make_settings
+from ails.client.settings import SETTINGS_DOC, closed_message, make_settings
 from ails.client.streams import TokenStream
 from ails.client.timeouts import DEFAULT_TIMEOUT, TimeoutLike
 from ails.domain.chunks import DEFAULT_NOTICE_PATTERN
-from ails.domain.errors import AilsError, TransportError
+from ails.domain.errors import AilsError, TransportError, ValidationError
 from ails.domain.messages import DEFAULT_MODEL, DEFAULT_TEMPERATURE, ChatRequest, MessageLike
 from ails.domain.profile import Profile
 from ails.domain.sse import DEFAULT_MAX_EVENT_SIZE
@@ -75,6 +75,7 @@ class Client:
             transport = RequestsTransport()
         self._transport = transport
         self._sleep = sleep
+        self._closed = False
 
     @property
     def base_url(self) -> str:
@@ -93,6 +94,7 @@ class Client:
         Messages are validated now (``ValidationError``); the request is sent
         when iteration starts.
         """
+        self._check_open()
         chat = ChatRequest(messages, model=model, temperature=temperature)
         return TokenStream(self._tokens(chat))
 
@@ -108,6 +110,7 @@ class Client:
             return "".join(tokens)
 
     def _tokens(self, chat: ChatRequest) -> Iterator[str]:
+        self._check_open()  # closed between stream() and the first next()
         run = CompletionRun(chat, self._settings)
         response: StreamResponse | None = None
         outcome, error = "closed", None
@@ -161,10 +164,21 @@ class Client:
             self._sleep(run.after_status(body))
 
     def close(self) -> None:
-        """Close the transport and its connections."""
+        """Close the transport and its connections; the client cannot be used again."""
+        self._closed = True
         self._transport.close()
 
+    @property
+    def is_closed(self) -> bool:
+        """True once :meth:`close` was called (or the ``with`` block ended)."""
+        return self._closed
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ValidationError(closed_message(self))
+
     def __enter__(self) -> Client:
+        self._check_open()
         return self
 
     def __exit__(

@@ -162,8 +162,16 @@ def load_fixture(path: str | Path) -> Fixture:
 
 
 def load_fixtures(directory: str | Path) -> dict[str, Fixture]:
-    """Load every ``*.json`` fixture in ``directory``, by name."""
-    fixtures = (load_fixture(p) for p in sorted(Path(directory).glob("*.json")))
+    """Load every ``*.json`` fixture in ``directory``, by name.
+
+    A folder that does not exist is a :class:`FixtureError`, not an empty set:
+    a typo in the path would otherwise go unnoticed.
+    """
+    folder = Path(directory)
+    if not folder.is_dir():
+        what = "is not a folder" if folder.exists() else "does not exist"
+        raise FixtureError(f"the fixtures folder {str(folder)!r} {what}")
+    fixtures = (load_fixture(p) for p in sorted(folder.glob("*.json")))
     return _by_name(fixtures)
 
 
