@@ -1,24 +1,21 @@
 """``FakeServer``: a real HTTP/1.1 server on 127.0.0.1 that speaks the Ails protocol.
 
 It checks every request as the service would (see :mod:`ails.testing.checks`),
-replays recorded fixtures byte for byte with their pacing and faults, and
-records what it received and whether the client hung up, so tests wait on
-its records instead of sleeping. It runs in background threads, so sync and
-async tests use it alike.
+replays recorded fixtures byte for byte with their pacing and faults (see
+:mod:`ails.testing.replay`), and records what it received and whether the
+client hung up, so tests wait on its records instead of sleeping. It runs in
+background threads, so sync and async tests use it alike.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import select
 import socket
 import ssl
-import struct
 import threading
 import time
-import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from socketserver import ThreadingMixIn
@@ -32,17 +29,12 @@ import attrs
 from ails.domain.profile import AILS_CLIENT_VERSION
 from ails.domain.signing import DEFAULT_SECRET
 from ails.testing.checks import Rejection, check_ails_request, check_openai_request
-from ails.testing.fixtures import Fixture, Reply, builtin_fixtures, load_fixtures
+from ails.testing.fixtures import Fixture, builtin_fixtures, load_fixtures
+from ails.testing.replay import ClientGone, send_simple, write_reply
 
 __all__ = ["FakeServer", "RecordedRequest"]
 
 _DEFAULT_FIXTURE = "default"
-# How often a stalled reply looks at the socket and the stop flag.
-_POLL = 0.05
-
-
-class _ClientGone(Exception):
-    """The client closed the connection."""
 
 
 @attrs.define
@@ -315,11 +307,11 @@ class FakeServer:
             self._lock.notify_all()
         try:
             if record.rejection is not None:
-                self._send_simple(handler, record.rejection.status, record.rejection.body())
+                send_simple(handler, record.rejection.status, record.rejection.body())
             else:
                 scale = 1.0 if fixture.realtime else self.delay_scale
-                self._reply(handler, fixture.reply(index), scale)
-        except (_ClientGone, ConnectionError, BrokenPipeError):
+                write_reply(handler, fixture.reply(index), scale, self._stopping)
+        except (ClientGone, ConnectionError, BrokenPipeError):
             record.disconnected.set()
             handler.close_connection = True
         finally:
@@ -360,121 +352,3 @@ class FakeServer:
             client_version=self.client_version,
             now_ms=time.time_ns() // 1_000_000,
         )
-
-    def _send_simple(self, handler: _Handler, status: int, body: bytes) -> None:
-        handler.send_response(status)
-        handler.send_header("content-type", "application/json")
-        handler.send_header("content-length", str(len(body)))
-        handler.end_headers()
-        handler.wfile.write(body)
-
-    def _reply(self, handler: _Handler, reply: Reply, delay_scale: float) -> None:
-        sock = handler.connection
-        if reply.fault == "no_response":
-            handler.close_connection = True
-            self._stall(sock)
-            return
-        if reply.fault == "garbage":
-            handler.close_connection = True
-            handler.wfile.write(b"\x00\xffTHIS IS NOT HTTP\r\n\r\n")
-            return
-        pieces = list(_encoded_pieces(reply))
-        handler.send_response(reply.status)
-        for name, value in reply.headers:
-            handler.send_header(name, value)
-        if reply.gzip:
-            handler.send_header("content-encoding", "gzip")
-        if reply.framing == "chunked":
-            handler.send_header("transfer-encoding", "chunked")
-        elif reply.framing == "length" and "content-length" not in dict(reply.headers):
-            size = sum(len(data) for _, data, _ in pieces)
-            handler.send_header("content-length", str(size))
-        else:
-            handler.send_header("connection", "close")
-            handler.close_connection = True
-        handler.end_headers()
-        for delay, data, fault in pieces:
-            self._pause(sock, delay * delay_scale)
-            if fault is not None:
-                self._fault(handler, fault)
-                return
-            if not data:
-                continue
-            if reply.framing == "chunked":
-                handler.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
-            else:
-                handler.wfile.write(data)
-        if reply.framing == "chunked":
-            handler.wfile.write(b"0\r\n\r\n")
-
-    def _fault(self, handler: _Handler, fault: str) -> None:
-        handler.close_connection = True
-        sock = handler.connection
-        if fault == "stall":
-            self._stall(sock)
-        elif fault == "reset":
-            # SO_LINGER with a zero timeout makes close() send RST, not FIN.
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            sock.close()
-        # "close": returning with close_connection set ends the body abruptly.
-
-    def _pause(self, sock: socket.socket, seconds: float) -> None:
-        """Wait ``seconds``, noticing at once if the client hangs up meanwhile."""
-        deadline = time.monotonic() + seconds
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or self._stopping.is_set():
-                return
-            self._watch(sock, remaining)
-
-    def _stall(self, sock: socket.socket) -> None:
-        """Send nothing until the client hangs up or the server stops."""
-        while not self._stopping.is_set():
-            self._watch(sock, _POLL)
-
-    def _watch(self, sock: socket.socket, seconds: float) -> None:
-        readable, _, _ = select.select([sock], [], [], min(seconds, _POLL))
-        if readable:
-            try:
-                peek = _peek(sock)
-            except OSError as exc:
-                raise _ClientGone from exc
-            if peek == b"":
-                raise _ClientGone
-            # The client sent data (select would now return at once, forever):
-            # wait without polling the socket for the rest of this slice.
-            self._stopping.wait(min(seconds, _POLL))
-
-
-def _peek(sock: socket.socket) -> bytes | None:
-    """A byte the client sent, without consuming it where possible; ``b""`` at EOF.
-
-    TLS cannot peek: a byte is read (a client sends nothing while it waits
-    for its answer) and ``None`` means only TLS records, no data, arrived.
-    """
-    if not isinstance(sock, ssl.SSLSocket):
-        return sock.recv(1, socket.MSG_PEEK)
-    sock.setblocking(False)
-    try:
-        return sock.recv(1)
-    except ssl.SSLWantReadError:
-        return None
-    finally:
-        sock.setblocking(True)
-
-
-def _encoded_pieces(reply: Reply) -> Iterator[tuple[float, bytes, str | None]]:
-    """Body steps as (delay, wire bytes, fault).
-
-    gzip is flushed at every step so each piece decodes on arrival.
-    """
-    compressor = zlib.compressobj(wbits=31) if reply.gzip else None
-    for step in reply.body:
-        data = step.data
-        if compressor is not None and data:
-            data = compressor.compress(data) + compressor.flush(zlib.Z_SYNC_FLUSH)
-        yield step.delay, data, step.fault
-        if step.fault is not None:
-            return
-    if compressor is not None:
-        yield 0.0, compressor.flush(), None
