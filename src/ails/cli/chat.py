@@ -124,24 +124,29 @@ def run(args: argparse.Namespace) -> int:
         raise
     settings = {"model": args.model, "temperature": args.temperature}
     output = JsonLinesOutput(sys.stdout) if args.json else TextOutput(sys.stdout)
+    shown = 0
     try:
         with Spinner(sys.stderr) as spinner:
 
             def on_token(token: str) -> None:
+                nonlocal shown
                 spinner.stop()
                 output.token(token)
+                shown += 1
 
             try:
-                count = _stream_answer(client, messages, settings, on_token)
+                _stream_answer(client, messages, settings, on_token)
             except AilsError as error:
                 spinner.stop()
                 output.error(error)
                 raise
-        output.done(count)
+        output.done(shown)
     except OSError as exc:
         if recorder is None or isinstance(exc, BrokenPipeError):
             raise
-        # The recording is written as the response closes, after the answer.
+        # The recording is written as the response closes, after the whole
+        # answer was shown: end it as usual, then say what failed.
+        output.done(shown)
         raise CliError(
             f"could not save the recording in {str(recorder.directory)!r}: {exc.strerror or exc}"
         ) from None
