@@ -29,6 +29,7 @@ from ails.domain.errors import (
 )
 from ails.domain.messages import ChatRequest
 from ails.ports.http import HttpRequest
+from ails.ports.tls import tls_failure
 
 __all__ = ["CompletionRun", "lower_keys"]
 
@@ -108,8 +109,10 @@ class CompletionRun:
 
         Only a ``ConnectError`` (nothing was sent) is retried: after a reset or
         a timeout waiting for the answer, the server may have taken the question.
+        A failed TLS handshake is not: a certificate or a plain-HTTP port fails
+        the same way every time.
         """
-        if not isinstance(error, ConnectError):
+        if not isinstance(error, ConnectError) or tls_failure(error) is not None:
             raise self._final(error)
         delay = self._s.retry.delay(self.attempts - 1, now=self._s.wall_clock(), rng=self._s.rng)
         if delay is None or not self._fits(delay):
@@ -129,7 +132,14 @@ class CompletionRun:
         """Delay before retrying a non-2xx answer; raises the mapped error if none."""
         status = self.status or 0
         retry_after = parse_retry_after(self._headers.get("retry-after"), now=self._s.wall_clock())
-        error = error_for_status(status, self._headers, body, retry_after=retry_after)
+        profile = self._s.profile
+        error = error_for_status(
+            status,
+            self._headers,
+            body,
+            retry_after=retry_after,
+            signing_profile=profile.name if profile.signer is not None else None,
+        )
         if isinstance(error, ProviderError) or not self._s.retry.retryable_status(status):
             # A stale profile (NEED REFRESH) fails the same way every time.
             raise self._final(error)

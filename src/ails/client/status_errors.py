@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 
 from ails.domain.chunks import NEED_REFRESH, provider_error
@@ -20,7 +21,14 @@ _HINTS = {
     404: "nothing answers at that path; check base_url (it should not include /v1/...)",
     413: "the request is too large; send fewer or shorter messages",
     429: "too many requests; wait before asking again (the free service allows few per day)",
+    501: "the server does not implement this request; check that base_url is a chat "
+    "completions API",
+    505: "the server does not support this HTTP version; check base_url",
 }
+
+# A signature field named on its own in a server's complaint: "arguments
+# supplied: d, s, t", "('body', 'd')"; not the s of "it's".
+_SIGNATURE_FIELD = re.compile(r"""(?:^|[\s,:(\[{])['"]?[dts]['"]?(?=$|[\s,:)\]}])""")
 
 
 def error_for_status(
@@ -29,8 +37,14 @@ def error_for_status(
     body: bytes,
     *,
     retry_after: float | None,
+    signing_profile: str | None = None,
 ) -> AilsError:
-    """The error for a non-2xx answer; ``headers`` have lower-cased names."""
+    """The error for a non-2xx answer; ``headers`` have lower-cased names.
+
+    ``signing_profile`` names the profile when it sent the signature fields
+    ``d``, ``t`` and ``s``: a 400 that points at them then says which profile
+    to use instead.
+    """
     text = body[:BODY_EXCERPT].decode("utf-8", "replace")
     error = (
         json_error(text) if "json" in headers.get("content-type", "") or text[:1] == "{" else None
@@ -39,8 +53,14 @@ def error_for_status(
         provider = provider_error(error)
         if provider.code is not None and NEED_REFRESH in provider.code.upper():
             return provider
-    hint = _HINTS.get(status) or (
-        "the server failed; try again later" if status >= 500 else "the request was not accepted"
+    hint = (
+        _profile_hint(status, text, signing_profile)
+        or _HINTS.get(status)
+        or (
+            "the server failed; try again later"
+            if status >= 500
+            else "the request was not accepted"
+        )
     )
     summary = " ".join(text.split())[:200]
     detail = f"; the body says: {summary}" if summary else ""
@@ -50,6 +70,16 @@ def error_for_status(
             message += f" (the server asks to retry after {retry_after:g} s)"
         return RateLimitError(message, status=status, body=text, retry_after=retry_after)
     return HTTPStatusError(message, status=status, body=text)
+
+
+def _profile_hint(status: int, text: str, signing_profile: str | None) -> str | None:
+    if signing_profile is None or status not in (400, 422) or not _SIGNATURE_FIELD.search(text):
+        return None
+    return (
+        f"the server rejected the signature fields d, t, s that the {signing_profile!r} "
+        "profile sends; for an OpenAI-compatible server use the openai profile "
+        '(profile="openai", or --profile openai)'
+    )
 
 
 def json_error(text: str) -> object | None:
