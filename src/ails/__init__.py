@@ -24,9 +24,13 @@ if TYPE_CHECKING:
     from ails.client import AsyncClient, AsyncTokenStream, Client, TokenStream
     from ails.client.retries import RetryPolicy
     from ails.client.timeouts import Timeout
+    from ails.conversations.conversation import AsyncConversation, Conversation
+    from ails.conversations.store import ConversationStore
     from ails.domain.errors import (
         AilsError,
         ConnectError,
+        ConversationNotFoundError,
+        HistoryError,
         HTTPStatusError,
         IncompleteStreamError,
         ProtocolError,
@@ -51,8 +55,13 @@ _HOMES = {
     "AsyncTokenStream": "ails.client",
     "Client": "ails.client",
     "TokenStream": "ails.client",
+    "AsyncConversation": "ails.conversations.conversation",
+    "Conversation": "ails.conversations.conversation",
+    "ConversationStore": "ails.conversations.store",
     "AilsError": "ails.domain.errors",
     "ConnectError": "ails.domain.errors",
+    "ConversationNotFoundError": "ails.domain.errors",
+    "HistoryError": "ails.domain.errors",
     "HTTPStatusError": "ails.domain.errors",
     "IncompleteStreamError": "ails.domain.errors",
     "ProtocolError": "ails.domain.errors",
@@ -92,11 +101,16 @@ def __dir__() -> list[str]:
 __all__ = [
     "AilsError",
     "AsyncClient",
+    "AsyncConversation",
     "AsyncTokenStream",
     "ChatRequest",
     "Client",
     "ConnectError",
+    "Conversation",
+    "ConversationNotFoundError",
+    "ConversationStore",
     "HTTPStatusError",
+    "HistoryError",
     "HttpRequest",
     "IncompleteStreamError",
     "Message",

@@ -16,11 +16,16 @@ from ails.testing import MockTransport
 EXPECTED_ALL = [
     "AilsError",
     "AsyncClient",
+    "AsyncConversation",
     "AsyncTokenStream",
     "ChatRequest",
     "Client",
     "ConnectError",
+    "Conversation",
+    "ConversationNotFoundError",
+    "ConversationStore",
     "HTTPStatusError",
+    "HistoryError",
     "HttpRequest",
     "IncompleteStreamError",
     "Message",
@@ -77,6 +82,12 @@ class TestImportHygiene:
     def test_ails_imports_no_http_library(self) -> None:
         loaded = imported_after("import ails")
         assert not loaded & {"requests", "aiohttp", "urllib3"}
+
+    def test_ails_imports_no_sqlite(self) -> None:
+        assert "sqlite3" not in imported_after("import ails")
+
+    def test_a_conversation_without_a_store_imports_no_sqlite(self) -> None:
+        assert "sqlite3" not in imported_after("from ails import Conversation")
 
     def test_the_testing_kit_imports_no_http_library(self) -> None:
         loaded = imported_after("import ails.testing")

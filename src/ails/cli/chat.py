@@ -1,7 +1,7 @@
 """``ails chat`` and ``ails record``: stream one answer to stdout.
 
 Tokens go to stdout as they arrive; ``record`` also saves the exchange as a
-FakeServer fixture and says which file it wrote.
+FakeServer fixture.
 """
 
 from __future__ import annotations
@@ -12,14 +12,18 @@ import math
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from ails.cli.errors import CliError
+from ails.cli.history import logging_enabled, open_store, saved_conversation
 from ails.cli.terminal import JsonLinesOutput, Spinner, TextOutput
 from ails.client import AsyncClient, Client
 from ails.client.timeouts import Timeout
+from ails.conversations.conversation import AsyncConversation, Conversation
+from ails.conversations.records import SavedConversation
+from ails.conversations.store import ConversationStore
 from ails.domain.errors import AilsError
-from ails.domain.messages import DEFAULT_MODEL, DEFAULT_TEMPERATURE, Message
+from ails.domain.messages import DEFAULT_MODEL, DEFAULT_TEMPERATURE
 from ails.ports.http import AsyncTransport, Transport
 
 if TYPE_CHECKING:
@@ -28,8 +32,8 @@ if TYPE_CHECKING:
 __all__ = ["register"]
 
 
-def _messages(args: argparse.Namespace) -> list[Message]:
-    text = args.message
+def _question(args: argparse.Namespace) -> str:
+    text: str | None = args.message
     if text is None:
         if sys.stdin.isatty():
             raise CliError(
@@ -38,24 +42,7 @@ def _messages(args: argparse.Namespace) -> list[Message]:
         text = sys.stdin.read().strip()
         if not text:
             raise CliError(f'stdin was empty; give a message, e.g. ails {args.command} "Привет!"')
-    messages = [Message.system(args.system)] if args.system else []
-    return [*messages, Message.user(text)]
-
-
-def _client(
-    args: argparse.Namespace, transport: Transport | AsyncTransport
-) -> Client | AsyncClient:
-    """The client for ``--transport``; raises ``ValidationError`` for a bad option."""
-    options: dict[str, Any] = {
-        "base_url": args.base_url,
-        "timeout": args.timeout,
-        "profile": args.profile,
-        "api_key": args.api_key,
-    }
-    # By the option, not isinstance: a RecordingTransport is both kinds.
-    if args.transport == "aiohttp":
-        return AsyncClient(cast(AsyncTransport, transport), **options)
-    return Client(cast(Transport, transport), **options)
+    return text
 
 
 def _transport(args: argparse.Namespace) -> Transport | AsyncTransport:
@@ -84,45 +71,121 @@ def _recorder(args: argparse.Namespace) -> RecordingTransport | None:
     return RecordingTransport(_transport(args), out)
 
 
+def client_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``Client`` keyword arguments the command line sets."""
+    return {
+        "base_url": args.base_url,
+        "timeout": args.timeout,
+        "profile": args.profile,
+        "api_key": args.api_key,
+    }
+
+
+C = TypeVar("C", Conversation, AsyncConversation)
+
+
+def conversation(
+    cls: type[C],
+    client: Any,
+    args: argparse.Namespace,
+    saved: SavedConversation | None,
+    store: ConversationStore | None,
+) -> C:
+    """A new conversation, or the saved one ``-c``/``--cid`` asked for."""
+    if saved is None:
+        return cls(client, system=args.system, store=store)
+    resumed = cls.resume(client, saved, store=store)
+    if args.system:
+        resumed.system = args.system
+    return resumed
+
+
 def _stream_answer(
-    client: Client | AsyncClient,
-    messages: list[Message],
-    settings: dict[str, Any],
+    args: argparse.Namespace,
+    text: str,
+    transport: Transport | AsyncTransport,
     on_token: Callable[[str], None],
 ) -> int:
-    """Stream the chat through ``client`` (closing it); returns the token count."""
-    if isinstance(client, Client):
-        count = 0
-        with client, client.stream(messages, **settings) as stream:
-            for token in stream:
-                count += 1
-                on_token(token)
-        return count
+    """Ask one question through ``transport``; returns the token count."""
+    settings = {"model": args.model, "temperature": args.temperature}
+    store = open_store(args)
+    try:
+        saved = saved_conversation(args, store)
+        log_to = store if logging_enabled(args) else None
+        if args.transport == "requests":
+            with Client(cast(Transport, transport), **client_options(args)) as client:
+                conv = conversation(Conversation, client, args, saved, log_to)
+                count = 0
+                with conv.stream(text, **settings) as stream:
+                    for token in stream:
+                        count += 1
+                        on_token(token)
+                return count
 
-    async def run(client: AsyncClient) -> int:
-        count = 0
-        async with client, client.stream(messages, **settings) as stream:
-            async for token in stream:
-                count += 1
-                on_token(token)
-        return count
+        async def run() -> int:
+            async with AsyncClient(
+                cast(AsyncTransport, transport), **client_options(args)
+            ) as client:
+                conv = conversation(AsyncConversation, client, args, saved, log_to)
+                count = 0
+                async with conv.stream(text, **settings) as stream:
+                    async for token in stream:
+                        count += 1
+                        on_token(token)
+                return count
 
-    return asyncio.run(run(client))
+        return asyncio.run(run())
+    finally:
+        if store is not None:
+            store.close()
+
+
+def _interactive(args: argparse.Namespace) -> int:
+    if args.transport != "requests":
+        raise CliError("the interactive session uses the requests transport; drop --transport")
+    if args.json:
+        raise CliError("--json is for one question at a time: give a message or pipe one")
+    from ails.cli.prompt import LineReader
+    from ails.cli.session import Session
+    from ails.conversations.paths import INPUT_HISTORY_FILE, ails_home
+    from ails.transports.requests_transport import RequestsTransport
+
+    store = open_store(args)
+    try:
+        saved = saved_conversation(args, store)
+        saving = logging_enabled(args)
+        # What was typed is as private as the history: kept only when logging.
+        reader = LineReader(ails_home() / INPUT_HISTORY_FILE if saving else None)
+        with Client(RequestsTransport(), **client_options(args)) as client:
+            conv = conversation(Conversation, client, args, saved, store if saving else None)
+            options = {"model": args.model, "temperature": args.temperature}
+            session = Session(
+                client,
+                conv,
+                reader=reader,
+                out=sys.stdout,
+                err=sys.stderr,
+                options=options,
+                saving=saving,
+            )
+            return session.run()
+    finally:
+        if store is not None:
+            store.close()
 
 
 def run(args: argparse.Namespace) -> int:
-    """Stream one answer to stdout (``ails chat`` and ``ails record``)."""
+    """Stream one answer to stdout (``ails chat`` and ``ails record``).
+
+    ``ails chat`` with no message on a terminal starts the interactive session.
+    """
+    if args.command == "chat" and args.message is None and sys.stdin.isatty():
+        return _interactive(args)
     # Every mistake the user can fix is reported before the spinner starts
     # and before anything is sent (a question costs part of a daily quota).
-    messages = _messages(args)
+    text = _question(args)
     recorder = _recorder(args)
     transport = recorder or _transport(args)
-    try:
-        client = _client(args, transport)
-    except AilsError:
-        _close(args, transport)
-        raise
-    settings = {"model": args.model, "temperature": args.temperature}
     output = JsonLinesOutput(sys.stdout) if args.json else TextOutput(sys.stdout)
     shown = 0
     try:
@@ -135,7 +198,7 @@ def run(args: argparse.Namespace) -> int:
                 shown += 1
 
             try:
-                _stream_answer(client, messages, settings, on_token)
+                _stream_answer(args, text, transport, on_token)
             except AilsError as error:
                 spinner.stop()
                 output.error(error)
@@ -154,13 +217,6 @@ def run(args: argparse.Namespace) -> int:
         for path in [] if recorder is None else recorder.written:
             print(f"ails: recorded to {path}", file=sys.stderr)
     return 0
-
-
-def _close(args: argparse.Namespace, transport: Transport | AsyncTransport) -> None:
-    if args.transport == "aiohttp":
-        asyncio.run(cast(AsyncTransport, transport).aclose())
-    else:
-        cast(Transport, transport).close()
 
 
 def _timeout(value: str) -> Timeout:
@@ -208,14 +264,32 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     chat = commands.add_parser(
         "chat",
         parents=[conversation],
-        help="stream an answer to stdout",
+        help="chat: one question, or an interactive session on a terminal",
+        description="With a message (or one piped on stdin) the answer streams to stdout; "
+        "with none, on a terminal, an interactive session starts. Every exchange is "
+        "saved in the history (ails logs) unless --no-log or AILS_NO_LOG=1.",
         epilog="Examples:\n"
+        "  ails chat --base-url http://127.0.0.1:8787\n"
         '  ails chat --base-url http://127.0.0.1:8787 "Привет! Как дела?"\n'
+        '  ails chat --base-url http://127.0.0.1:8787 -c "and in Python?"\n'
         '  echo "2+2?" | ails chat --base-url http://127.0.0.1:8787 --json\n'
         "  ails chat --profile openai --base-url http://127.0.0.1:8000 --api-key sk-... hi\n"
         "Without --base-url (or $AILS_BASE_URL) the question goes to the real Ails\n"
         "service; `ails serve` runs an offline one on http://127.0.0.1:8787.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    chat.add_argument(
+        "-c",
+        "--continue",
+        dest="cont",
+        action="store_true",
+        help="go on with the latest conversation",
+    )
+    chat.add_argument("--cid", metavar="ID", help="go on with this conversation (see ails logs)")
+    chat.add_argument(
+        "--no-log",
+        action="store_true",
+        help="do not save this conversation (also: AILS_NO_LOG=1)",
     )
     chat.set_defaults(run=run)
 
@@ -230,4 +304,4 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     record.add_argument("--out", required=True, help="folder for the fixture files")
-    record.set_defaults(run=run)
+    record.set_defaults(run=run, no_log=True)

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from ails._version import __version__
-from ails.cli import chat, demo, serve, sign
+from ails.cli import chat, demo, logs, serve, sign
 from ails.cli.errors import EXIT_BROKEN_PIPE, EXIT_ERROR, EXIT_INTERRUPTED, CliError
 from ails.domain.errors import AilsError
 
@@ -32,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"ails {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (chat, sign, serve, demo):
+    for module in (chat, logs, sign, serve, demo):
         module.register(commands)
     return parser
 

@@ -13,6 +13,8 @@
      +-- ProtocolError                               malformed stream
      |    +-- IncompleteStreamError                  ended before [DONE] (.partial_text)
      +-- ProviderError                               the service answered with an error
+ +-- HistoryError                                the conversation history cannot be used (.path)
+      +-- ConversationNotFoundError  (also LookupError)  no conversation with that id
 
 Catch ``AilsError`` for "anything ails could not do"; the leaves carry the data
 needed to decide what to do next. ``ails.errors`` re-exports this module.
@@ -26,7 +28,9 @@ __all__ = [
     "AilsError",
     "ConnectError",
     "ConnectTimeoutError",
+    "ConversationNotFoundError",
     "HTTPStatusError",
+    "HistoryError",
     "IncompleteStreamError",
     "ProtocolError",
     "ProviderError",
@@ -129,6 +133,29 @@ class ProviderError(AilsError):
         self.detail = detail
 
 
+class HistoryError(AilsError):
+    """The conversation history cannot be used: corrupt, foreign, too new or unwritable.
+
+    ``path`` is the history file concerned. ails never overwrites a file it
+    cannot read: move it away, or point ``AILS_HOME`` elsewhere.
+    """
+
+    def __init__(self, message: str, *, path: str = "") -> None:
+        super().__init__(message)
+        self.path = path
+
+
+class ConversationNotFoundError(HistoryError, LookupError):
+    """No conversation in the history has the id (or id prefix) asked for.
+
+    ``conversation_id`` is what was asked for.
+    """
+
+    def __init__(self, message: str, *, path: str = "", conversation_id: str = "") -> None:
+        super().__init__(message, path=path)
+        self.conversation_id = conversation_id
+
+
 # Tracebacks and reprs name the public home, ails.errors, not this module.
 for _error in (
     AilsError,
@@ -142,6 +169,8 @@ for _error in (
     ProtocolError,
     IncompleteStreamError,
     ProviderError,
+    HistoryError,
+    ConversationNotFoundError,
 ):
     _error.__module__ = "ails.errors"
 del _error

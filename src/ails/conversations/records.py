@@ -1,0 +1,87 @@
+"""What the history keeps of a conversation, and the protocol a store implements."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Protocol, runtime_checkable
+from urllib.parse import urlsplit, urlunsplit
+
+import attrs
+
+from ails.domain.history import Turn, derive_title
+from ails.ports.http import redact_url
+
+__all__ = ["ConversationInfo", "HistoryStore", "SavedConversation", "public_url"]
+
+
+def public_url(url: str | None) -> str | None:
+    """``url`` fit to be stored: no ``user:password@``, no query, no fragment.
+
+    A query may carry a key (``?key=...``), so none of it is kept.
+    """
+    if not url:
+        return None
+    redacted = redact_url(url)
+    try:
+        parts = urlsplit(redacted)
+    except ValueError:  # pragma: no cover - redact_url already replaced a malformed URL
+        return None
+    return urlunsplit(parts._replace(query="", fragment=""))
+
+
+@attrs.frozen
+class ConversationInfo:
+    """A conversation's row in the history: who, when, what about.
+
+    ``created`` and ``updated`` are Unix times in seconds; ``base_url`` never
+    holds credentials (see :func:`public_url`); ``turns`` counts the stored
+    messages (questions and answers). No key, signature or client-id is kept.
+    """
+
+    id: str
+    created: float
+    updated: float
+    title: str | None = None
+    model: str | None = None
+    profile: str | None = None
+    base_url: str | None = None
+    system: str | None = None
+    turns: int = 0
+
+
+def _to_turns(turns: Iterable[Turn]) -> tuple[Turn, ...]:
+    return tuple(turns)
+
+
+@attrs.frozen
+class SavedConversation:
+    """A conversation as the history holds it: its row and all its turns.
+
+    Pass it to :meth:`ails.Conversation.resume` to go on with it.
+    """
+
+    info: ConversationInfo
+    turns: tuple[Turn, ...] = attrs.field(converter=_to_turns)
+
+    @property
+    def id(self) -> str:
+        """The conversation id."""
+        return self.info.id
+
+    @property
+    def title(self) -> str | None:
+        """The title, from the first question."""
+        return self.info.title or derive_title(self.turns)
+
+
+@runtime_checkable
+class HistoryStore(Protocol):
+    """Where a conversation saves each exchange as it ends.
+
+    :class:`~ails.ConversationStore` is the SQLite one; a test may pass any
+    object with this method (a list in memory, a fake that fails).
+    """
+
+    def append(self, info: ConversationInfo, turns: Sequence[Turn]) -> None:
+        """Create or update the conversation row ``info`` and add ``turns`` after its last."""
+        ...

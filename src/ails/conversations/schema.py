@@ -1,0 +1,137 @@
+"""The history database's schema, in one place, and its forward migrations.
+
+``PRAGMA user_version`` is the schema version: ``MIGRATIONS[n]`` takes a file
+from version ``n`` to ``n + 1``, and version 1 is the first release's schema.
+A new release appends a step and never edits an old one. ``PRAGMA
+application_id`` marks the file as an ails history, so a foreign SQLite file
+is refused instead of being written to.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Sequence
+
+from ails.domain.errors import HistoryError
+
+__all__ = ["APPLICATION_ID", "BUSY_TIMEOUT", "MIGRATIONS", "latest_version", "prepare"]
+
+#: Seconds a writer waits for another process's transaction before giving up.
+BUSY_TIMEOUT = 10.0
+_WAL_RETRY = 0.005
+
+#: "AiLs" in ASCII: SQLite's documented way to tell one file format from another.
+APPLICATION_ID = 0x41694C73
+
+#: Each step is a list of statements run in one transaction.
+MIGRATIONS: list[Sequence[str]] = [
+    # 1: the first release.
+    (
+        """
+        CREATE TABLE conversations (
+            id TEXT PRIMARY KEY,
+            created REAL NOT NULL,
+            updated REAL NOT NULL,
+            title TEXT,
+            model TEXT,
+            profile TEXT,
+            base_url TEXT,
+            system TEXT
+        )
+        """,
+        """
+        CREATE TABLE messages (
+            conversation_id TEXT NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+            seq INTEGER NOT NULL,
+            role TEXT NOT NULL CHECK (role IN ('user', 'assistant')),
+            content TEXT NOT NULL,
+            created REAL NOT NULL,
+            complete INTEGER NOT NULL CHECK (complete IN (0, 1)),
+            tokens INTEGER,
+            time_to_first_token REAL,
+            duration REAL,
+            error TEXT,
+            PRIMARY KEY (conversation_id, seq)
+        )
+        """,
+        "CREATE INDEX conversations_by_update ON conversations (updated)",
+    ),
+]
+
+
+def latest_version() -> int:
+    """The schema version this ails writes."""
+    return len(MIGRATIONS)
+
+
+def _read_identity(conn: sqlite3.Connection) -> tuple[int, int, int]:
+    application_id = conn.execute("PRAGMA application_id").fetchone()[0]
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+    return int(application_id), int(version), int(tables)
+
+
+def _identity(conn: sqlite3.Connection) -> tuple[int, int, int]:
+    # One read transaction: another process may be creating the schema, and
+    # three separate reads could see the tables but not yet the mark.
+    with conn:
+        conn.execute("BEGIN")
+        return _read_identity(conn)
+
+
+def _switched_to_wal(conn: sqlite3.Connection, give_up: bool) -> bool:
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+    except sqlite3.OperationalError as exc:
+        # Switching needs the file to itself, and SQLite answers "locked" at
+        # once (no busy handler) while another process opens or switches it
+        # too: a new history opened by two processes at the same moment.
+        if "locked" not in str(exc) or give_up:
+            raise
+        return False
+    return True
+
+
+def _use_wal(conn: sqlite3.Connection) -> None:
+    if conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
+        return
+    deadline = time.monotonic() + BUSY_TIMEOUT
+    while not _switched_to_wal(conn, give_up=time.monotonic() > deadline):
+        time.sleep(_WAL_RETRY)
+
+
+def prepare(conn: sqlite3.Connection, path: str) -> None:
+    """Check that the file at ``path`` is an ails history; create or upgrade it.
+
+    Only reads happen until the file is known to be ours (or empty), so a
+    foreign or newer file is never changed. Raises ``HistoryError``.
+    """
+    application_id, version, tables = _identity(conn)
+    if application_id != APPLICATION_ID and (application_id or tables):
+        raise HistoryError(
+            f"{path} is an SQLite file but not an ails history; "
+            "move it away or give ails another path (AILS_HOME)",
+            path=path,
+        )
+    if version > latest_version():
+        raise HistoryError(
+            f"{path} was written by a newer ails (schema {version}, this one knows "
+            f"{latest_version()}); upgrade ails to read it",
+            path=path,
+        )
+    # WAL lets readers go on while another process writes; it must be set
+    # outside a transaction, and only now that the file is known to be ours.
+    _use_wal(conn)
+    if version == latest_version():
+        return
+    with conn:
+        conn.execute("BEGIN IMMEDIATE")
+        # Another process may have upgraded the file while this one waited.
+        _, version, _ = _read_identity(conn)
+        for step in MIGRATIONS[version:]:
+            for statement in step:
+                conn.execute(statement)
+        # PRAGMAs take no bound parameters; both values are our own integers.
+        conn.execute(f"PRAGMA application_id = {APPLICATION_ID:d}")
+        conn.execute(f"PRAGMA user_version = {latest_version():d}")

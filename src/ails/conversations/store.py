@@ -1,0 +1,299 @@
+"""``ConversationStore``: the conversation history in a local SQLite file.
+
+The standard library's ``sqlite3``, the way sqlite-utils and Datasette use
+it: the schema in :mod:`.schema`, WAL so readers and writers of several
+processes get along, short ``BEGIN IMMEDIATE`` transactions (so two writers
+queue on the busy timeout instead of failing), every value a bound
+parameter, and one connection per thread. The folder is created 0700 and
+the file 0600 (SQLite gives its ``-wal`` and ``-shm`` files the same mode).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from ails.conversations import schema
+from ails.conversations.paths import history_path
+from ails.conversations.records import ConversationInfo, SavedConversation
+from ails.domain.errors import ConversationNotFoundError, HistoryError
+from ails.domain.history import Turn
+
+__all__ = ["BUSY_TIMEOUT", "ConversationStore"]
+
+# The class has a method named list: these aliases keep the builtin in annotations.
+_Connections = list[sqlite3.Connection]
+_Infos = list[ConversationInfo]
+
+BUSY_TIMEOUT = schema.BUSY_TIMEOUT
+
+_INFO_COLUMNS = "id, created, updated, title, model, profile, base_url, system"
+_TURN_COLUMNS = "role, content, created, complete, tokens, time_to_first_token, duration, error"
+_UPSERT = f"""
+    INSERT INTO conversations ({_INFO_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT (id) DO UPDATE SET
+        updated = excluded.updated,
+        title = coalesce(conversations.title, excluded.title),
+        model = coalesce(excluded.model, conversations.model),
+        profile = coalesce(excluded.profile, conversations.profile),
+        base_url = coalesce(excluded.base_url, conversations.base_url),
+        system = excluded.system
+"""
+_LIST = f"""
+    SELECT {_INFO_COLUMNS},
+        (SELECT count(*) FROM messages AS m WHERE m.conversation_id = c.id)
+    FROM conversations AS c
+    WHERE ?1 IS NULL
+        OR ails_contains(c.title, ?1)
+        OR EXISTS (SELECT 1 FROM messages AS m
+                   WHERE m.conversation_id = c.id AND ails_contains(m.content, ?1))
+    ORDER BY c.updated DESC, c.rowid DESC
+    LIMIT ?2
+"""
+
+
+def _contains(haystack: str | None, needle: str) -> bool:
+    # Case-insensitive for every script; SQLite's own LIKE folds ASCII only.
+    return haystack is not None and needle.casefold() in haystack.casefold()
+
+
+def _create(path: Path) -> None:
+    """Create the folder (0700) and an empty file (0600) unless they exist."""
+    folder = path.parent
+    if not folder.exists():
+        folder.mkdir(parents=True, mode=0o700)
+        os.chmod(folder, 0o700)  # whatever the umask
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    os.close(fd)
+    os.chmod(path, 0o600)
+
+
+class ConversationStore:
+    """The conversation history: one SQLite file, safe for several processes.
+
+    ``path`` defaults to ``$AILS_HOME/history.db`` (``AILS_HOME`` defaults to
+    ``$XDG_DATA_HOME/ails``, else ``~/.local/share/ails``). A file that is not
+    an ails history, or is damaged, raises ``HistoryError`` naming it and is
+    never written to. Keys, signatures, client-ids and authorization values
+    are never stored: a conversation row holds its id, times, title, model,
+    profile name, the server URL without credentials and the system message.
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+        self._path = Path(path) if path is not None else history_path()
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._connections: _Connections = []
+        with self._errors():
+            _create(self._path)
+            schema.prepare(self._connection(), str(self._path))
+
+    @property
+    def path(self) -> Path:
+        """The database file."""
+        return self._path
+
+    # -- connections and errors ---------------------------------------------------------
+
+    def _connection(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            # isolation_level=None: transactions are the explicit BEGINs below.
+            conn = sqlite3.connect(
+                self._path, timeout=BUSY_TIMEOUT, isolation_level=None, check_same_thread=False
+            )
+            conn.execute("PRAGMA foreign_keys = ON")
+            conn.create_function("ails_contains", 2, _contains, deterministic=True)
+            self._local.conn = conn
+            with self._lock:
+                self._connections.append(conn)
+        return conn
+
+    @contextlib.contextmanager
+    def _errors(self) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.DatabaseError as exc:
+            raise HistoryError(
+                f"{self._path} cannot be used as the ails history ({exc}); it was not changed: "
+                "move it away or give ails another path (AILS_HOME)",
+                path=str(self._path),
+            ) from exc
+        except sqlite3.Error as exc:
+            raise HistoryError(f"{self._path}: {exc}", path=str(self._path)) from exc
+        except OSError as exc:
+            raise HistoryError(
+                f"cannot create the history at {self._path}: {exc.strerror or exc}; "
+                "check the folder's permissions or set AILS_HOME",
+                path=str(self._path),
+            ) from exc
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        with self._errors():
+            conn = self._connection()
+            with conn:  # commits, or rolls back on any error
+                conn.execute("BEGIN IMMEDIATE")
+                yield conn
+
+    def close(self) -> None:
+        """Close every connection this store opened (each thread's)."""
+        with self._lock:
+            connections, self._connections = self._connections, []
+        for conn in connections:
+            conn.close()
+        self._local = threading.local()
+
+    def __enter__(self) -> ConversationStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"ConversationStore({str(self._path)!r})"
+
+    # -- writing ------------------------------------------------------------------------
+
+    def append(self, info: ConversationInfo, turns: Sequence[Turn]) -> None:
+        """Create or update the conversation ``info`` and add ``turns`` after its last."""
+        row = (
+            info.id,
+            info.created,
+            info.updated,
+            info.title,
+            info.model,
+            info.profile,
+            info.base_url,
+            info.system,
+        )
+        with self._write() as conn:
+            conn.execute(_UPSERT, row)
+            (last,) = conn.execute(
+                "SELECT coalesce(max(seq), 0) FROM messages WHERE conversation_id = ?",
+                (info.id,),
+            ).fetchone()
+            conn.executemany(
+                f"INSERT INTO messages (conversation_id, seq, {_TURN_COLUMNS}) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        info.id,
+                        last + offset,
+                        turn.role.value,
+                        turn.content,
+                        turn.created,
+                        int(turn.complete),
+                        turn.tokens,
+                        turn.time_to_first_token,
+                        turn.duration,
+                        turn.error,
+                    )
+                    for offset, turn in enumerate(turns, start=1)
+                ],
+            )
+
+    def delete(self, id: str) -> str:
+        """Delete a conversation (an id or a unique prefix); returns its full id."""
+        with self._write() as conn:
+            full = self._resolve(conn, id)
+            conn.execute("DELETE FROM messages WHERE conversation_id = ?", (full,))
+            conn.execute("DELETE FROM conversations WHERE id = ?", (full,))
+        return full
+
+    # -- reading ------------------------------------------------------------------------
+
+    def _resolve(self, conn: sqlite3.Connection, id: str) -> str:
+        if conn.execute("SELECT 1 FROM conversations WHERE id = ?", (id,)).fetchone():
+            return id
+        found = conn.execute(
+            "SELECT id FROM conversations WHERE substr(id, 1, ?) = ? LIMIT 2", (len(id), id)
+        ).fetchall()
+        if len(found) == 1 and id:
+            return str(found[0][0])
+        why = "several conversations start with it; give more of it" if found else "none has it"
+        raise ConversationNotFoundError(
+            f"no conversation {id!r} in {self._path}: {why} (see ails logs)",
+            path=str(self._path),
+            conversation_id=id,
+        )
+
+    def list(self, limit: int | None = 20, search: str | None = None) -> _Infos:
+        """The most recently updated conversations first, at most ``limit`` (``None``: all).
+
+        ``search`` keeps those whose title or any message contains it
+        (case-insensitive).
+        """
+        with self._errors():
+            rows = self._connection().execute(_LIST, (search, -1 if limit is None else limit))
+            return [_info(row) for row in rows]
+
+    def load(self, id: str) -> SavedConversation:
+        """One conversation with all its turns; ``id`` may be a unique prefix.
+
+        Raises ``ConversationNotFoundError`` when there is none.
+        """
+        with self._errors():
+            conn = self._connection()
+            with conn:  # one read transaction: the row and its turns agree
+                conn.execute("BEGIN")
+                full = self._resolve(conn, id)
+                (row,) = conn.execute(
+                    f"SELECT {_INFO_COLUMNS}, "
+                    "(SELECT count(*) FROM messages WHERE conversation_id = ?1) "
+                    "FROM conversations WHERE id = ?1",
+                    (full,),
+                ).fetchall()
+                turns = conn.execute(
+                    f"SELECT {_TURN_COLUMNS} FROM messages WHERE conversation_id = ? ORDER BY seq",
+                    (full,),
+                ).fetchall()
+        return SavedConversation(_info(row), tuple(_turn(t) for t in turns))
+
+    def latest(self) -> SavedConversation | None:
+        """The most recently updated conversation, or ``None`` when there is none."""
+        found = self.list(limit=1)
+        return self.load(found[0].id) if found else None
+
+    def export(self, id: str, format: str = "markdown") -> str:
+        """One conversation as ``"markdown"`` or ``"json"`` text."""
+        from ails.conversations.export import export
+
+        return export(self.load(id), format)
+
+
+def _info(row: Any) -> ConversationInfo:
+    id, created, updated, title, model, profile, base_url, system, turns = row
+    return ConversationInfo(
+        id=id,
+        created=created,
+        updated=updated,
+        title=title,
+        model=model,
+        profile=profile,
+        base_url=base_url,
+        system=system,
+        turns=turns,
+    )
+
+
+def _turn(row: Any) -> Turn:
+    role, content, created, complete, tokens, ttft, duration, error = row
+    return Turn(
+        role,
+        content,
+        complete=bool(complete),
+        error=error,
+        created=created,
+        tokens=tokens,
+        time_to_first_token=ttft,
+        duration=duration,
+    )
