@@ -1,4 +1,4 @@
-"""FakeServer catches the mistakes it exists to catch: a wrong path, a fixture name that is not there.
+"""FakeServer catches the mistakes it exists to catch: a wrong path, an unknown fixture name.
 
 A user's suite must not stay green while the real service would answer
 404: ``base_url=server.url + "/v1"`` posts to ``/v1/v1/chat/completions``.
@@ -84,7 +84,8 @@ class TestFixtureNames:
         error = json.loads(info.value.body)["error"]
         assert error["code"] == "unknown_fixture"
         assert error["message"].startswith("no fixture named 'typo'; the fixtures are: ")
-        assert "ru-greeting" in error["message"] and "default" in error["message"]
+        assert "ru-greeting" in error["message"]
+        assert "default" in error["message"]
         assert "HTTP 404" in str(info.value)
 
     def test_an_unknown_name_in_the_header_is_a_404_too(self, server):

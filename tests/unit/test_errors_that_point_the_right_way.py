@@ -76,7 +76,8 @@ class TestPermanentServerErrors:
         transport = mock(status(501, b"Unsupported method ('POST')"), ok())
         error = await driver.fail(transport)
         assert isinstance(error, HTTPStatusError)
-        assert error.attempts == 1 and driver.sleeps == []
+        assert error.attempts == 1
+        assert driver.sleeps == []
         assert "try again later" not in str(error)
         assert "HTTP 501: the server does not implement this request; check that base_url" in str(
             error
@@ -97,7 +98,8 @@ class TestTlsHandshake:
         transport = mock(_tls_error("WRONG_VERSION_NUMBER"), ok())
         error = await driver.fail(transport)
         assert isinstance(error, ConnectError)
-        assert error.attempts == 1 and driver.sleeps == []
+        assert error.attempts == 1
+        assert driver.sleeps == []
         assert len(transport.requests) == 1
 
     async def test_a_certificate_failure_is_not_retried(self, driver: Driver) -> None:

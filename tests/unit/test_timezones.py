@@ -59,7 +59,7 @@ class TestParseTz:
             parse_tz(text)
 
     def test_other_types_are_a_validation_error(self):
-        with pytest.raises(ValidationError, match="tz must be a datetime.tzinfo or a string"):
+        with pytest.raises(ValidationError, match=r"tz must be a datetime\.tzinfo or a string"):
             parse_tz(3)  # type: ignore[arg-type]
 
 
