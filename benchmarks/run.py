@@ -1,5 +1,8 @@
 """``make bench``: ails against a raw-socket floor and the naive loop, in one run.
 
+The gateway section (``benchmarks/gateway.py``) measures ``ails gateway``
+against a direct ``AsyncClient`` in the same run.
+
     python -m benchmarks.run [--quick] [--only latency,ttft,...] [--output PATH]
 
 The server runs in its own process (``benchmarks.server``, 127.0.0.1, port 0).
@@ -422,6 +425,55 @@ def concurrency(port: int, report: Report, quick: bool) -> None:
     )
 
 
+def gateway(port: int, report: Report, quick: bool) -> None:
+    from benchmarks.gateway import measure
+
+    results = measure(port, quick=quick)
+    ttft = results["ttft"]
+    direct, through = med(ttft["direct"]), med(ttft["gateway"])
+    rows = [
+        [
+            "time to first token",
+            f"{direct:.3f} ms ({pct(ttft['direct'], 0.1):.3f}-{pct(ttft['direct'], 0.9):.3f})",
+            f"{through:.3f} ms ({pct(ttft['gateway'], 0.1):.3f}-{pct(ttft['gateway'], 0.9):.3f})",
+            f"{through - direct:+.3f} ms",
+        ]
+    ]
+    report.target(
+        "gateway: added time to first token",
+        "< 1 ms",
+        f"{through - direct:+.3f} ms",
+        through - direct < 1.0,
+    )
+    for size in ("small", "large"):
+        rates = results[f"rate-{size}"]
+        d, g = med(rates["direct"]), med(rates["gateway"])
+        rows.append(
+            [
+                f"tokens/s, {rates['events']:,} {size} events",
+                f"{d:,.0f} ({min(rates['direct']):,.0f}-{max(rates['direct']):,.0f})",
+                f"{g:,.0f} ({min(rates['gateway']):,.0f}-{max(rates['gateway']):,.0f})",
+                f"{g / d:.2f}x",
+            ]
+        )
+        if size == "small":
+            report.target(
+                "gateway: throughput on small events",
+                "≥ 0.5x direct",
+                f"{g / d:.2f}x direct",
+                g / d >= 0.5,
+            )
+    report.table(
+        "8. Gateway",
+        "`ails gateway` in its own process in front of the benchmark server, against "
+        "the same `AsyncClient` reading the server directly; the gateway is read by an "
+        "`AsyncClient` with the `openai` profile. Interleaved, medians (p10-p90 or "
+        "min-max); every text is checked.",
+        ["measure", "direct", "through the gateway", "gateway - direct / ratio"],
+        rows,
+    )
+
+
 IMPORTS = {
     "python -c pass": "pass",
     "import ails.domain.signing": "import ails.domain.signing",
@@ -547,7 +599,16 @@ def machine() -> str:
     )
 
 
-SCENARIOS = ["latency", "ttft", "throughput", "memory", "concurrency", "imports", "signing"]
+SCENARIOS = [
+    "latency",
+    "ttft",
+    "throughput",
+    "memory",
+    "concurrency",
+    "imports",
+    "signing",
+    "gateway",
+]
 
 
 def main() -> None:
@@ -577,14 +638,17 @@ def main() -> None:
         if "concurrency" in only:
             print("-- concurrency", flush=True)
             concurrency(server.port, report, args.quick)
+        if "imports" in only:
+            print("-- imports", flush=True)
+            imports(report, args.quick)
+        if "signing" in only:
+            print("-- signing", flush=True)
+            signing(report, args.quick)
+        if "gateway" in only:
+            print("-- gateway", flush=True)
+            gateway(server.port, report, args.quick)
     finally:
         server.stop()
-    if "imports" in only:
-        print("-- imports", flush=True)
-        imports(report, args.quick)
-    if "signing" in only:
-        print("-- signing", flush=True)
-        signing(report, args.quick)
     elapsed = time.perf_counter() - started
     command = (
         "make bench" if not sys.argv[1:] else "python -m benchmarks.run " + " ".join(sys.argv[1:])

@@ -30,7 +30,13 @@ class TestJsonLines:
         events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
         tokens = [e["text"] for e in events if e["event"] == "token"]
         assert "".join(tokens) == server.fixtures["ru-greeting"].expect["text"]
-        assert events[-1] == {"event": "done", "tokens": len(tokens)}
+        assert events[-1] == {
+            "event": "done",
+            "tokens": len(tokens),
+            "finish_reason": "stop",
+            "usage": None,
+            "model": "gpt-3.5-turbo",
+        }
 
     def test_an_error_is_a_json_line_too(self, server, capsys):
         argv = ["chat", "--json", "--base-url", server.url_for("rate-limited"), "hi"]

@@ -9,6 +9,7 @@ to the real service.
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import re
@@ -23,7 +24,7 @@ from ails.cli import EXIT_ERROR, main
 from ails.cli.errors import EXIT_BROKEN_PIPE
 from ails.cli.main import build_parser
 from ails.cli.terminal import Spinner
-from ails.testing import FakeServer
+from ails.testing import FakeServer, RecordingTransport
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -232,16 +233,22 @@ class TestRecord:
 
     @pytest.mark.parametrize("transport", ["requests", "aiohttp"])
     def test_a_file_that_cannot_be_written_after_the_answer_is_one_line(
-        self, server, tmp_path, capsys, transport
+        self, server, tmp_path, capsys, monkeypatch, transport
     ):
-        # A dangling link where the first file goes: the name looks free, the write fails.
-        (tmp_path / "recorded-001.json").symlink_to(tmp_path / "gone" / "x.json")
+        # The disk fills up while the answer streams (the file is written as
+        # the response closes): no permission trick can do that under root.
+        def disk_full(self):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        monkeypatch.setattr(RecordingTransport, "_create", disk_full)
         argv = ["record", "Привет", "--base-url", server.url, "--out", str(tmp_path)]
         assert main([*argv, "--transport", transport]) == EXIT_ERROR
         out, err = capsys.readouterr()
         assert out == server.fixtures["ru-greeting"].expect["text"] + "\n"
-        line = _one_clear_line(err)
-        assert line.startswith(f"ails: error: could not save the recording in {str(tmp_path)!r}")
+        assert _one_clear_line(err) == (
+            f"ails: error: could not save the recording in {str(tmp_path)!r}: "
+            "No space left on device"
+        )
 
     def test_names_the_file_it_wrote(self, server, tmp_path, capsys):
         argv = ["record", "Привет", "--base-url", server.url, "--out", str(tmp_path)]

@@ -15,7 +15,10 @@ How a page is run:
 
 Pages talk to a FakeServer as a reader's code talks to ``ails serve``:
 ``$AILS_BASE_URL`` points at it and ``http://127.0.0.1:8787``, the address
-``ails serve`` uses and the docs quote, is rewritten to its address. The
+``ails serve`` uses and the docs quote, is rewritten to its address. A
+gateway in front of it stands in for ``ails gateway``: ``http://127.0.0.1:8788``
+is rewritten to its address, and ``$OPENAI_BASE_URL`` and ``$OPENAI_API_KEY``
+point an ``openai`` client at it. The
 blocks run in a temporary directory, and logging and structlog are restored
 after each page, so a page that configures them cannot leak into other tests.
 """
@@ -41,6 +44,8 @@ DOCS = ROOT / "docs"
 PAGES = [ROOT / "README.md", *sorted(DOCS.rglob("*.md"))]
 #: The address ``ails serve`` listens on by default, as the docs quote it.
 SERVE_URL = "http://127.0.0.1:8787"
+#: The address ``ails gateway`` listens on by default, as the docs quote it.
+GATEWAY_URL = "http://127.0.0.1:8788"
 RUNNABLE = ("python", "pycon")
 
 _FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})\s*(?P<info>[^`]*?)\s*$")
@@ -123,10 +128,23 @@ def server() -> Iterator[FakeServer]:
         yield running
 
 
+@pytest.fixture(scope="module")
+def gateway(server: FakeServer) -> Iterator[str]:
+    """``ails gateway`` in front of the server; yields its root URL (no ``/v1``)."""
+    from ails import AsyncClient
+    from ails.gateway import BackgroundGateway, create_app
+
+    app = create_app(lambda: AsyncClient(base_url=server.url))
+    with BackgroundGateway(app) as running:
+        yield running.url.removesuffix("/v1")
+
+
 @pytest.fixture
-def isolated(monkeypatch, tmp_path, server) -> Iterator[None]:
+def isolated(monkeypatch, tmp_path, server, gateway) -> Iterator[None]:
     """A clean process state for one page: env, cwd, logging and structlog."""
     monkeypatch.setenv("AILS_BASE_URL", server.url)
+    monkeypatch.setenv("OPENAI_BASE_URL", f"{gateway}/v1")
+    monkeypatch.setenv("OPENAI_API_KEY", "any")
     monkeypatch.delenv("AILS_API_KEY", raising=False)
     monkeypatch.chdir(tmp_path)
     # Pages import the docs' example modules as a reader who saved them would.
@@ -149,9 +167,11 @@ def isolated(monkeypatch, tmp_path, server) -> Iterator[None]:
         structlog.reset_defaults()
 
 
-def run_block(block: Block, namespace: dict[str, object], server_url: str) -> None:
+def run_block(
+    block: Block, namespace: dict[str, object], server_url: str, gateway_url: str = GATEWAY_URL
+) -> None:
     """Run one block in ``namespace``; tracebacks point at the Markdown lines."""
-    source = block.code.replace(SERVE_URL, server_url)
+    source = block.code.replace(SERVE_URL, server_url).replace(GATEWAY_URL, gateway_url)
     if block.language == "python":
         # Padding makes the line numbers those of the page itself.
         code = compile("\n" * (block.line - 1) + source, str(block.page), "exec")
@@ -169,11 +189,11 @@ def run_block(block: Block, namespace: dict[str, object], server_url: str) -> No
 
 @pytest.mark.usefixtures("isolated")
 @pytest.mark.parametrize("page", RUN_PAGES, ids=_page_id)
-def test_page_examples_run(page: Path, server: FakeServer) -> None:
+def test_page_examples_run(page: Path, server: FakeServer, gateway: str) -> None:
     namespace: dict[str, object] = {"__name__": "__main__"}
     for block in BLOCKS[page]:
         if block.language in RUNNABLE and not block.skip:
-            run_block(block, namespace, server.url)
+            run_block(block, namespace, server.url, gateway)
 
 
 @pytest.mark.parametrize("page", PAGES, ids=_page_id)

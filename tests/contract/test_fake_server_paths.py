@@ -1,7 +1,8 @@
 """FakeServer catches the mistakes it exists to catch: a wrong path, an unknown fixture name.
 
 A user's suite must not stay green while the real service would answer
-404: ``base_url=server.url + "/v1"`` posts to ``/v1/v1/chat/completions``.
+404: ``base_url=server.url + "/api"`` posts to ``/api/v1/chat/completions``.
+(A base URL ending in ``/v1``, OpenAI's spelling, is one the client accepts.)
 """
 
 from __future__ import annotations
@@ -31,9 +32,9 @@ def _post(url: str, **kw) -> requests.Response:
 
 
 class TestPaths:
-    def test_base_url_with_v1_is_a_404_naming_the_path_it_expected(self, server):
+    def test_a_base_url_with_a_path_is_a_404_naming_the_path_it_expected(self, server):
         with (
-            Client(RequestsTransport(), base_url=server.url + "/v1") as client,
+            Client(RequestsTransport(), base_url=server.url + "/api") as client,
             pytest.raises(HTTPStatusError) as info,
         ):
             client.complete(QUESTION)
@@ -42,14 +43,14 @@ class TestPaths:
         assert error == {
             "code": "not_found",
             "message": "FakeServer answers POST /v1/chat/completions, not "
-            "/v1/v1/chat/completions; use base_url=server.url or server.url_for(name), "
-            "without /v1",
+            "/api/v1/chat/completions; use base_url=server.url or server.url_for(name)",
         }
         assert server.requests[-1].rejection is not None
         assert server.requests[-1].fixture == ""
 
     @pytest.mark.parametrize(
-        "path", ["/", "/chat/completions", "/v1/completions", "/v1/chat/completions/x"]
+        "path",
+        ["/", "/chat/completions", "/v1/completions", "/v1/v1/chat/completions", "/v1/chat/x"],
     )
     def test_any_other_path_is_a_404(self, server, path):
         response = _post(server.url + path)

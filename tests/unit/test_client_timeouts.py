@@ -86,9 +86,12 @@ class TestIdle:
         failure = TimeoutError("no data for 60 s")
         response = MockResponse(chunks=[ROLE, token("Hel"), failure])
         outcome = await driver.drain(mock(response))
-        assert outcome.error is failure
-        assert failure.partial_text == "Hel"
-        assert failure.attempts == 1
+        error = outcome.error
+        assert type(error) is TimeoutError
+        assert str(error) == "no data for 60 s"
+        assert (error.partial_text, error.attempts) == ("Hel", 1)
+        # A new error, built whole: the transport's own is left as it was.
+        assert (failure.partial_text, failure.attempts) == ("", 0)
 
 
 class TestTotal:

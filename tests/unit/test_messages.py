@@ -90,9 +90,9 @@ class TestMessageFromDict:
             Message.from_dict(["user", "hi"])  # type: ignore[arg-type]
 
     def test_unknown_keys_are_named(self) -> None:
-        data = {"role": "user", "content": "hi", "name": "bob", "extra": 1}
+        data = {"role": "user", "content": "hi", "tool_calls": [], "extra": 1}
 
-        with pytest.raises(ValidationError, match=r"unknown key\(s\) 'extra', 'name'"):
+        with pytest.raises(ValidationError, match=r"unknown key\(s\) 'extra', 'tool_calls'"):
             Message.from_dict(data)
 
     @pytest.mark.parametrize("missing", ["role", "content"])
@@ -104,7 +104,9 @@ class TestMessageFromDict:
             Message.from_dict(data)
 
     def test_non_string_content_names_the_type(self) -> None:
-        with pytest.raises(ValidationError, match="content must be a string, got int"):
+        with pytest.raises(
+            ValidationError, match="content must be a string or a list of text parts, got int"
+        ):
             Message.from_dict({"role": "user", "content": 5})
 
     @pytest.mark.parametrize("role", ["robot", "User", None, 1])
@@ -214,9 +216,9 @@ class TestChatRequestValidation:
             ChatRequest(messages)  # type: ignore[arg-type]
 
     def test_unknown_keys_name_the_position(self) -> None:
-        messages = [{"role": "user", "content": "hi", "name": "bob"}]
+        messages = [{"role": "user", "content": "hi", "nmae": "bob"}]
 
-        with pytest.raises(ValidationError, match=r"^messages\[0\]: unknown key\(s\) 'name'"):
+        with pytest.raises(ValidationError, match=r"^messages\[0\]: unknown key\(s\) 'nmae'"):
             ChatRequest(messages)
 
     def test_missing_keys_name_the_position(self) -> None:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from ails.cli.errors import CliError
 from ails.cli.history import logging_enabled, open_store, saved_conversation
-from ails.cli.terminal import JsonLinesOutput, Spinner, TextOutput
+from ails.cli.terminal import Ending, JsonLinesOutput, Spinner, TextOutput
 from ails.client import AsyncClient, Client
 from ails.client.timeouts import Timeout
 from ails.conversations.conversation import AsyncConversation, Conversation
@@ -105,8 +105,8 @@ def _stream_answer(
     text: str,
     transport: Transport | AsyncTransport,
     on_token: Callable[[str], None],
-) -> int:
-    """Ask one question through ``transport``; returns the token count."""
+) -> Ending:
+    """Ask one question through ``transport``; returns how the answer ended."""
     settings = {"model": args.model, "temperature": args.temperature}
     store = open_store(args)
     try:
@@ -120,9 +120,9 @@ def _stream_answer(
                     for token in stream:
                         count += 1
                         on_token(token)
-                return count
+                return Ending.of(stream, count)
 
-        async def run() -> int:
+        async def run() -> Ending:
             async with AsyncClient(
                 cast(AsyncTransport, transport), **client_options(args)
             ) as client:
@@ -132,7 +132,7 @@ def _stream_answer(
                     async for token in stream:
                         count += 1
                         on_token(token)
-                return count
+                return Ending.of(stream, count)
 
         return asyncio.run(run())
     finally:
@@ -186,7 +186,7 @@ def run(args: argparse.Namespace) -> int:
     text = _question(args)
     recorder = _recorder(args)
     transport = recorder or _transport(args)
-    output = JsonLinesOutput(sys.stdout) if args.json else TextOutput(sys.stdout)
+    output = JsonLinesOutput(sys.stdout) if args.json else TextOutput(sys.stdout, notes=sys.stderr)
     shown = 0
     try:
         with Spinner(sys.stderr) as spinner:
@@ -198,18 +198,18 @@ def run(args: argparse.Namespace) -> int:
                 shown += 1
 
             try:
-                _stream_answer(args, text, transport, on_token)
+                ending = _stream_answer(args, text, transport, on_token)
             except AilsError as error:
                 spinner.stop()
                 output.error(error)
                 raise
-        output.done(shown)
+        output.done(ending)
     except OSError as exc:
         if recorder is None or isinstance(exc, BrokenPipeError):
             raise
         # The recording is written as the response closes, after the whole
         # answer was shown: end it as usual, then say what failed.
-        output.done(shown)
+        output.done(Ending(shown))
         raise CliError(
             f"could not save the recording in {str(recorder.directory)!r}: {exc.strerror or exc}"
         ) from None

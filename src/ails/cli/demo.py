@@ -67,8 +67,58 @@ def run_demo(out: TextIO) -> int:
         question = "Hello! Show me some emoji"
         out.write(f"[AsyncClient + AiohttpTransport] > {question}\n")
         _report(out, server, *asyncio.run(chat_async(question)))
+
+        _gateway_section(out, server)
     rejected = [r for r in server.requests if r.rejection is not None]
     return 1 if rejected else 0
+
+
+def _gateway_section(out: TextIO, server: FakeServer) -> None:
+    """An OpenAI client talking to ``ails gateway`` in front of the fake server."""
+    from ails.gateway import BackgroundGateway, create_app
+
+    question = "Привет! Как дела?"
+    app = create_app(lambda: AsyncClient(base_url=server.url))
+    with BackgroundGateway(app) as gateway:
+        try:
+            import openai
+        except ImportError:
+            out.write(f"[ails gateway at {gateway.url}, plain HTTP] > {question}\n")
+            _plain_openai_call(out, gateway.url, question)
+            out.write("\n  (pip install openai to see the official SDK do the same)\n\n")
+            return
+        out.write(f"[openai.OpenAI -> ails gateway at {gateway.url}] > {question}\n")
+        client = openai.OpenAI(base_url=gateway.url, api_key="demo", max_retries=0)
+        with client:
+            stream = client.chat.completions.create(
+                model="gpt-3.5-turbo",
+                messages=[{"role": "user", "content": question}],
+                stream=True,
+            )
+            for chunk in stream:
+                if chunk.choices and chunk.choices[0].delta.content:
+                    out.write(chunk.choices[0].delta.content)
+                    out.flush()
+        out.write("\n  (any OpenAI client works: OPENAI_BASE_URL=<that URL>)\n\n")
+
+
+def _plain_openai_call(out: TextIO, base_url: str, question: str) -> None:
+    """The same streamed request as the SDK makes, with requests and a few lines of SSE."""
+    import json
+
+    import requests
+
+    body = {"model": "gpt-3.5-turbo", "messages": [{"role": "user", "content": question}]}
+    with requests.post(
+        f"{base_url}/chat/completions", json={**body, "stream": True}, stream=True, timeout=30
+    ) as response:
+        for line in response.iter_lines():
+            data = line.decode("utf-8").removeprefix("data: ")
+            if not line or data == "[DONE]":
+                continue
+            choices = json.loads(data).get("choices") or [{}]
+            out.write(choices[0].get("delta", {}).get("content") or "")
+            out.flush()
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

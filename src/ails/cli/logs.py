@@ -7,6 +7,7 @@ import json
 import sys
 from datetime import datetime
 
+from ails.cli.terminal import for_stream
 from ails.conversations.export import info_to_dict
 from ails.conversations.paths import history_path
 from ails.conversations.store import ConversationStore
@@ -25,13 +26,16 @@ def _list(args: argparse.Namespace) -> int:
         return 0
     for info in found:
         when = datetime.fromtimestamp(info.updated).strftime("%Y-%m-%d %H:%M")
-        print(f"{info.id[:12]}  {when}  {info.turns:>3}  {info.title or '(untitled)'}")
+        line = f"{info.id[:12]}  {when}  {info.turns:>3}  {info.title or '(untitled)'}"
+        print(for_stream(line, sys.stdout))
     return 0
 
 
 def _show(args: argparse.Namespace) -> int:
     with ConversationStore() as store:
-        print(store.export(args.id, "json" if args.json else "markdown"))
+        exported = store.export(args.id, "json" if args.json else "markdown")
+    # The answers came from a server: on a terminal, without escape sequences.
+    print(exported if args.json else for_stream(exported, sys.stdout))
     return 0
 
 

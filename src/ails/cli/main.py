@@ -13,8 +13,9 @@ import sys
 from collections.abc import Sequence
 
 from ails._version import __version__
-from ails.cli import chat, demo, logs, serve, sign
+from ails.cli import chat, demo, gateway, logs, serve, sign
 from ails.cli.errors import EXIT_BROKEN_PIPE, EXIT_ERROR, EXIT_INTERRUPTED, CliError
+from ails.cli.terminal import for_stream
 from ails.domain.errors import AilsError
 
 __all__ = ["build_parser", "main"]
@@ -25,14 +26,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ails",
         description="Streaming chat completions over the Ails protocol.",
-        epilog="Examples:\n  ails demo\n  ails serve --port 8787\n"
+        epilog="Examples:\n  ails demo\n  ails serve --port 8787\n  ails gateway\n"
         '  ails chat --base-url http://127.0.0.1:8787 "Привет! Как дела?"\n'
         '  ails sign "Привет" --timestamp 1700000000000 --tz UTC --json',
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"ails {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (chat, logs, sign, serve, demo):
+    for module in (chat, logs, sign, serve, gateway, demo):
         module.register(commands)
     return parser
 
@@ -66,7 +67,8 @@ def _report(message: str, *, on_new_line: bool = False) -> None:
     except BrokenPipeError:
         _silence_stdout()
     start = "\n" if on_new_line else ""
-    print(f"{start}ails: {message}", file=sys.stderr)
+    # The message may quote the server's body: no escape sequences on a terminal.
+    print(for_stream(f"{start}ails: {message}", sys.stderr), file=sys.stderr)
 
 
 def _silence_stdout() -> None:

@@ -16,7 +16,7 @@ from typing import Any, TextIO
 
 from ails.cli.commands import dispatch
 from ails.cli.prompt import LineReader
-from ails.cli.terminal import Spinner
+from ails.cli.terminal import CUT_NOTE, Spinner, for_stream, is_terminal, sanitize_for_terminal
 from ails.client import Client
 from ails.conversations.conversation import Conversation
 from ails.conversations.stream import ConversationStream
@@ -49,7 +49,8 @@ class Session:
 
     def say(self, text: str) -> None:
         """One line (or a few) for the user, apart from the answers."""
-        print(text, file=self._err, flush=True)
+        # It may quote a stored answer or an error body: no escape sequences.
+        print(for_stream(text, self._err), file=self._err, flush=True)
 
     def new_conversation(self) -> None:
         """Start afresh, keeping the client, the store and the system message."""
@@ -59,6 +60,7 @@ class Session:
     def ask(self, open_stream: Callable[[], ConversationStream]) -> None:
         """Stream one answer to the terminal; errors and Ctrl-C end it, not the session."""
         shown = False
+        clean = is_terminal(self._out)
         spinner = Spinner(self._err)
         try:
             with spinner, open_stream() as tokens:
@@ -66,7 +68,7 @@ class Session:
                     if not shown:
                         spinner.stop()
                         shown = True
-                    self._out.write(token)
+                    self._out.write(sanitize_for_terminal(token) if clean else token)
                     self._out.flush()
         except KeyboardInterrupt:
             spinner.stop()
@@ -78,6 +80,8 @@ class Session:
             self.say(f"ails: {type(error).__name__}: {error}")
         else:
             self._end_line(True)
+            if getattr(tokens, "finish_reason", None) == "length":
+                self.say(CUT_NOTE)
 
     def _end_line(self, needed: bool) -> None:
         if needed:

@@ -1,15 +1,85 @@
-"""What the ``ails`` command shows: tokens or JSON lines, and a spinner until the first token."""
+"""What the ``ails`` command shows: tokens or JSON lines, and a spinner until the first token.
+
+Text from the server (tokens, error messages quoting its body) reaches a
+terminal only through :func:`sanitize_for_terminal`: an escape sequence in an
+answer could otherwise retitle the terminal, rewrite the screen or (OSC 52)
+set the clipboard. Piped output and ``--json`` keep the exact text.
+"""
 
 from __future__ import annotations
 
 import json
+import re
 import threading
 from types import TracebackType
 from typing import Any, TextIO
 
+import attrs
+
 from ails.domain.errors import AilsError
 
-__all__ = ["JsonLinesOutput", "Spinner", "TextOutput"]
+__all__ = [
+    "CUT_NOTE",
+    "Ending",
+    "JsonLinesOutput",
+    "Spinner",
+    "TextOutput",
+    "for_stream",
+    "is_terminal",
+    "sanitize_for_terminal",
+]
+
+# C0 controls but tab and newline, DEL, and the C1 controls (U+0080-U+009F:
+# U+009B is CSI and U+009D is OSC to many terminals).
+_CONTROLS = {c: None for c in (*range(0x00, 0x20), *range(0x7F, 0xA0)) if c not in (0x09, 0x0A)}
+# JSON leaves DEL and C1 unescaped (with ensure_ascii=False): escape them so a
+# JSON line shown on a terminal is inert too; the decoded text is unchanged.
+_JSON_RAW_CONTROLS = re.compile("[\x7f-\x9f]")
+
+
+def sanitize_for_terminal(text: str) -> str:
+    """``text`` without control characters other than newline and tab (C0, DEL, C1)."""
+    return text.translate(_CONTROLS)
+
+
+def is_terminal(stream: TextIO) -> bool:
+    """Whether ``stream`` is a terminal (a closed or odd stream counts as not)."""
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def for_stream(text: str, stream: TextIO) -> str:
+    """``text`` as it may be written to ``stream``: sanitized on a terminal, exact otherwise."""
+    return sanitize_for_terminal(text) if is_terminal(stream) else text
+
+
+def _escape_json_controls(line: str) -> str:
+    return _JSON_RAW_CONTROLS.sub(lambda m: f"\\u{ord(m.group()):04x}", line)
+
+
+#: Shown on a terminal after an answer that hit the token limit.
+CUT_NOTE = "ails: the answer was cut: it reached the token limit (finish_reason=length)"
+
+
+@attrs.frozen
+class Ending:
+    """How an answer ended: its token count and what the stream told about it."""
+
+    tokens: int
+    finish_reason: str | None = None
+    usage: dict[str, Any] | None = None
+    model: str | None = None
+
+    @classmethod
+    def of(cls, stream: Any, tokens: int) -> Ending:
+        """The ending of a finished ``stream`` that yielded ``tokens`` tokens.
+
+        ``stream`` is a client's or a conversation's stream object (the
+        latter passes these attributes on from the client's).
+        """
+        return cls(tokens, stream.finish_reason, stream.usage, stream.model)
 
 
 class Spinner:
@@ -66,22 +136,29 @@ class Spinner:
 
 
 class TextOutput:
-    """Tokens as plain text, flushed one by one."""
+    """Tokens as plain text, flushed one by one; control characters stripped on a terminal.
 
-    def __init__(self, stream: TextIO) -> None:
+    ``notes`` gets one-line remarks (a cut answer).
+    """
+
+    def __init__(self, stream: TextIO, *, notes: TextIO | None = None) -> None:
         self._stream = stream
+        self._notes = notes
         self._open_line = False
+        self._sanitize = is_terminal(stream)
 
     def token(self, text: str) -> None:
         """Show one token now."""
-        self._stream.write(text)
+        self._stream.write(sanitize_for_terminal(text) if self._sanitize else text)
         self._stream.flush()
         self._open_line = True
 
-    def done(self, tokens: int) -> None:
-        """End the answer with a newline."""
+    def done(self, ending: Ending) -> None:
+        """End the answer with a newline; note it if it was cut at the token limit."""
         self._stream.write("\n")
         self._stream.flush()
+        if ending.finish_reason == "length" and self._notes is not None:
+            print(CUT_NOTE, file=self._notes, flush=True)
 
     def error(self, error: AilsError) -> None:
         """End a partly shown answer's line; the caller reports the error on stderr."""
@@ -91,22 +168,38 @@ class TextOutput:
 
 
 class JsonLinesOutput:
-    """One JSON object per line: ``token`` events, then ``done`` or ``error``."""
+    """One JSON object per line: ``token`` events, then ``done`` or ``error``.
+
+    Every control character is written as a JSON escape (``json`` leaves DEL
+    and C1 raw otherwise), so the lines are safe on a terminal and still
+    decode to the exact text.
+    """
 
     def __init__(self, stream: TextIO) -> None:
         self._stream = stream
 
     def _line(self, event: dict[str, Any]) -> None:
-        self._stream.write(json.dumps(event, ensure_ascii=False) + "\n")
+        line = json.dumps(event, ensure_ascii=False)
+        if _JSON_RAW_CONTROLS.search(line):
+            line = _escape_json_controls(line)
+        self._stream.write(line + "\n")
         self._stream.flush()
 
     def token(self, text: str) -> None:
         """``{"event": "token", "text": ...}``."""
         self._line({"event": "token", "text": text})
 
-    def done(self, tokens: int) -> None:
-        """``{"event": "done", "tokens": N}``."""
-        self._line({"event": "done", "tokens": tokens})
+    def done(self, ending: Ending) -> None:
+        """``{"event": "done", "tokens": N, "finish_reason": ..., "usage": ..., "model": ...}``."""
+        self._line(
+            {
+                "event": "done",
+                "tokens": ending.tokens,
+                "finish_reason": ending.finish_reason,
+                "usage": ending.usage,
+                "model": ending.model,
+            }
+        )
 
     def error(self, error: AilsError) -> None:
         """``{"event": "error", "error": <class>, "message": ..., ...}`` with the error's data."""

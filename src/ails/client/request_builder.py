@@ -11,11 +11,11 @@ from urllib.parse import urlsplit
 from ails.domain.errors import ValidationError
 from ails.domain.messages import ChatRequest
 from ails.domain.profile import Profile, merge_headers
+from ails.domain.signing import js_utf8
 from ails.ports.http import HttpRequest, redact_url
 
 __all__ = [
     "DEFAULT_BASE_URL",
-    "PATH",
     "build_request",
     "merge_headers",
     "resolve_base_url",
@@ -23,7 +23,6 @@ __all__ = [
 ]
 
 DEFAULT_BASE_URL = "https://api.caipacity.com"
-PATH = "/v1/chat/completions?full=false"
 
 
 def resolve_base_url(base_url: str | None) -> str:
@@ -98,7 +97,7 @@ def build_request(
     """
     generated: dict[str, str] = {}
     profile_headers = dict(profile.headers)
-    if "authority" in profile_headers:
+    if profile.authority:
         # host[:port] as a browser sends it; never any user:password@ part.
         generated["authority"] = urlsplit(base_url).netloc.rpartition("@")[2]
     if profile.send_client_id:
@@ -110,10 +109,12 @@ def build_request(
     body = chat.to_wire()
     if profile.signer is not None:
         body.update(profile.signer.sign(chat.last_content).to_dict())
-    payload = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    # As the browser sends it: a lone surrogate (from a JSON escape) becomes
+    # U+FFFD, the same text the signature covers, instead of raising.
+    payload = js_utf8(json.dumps(body, ensure_ascii=False, separators=(",", ":")))
     return HttpRequest(
         method="POST",
-        url=base_url + PATH,
+        url=profile.url(base_url),
         headers=tuple(final.items()),
         body=payload,
         connect_timeout=connect_timeout,

@@ -11,12 +11,13 @@ from __future__ import annotations
 import functools
 import importlib
 from collections.abc import Mapping
+from typing import Any, NoReturn
 
 from ails.client.request_builder import build_request
 from ails.client.retries import parse_retry_after
 from ails.client.settings import Settings
 from ails.client.status_errors import BODY_EXCERPT, error_for_status, json_error
-from ails.domain.chunks import JsonLoads, provider_error
+from ails.domain.chunks import ChunkInterpreter, JsonLoads, provider_error
 from ails.domain.decoder import TokenDecoder
 from ails.domain.errors import (
     AilsError,
@@ -26,6 +27,7 @@ from ails.domain.errors import (
     ProviderError,
     TimeoutError,
     TransportError,
+    rebuilt,
 )
 from ails.domain.messages import ChatRequest
 from ails.ports.http import HttpRequest
@@ -57,7 +59,9 @@ class CompletionRun:
        (raises when not retryable), sleep, go to 1.
     3. Feed each body chunk to ``run.feed(chunk)`` and hand its tokens on;
        stop early once ``run.complete``. Then ``run.finish()``.
-    4. Always ``run.log(outcome, error)`` once at the end.
+    4. An ``AilsError`` from any step goes out through ``run.raise_final(exc)``,
+       which adds the attempt count and the text that arrived.
+    5. Always ``run.log(outcome, error)`` once at the end.
     """
 
     def __init__(self, chat: ChatRequest, settings: Settings) -> None:
@@ -81,6 +85,7 @@ class CompletionRun:
         self._parts: list[str] = []
         self._blocks: list[bytes] = []
         self._tokens = 0
+        self._size = 0  # characters kept, against max_answer_size
 
     # -- attempts ---------------------------------------------------------------
 
@@ -113,10 +118,10 @@ class CompletionRun:
         the same way every time.
         """
         if not isinstance(error, ConnectError) or tls_failure(error) is not None:
-            raise self._final(error)
+            _raise(self._give_up(error), error)
         delay = self._s.retry.delay(self.attempts - 1, now=self._s.wall_clock(), rng=self._s.rng)
         if delay is None or not self._fits(delay):
-            raise self._final(error)
+            _raise(self._give_up(error), error)
         return delay
 
     def accept(self, status: int, headers: Mapping[str, str]) -> bool:
@@ -142,12 +147,12 @@ class CompletionRun:
         )
         if isinstance(error, ProviderError) or not self._s.retry.retryable_status(status):
             # A stale profile (NEED REFRESH) fails the same way every time.
-            raise self._final(error)
+            raise self._give_up(error)
         delay = self._s.retry.delay(
             self.attempts - 1, self._headers, now=self._s.wall_clock(), rng=self._s.rng
         )
         if delay is None or not self._fits(delay):
-            raise self._final(error)
+            raise self._give_up(error)
         return delay
 
     # -- the body -----------------------------------------------------------------
@@ -163,7 +168,9 @@ class CompletionRun:
             # neither yielded nor counted in partial_text.
             raise TimeoutError(
                 f"the answer took longer than the total timeout of {self._s.timeout.total:g} s; "
-                "raise Timeout(total=...) for long answers"
+                "raise Timeout(total=...) for long answers",
+                attempts=self.attempts,
+                partial_text=self._partial(),
             )
         if self._non_stream is not None:
             self._buffer_non_stream(chunk)
@@ -173,6 +180,19 @@ class CompletionRun:
         if tokens:
             if self._first_token is None:
                 self._first_token = now
+            size = self._size + sum(map(len, tokens))
+            limit = self._s.max_answer_size
+            if limit is not None and size > limit:
+                # Raised before these tokens are handed out: partial_text is
+                # exactly the text the caller already has.
+                raise ProtocolError(
+                    f"the answer passed max_answer_size ({limit} characters); the first "
+                    f"{self._size} are in .partial_text; raise max_answer_size "
+                    "(None for no limit) if such long answers are expected",
+                    attempts=self.attempts,
+                    partial_text=self._partial(),
+                )
+            self._size = size
             self._keep(tokens)
         if decoder.events != self._events:
             self._events = decoder.events
@@ -212,11 +232,49 @@ class CompletionRun:
         # complete answer (a long one would briefly double its memory).
         self._decoder.close("" if self._decoder.complete else self.text)
 
+    # -- what the answer told about itself ------------------------------------------
+
+    @property
+    def _chunks(self) -> ChunkInterpreter | None:
+        return None if self._decoder is None else self._decoder.chunks
+
+    @property
+    def response_id(self) -> str | None:
+        """The answer's ``id`` as the server sent it, once known."""
+        chunks = self._chunks
+        return None if chunks is None else chunks.id
+
+    @property
+    def response_model(self) -> str | None:
+        """The ``model`` the server says answered, once known."""
+        chunks = self._chunks
+        return None if chunks is None else chunks.model
+
+    @property
+    def finish_reason(self) -> str | None:
+        """Why the answer ended (``"stop"``, ``"length"``, ...), once known."""
+        chunks = self._chunks
+        return None if chunks is None else chunks.finish_reason
+
+    @property
+    def usage(self) -> dict[str, Any] | None:
+        """The ``usage`` object, if the server sent one."""
+        chunks = self._chunks
+        return None if chunks is None else chunks.usage
+
+    @property
+    def time_to_first_token(self) -> float | None:
+        """Seconds from the start of the run to the first token, once one arrived."""
+        return None if self._first_token is None else self._first_token - self._started
+
     @property
     def text(self) -> str:
         """Every token received so far, joined."""
         head = b"".join(self._blocks).decode("utf-8", "surrogatepass")
         return head + "".join(self._parts)
+
+    def _partial(self) -> str:
+        return self.text if self._tokens else ""
 
     # -- logging ------------------------------------------------------------------
 
@@ -251,6 +309,7 @@ class CompletionRun:
             max_event_size=self._s.max_event_size,
             notice_pattern=self._s.notice_pattern,
             fast_json=_fast_json(),
+            expect_usage=self._chat.options.wants_usage,
         )
         content_type = self._headers.get("content-type", "").lower()
         if content_type.startswith(("application/json", "text/html")):
@@ -281,7 +340,9 @@ class CompletionRun:
         if idle is not None and now - self._last_event > idle:
             raise TimeoutError(
                 f"no event for {idle:g} s (keep-alive comments do not count); the server "
-                "seems stalled; raise Timeout(idle=...) if it is just slow"
+                "seems stalled; raise Timeout(idle=...) if it is just slow",
+                attempts=self.attempts,
+                partial_text=self._partial(),
             )
 
     def _remaining(self) -> float | None:
@@ -289,49 +350,72 @@ class CompletionRun:
             return None
         remaining = self._deadline - self._s.clock()
         if remaining <= 0:
-            raise self._final(
-                TimeoutError(
-                    f"the total timeout of {self._s.timeout.total:g} s ran out before an answer"
-                )
+            tried = f" (gave up after {self.attempts} attempts)" if self.attempts > 1 else ""
+            raise TimeoutError(
+                f"the total timeout of {self._s.timeout.total:g} s ran out before an answer{tried}",
+                attempts=self.attempts,
             )
         return remaining
 
     def _fits(self, delay: float) -> bool:
         return self._deadline is None or self._s.clock() + delay < self._deadline
 
-    def annotate(self, error: AilsError) -> None:
-        """Attach the attempt count and any text that arrived to ``error``."""
-        error.attempts = self.attempts
+    def final_error(self, error: AilsError) -> AilsError:
+        """``error`` as the caller sees it: with the attempt count and the text that arrived.
+
+        ``error`` itself when it already says all that; otherwise a new error of
+        its class (an error is never changed once raised).
+        """
+        return self._complete(error, self._message(error, gave_up=False))
+
+    def raise_final(self, error: AilsError) -> NoReturn:
+        """Raise :meth:`final_error` in place of ``error``, with its cause and traceback."""
+        _raise(self.final_error(error), error)
+
+    def _give_up(self, error: AilsError) -> AilsError:
+        """The error to raise when no retry is left: it says how many attempts were made."""
+        return self._complete(error, self._message(error, gave_up=True))
+
+    def _complete(self, error: AilsError, message: str | None) -> AilsError:
+        partial_text = error.partial_text or self._partial()
+        if (
+            message is None
+            and error.attempts == self.attempts
+            and error.partial_text == partial_text
+        ):
+            return error
+        return rebuilt(error, message, attempts=self.attempts, partial_text=partial_text)
+
+    def _message(self, error: AilsError, *, gave_up: bool) -> str | None:
+        """The final message, or ``None`` to keep the error's own."""
+        message = str(error.args[0]) if error.args else ""
+        tried = f" (gave up after {self.attempts} attempts)" if self.attempts > 1 else ""
         if (
             isinstance(error, TimeoutError)
             and self._total_bounds[0 if isinstance(error, ConnectTimeoutError) else 1]
+            and "total timeout" not in message
         ):
             # The transport timed out after the time left of the total, and
             # says so as if it were the connect or idle timeout.
-            self._blame_the_total(error)
-        if not error.partial_text and self._tokens:
-            error.partial_text = self.text
-
-    def _blame_the_total(self, error: TimeoutError) -> None:
-        message = str(error.args[0]) if error.args else ""
-        if "total timeout" in message:
-            return
-        tried = f" (gave up after {self.attempts} attempts)" if self.attempts > 1 else ""
-        error.args = (
-            f"the total timeout of {self._s.timeout.total:g} s ran out before the answer "
-            f"ended; raise Timeout(total=...) for long answers{tried}",
-            *error.args[1:],
-        )
-
-    def _final(self, error: AilsError) -> AilsError:
-        if self.attempts > 1:
-            # A transport may raise an error with no message at all.
-            head = f"{error.args[0]} " if error.args else ""
-            error.args = (
-                f"{head}(gave up after {self.attempts} attempts)",
-                *error.args[1:],
+            return (
+                f"the total timeout of {self._s.timeout.total:g} s ran out before the answer "
+                f"ended; raise Timeout(total=...) for long answers{tried}"
             )
-        return error
+        if gave_up and tried:
+            # A transport may raise an error with no message at all.
+            return f"{message} {tried.strip()}" if message else tried.strip()
+        return None
+
+
+def _raise(final: AilsError, error: AilsError) -> NoReturn:
+    """Raise ``final`` in place of ``error``, with ``error``'s cause and traceback.
+
+    The caller sees one error, built whole; what led to it (a transport's own
+    exception, the line that raised) is kept as if it had been raised there.
+    """
+    if final is error:
+        raise error
+    raise final.with_traceback(error.__traceback__) from error.__cause__
 
 
 @functools.cache

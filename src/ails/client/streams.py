@@ -4,19 +4,88 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from types import TracebackType
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["AsyncTokenStream", "TokenStream"]
+if TYPE_CHECKING:
+    from ails.client.run import CompletionRun
+
+__all__ = ["AsyncTokenStream", "StreamState", "TokenStream"]
 
 
-class TokenStream(Iterator[str]):
+class StreamState:
+    """Where a stream object finds its completion run once iteration has started.
+
+    The client's token generator sets :attr:`run` when it creates it; until
+    then (and for streams made without one) every property reads ``None``.
+    """
+
+    __slots__ = ("run",)
+
+    def __init__(self) -> None:
+        self.run: CompletionRun | None = None
+
+
+class _Metadata:
+    """What the answer told about itself, shared by both stream classes."""
+
+    _state: StreamState
+
+    @property
+    def id(self) -> str | None:
+        """The answer's ``id`` (``chatcmpl-...``), once the server sent it."""
+        run = self._state.run
+        return None if run is None else run.response_id
+
+    @property
+    def model(self) -> str | None:
+        """The model the server says answered, once known (it may differ from the one asked)."""
+        run = self._state.run
+        return None if run is None else run.response_model
+
+    @property
+    def finish_reason(self) -> str | None:
+        """Why the answer ended: ``"stop"``, ``"length"`` (cut by ``max_tokens``), ...
+
+        ``None`` until the end, and for a server that ends with ``[DONE]`` only.
+        """
+        run = self._state.run
+        return None if run is None else run.finish_reason
+
+    @property
+    def usage(self) -> dict[str, Any] | None:
+        """The ``usage`` object (token counts) if the server sent one, as sent.
+
+        OpenAI servers send it when asked with
+        ``extra_body={"stream_options": {"include_usage": True}}``.
+        """
+        run = self._state.run
+        return None if run is None else run.usage
+
+    @property
+    def time_to_first_token(self) -> float | None:
+        """Seconds from the start of the request (retries included) to the first token."""
+        run = self._state.run
+        return None if run is None else run.time_to_first_token
+
+    @property
+    def attempts(self) -> int:
+        """How many requests were sent so far (1 + retries)."""
+        run = self._state.run
+        return 0 if run is None else run.attempts
+
+
+class TokenStream(_Metadata, Iterator[str]):
     """The tokens of one answer: an iterator that is also a context manager.
 
     Leaving early (``break`` inside ``with``, :meth:`close`, garbage
-    collection) closes the connection at once.
+    collection) closes the connection at once. Tokens are plain ``str``;
+    once known, :attr:`id`, :attr:`model`, :attr:`finish_reason`,
+    :attr:`usage` and :attr:`time_to_first_token` tell about the answer.
     """
 
-    def __init__(self, tokens: Iterator[str]) -> None:
+    def __init__(self, tokens: Iterator[str], state: StreamState | None = None) -> None:
         self._tokens = tokens
+        self._state = state if state is not None else StreamState()
 
     def __iter__(self) -> TokenStream:
         return self
@@ -42,15 +111,18 @@ class TokenStream(Iterator[str]):
         self.close()
 
 
-class AsyncTokenStream(AsyncIterator[str]):
+class AsyncTokenStream(_Metadata, AsyncIterator[str]):
     """The tokens of one answer: an async iterator that is also an async context manager.
 
     Leaving early (``break`` inside ``async with``, :meth:`aclose`, task
-    cancellation) closes the connection at once.
+    cancellation) closes the connection at once. Tokens are plain ``str``;
+    once known, :attr:`id`, :attr:`model`, :attr:`finish_reason`,
+    :attr:`usage` and :attr:`time_to_first_token` tell about the answer.
     """
 
-    def __init__(self, tokens: AsyncIterator[str]) -> None:
+    def __init__(self, tokens: AsyncIterator[str], state: StreamState | None = None) -> None:
         self._tokens = tokens
+        self._state = state if state is not None else StreamState()
 
     def __aiter__(self) -> AsyncTokenStream:
         return self

@@ -3,24 +3,36 @@
 from __future__ import annotations
 
 import random
-import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import TracebackType
+from typing import TYPE_CHECKING, Any
 
 from ails.client.body_io import close_iterator, os_error, read_excerpt
+from ails.client.call import CALL_DOC, NOT_GIVEN, CallOptions, NotGiven, prepare_call
 from ails.client.retries import RetryPolicy
 from ails.client.run import CompletionRun
-from ails.client.settings import SETTINGS_DOC, closed_message, make_settings
-from ails.client.streams import TokenStream
+from ails.client.settings import (
+    DEFAULT_MAX_ANSWER_SIZE,
+    FROM_PROFILE,
+    SETTINGS_DOC,
+    NoticePatternLike,
+    Settings,
+    closed_message,
+    make_settings,
+)
+from ails.client.streams import StreamState, TokenStream
 from ails.client.timeouts import DEFAULT_TIMEOUT, TimeoutLike
-from ails.domain.chunks import DEFAULT_NOTICE_PATTERN
 from ails.domain.errors import AilsError, TransportError, ValidationError
 from ails.domain.messages import DEFAULT_MODEL, DEFAULT_TEMPERATURE, ChatRequest, MessageLike
+from ails.domain.options import RequestOptions
 from ails.domain.profile import Profile
 from ails.domain.sse import DEFAULT_MAX_EVENT_SIZE
 from ails.log import Logger
 from ails.ports.http import StreamResponse, Transport, redact_url
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack  # mypy has it; nothing imports it at run time
 
 __all__ = ["Client"]
 
@@ -46,8 +58,9 @@ class Client:
         profile: Profile | str | None = None,
         api_key: str | None = None,
         logger: Logger | None = None,
-        notice_pattern: re.Pattern[str] | str | None = DEFAULT_NOTICE_PATTERN,
+        notice_pattern: NoticePatternLike = FROM_PROFILE,
         max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
+        max_answer_size: int | None = DEFAULT_MAX_ANSWER_SIZE,
         log_bodies: bool = False,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
@@ -64,6 +77,7 @@ class Client:
             logger=logger,
             notice_pattern=notice_pattern,
             max_event_size=max_event_size,
+            max_answer_size=max_answer_size,
             log_bodies=log_bodies,
             clock=clock,
             wall_clock=wall_clock,
@@ -82,38 +96,68 @@ class Client:
         """The server this client talks to."""
         return self._settings.base_url
 
+    @property
+    def profile(self) -> Profile:
+        """The identity this client presents (headers, signing, which options it sends)."""
+        return self._settings.profile
+
     def stream(
         self,
         messages: Iterable[MessageLike],
         *,
         model: str = DEFAULT_MODEL,
         temperature: float = DEFAULT_TEMPERATURE,
+        max_tokens: int | None = None,
+        top_p: float | None = None,
+        stop: str | list[str] | None = None,
+        presence_penalty: float | None = None,
+        frequency_penalty: float | None = None,
+        seed: int | None = None,
+        user: str | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
+        headers: Mapping[str, str] | None = None,
     ) -> TokenStream:
         """Stream the answer to ``messages`` token by token.
 
-        Messages are validated now (``ValidationError``); the request is sent
-        when iteration starts.
+        Messages and options are validated now (``ValidationError``); the
+        request is sent when iteration starts.
         """
         self._check_open()
-        chat = ChatRequest(messages, model=model, temperature=temperature)
-        return TokenStream(self._tokens(chat))
+        chat, settings = prepare_call(
+            self._settings,
+            messages,
+            model=model,
+            temperature=temperature,
+            options=RequestOptions(
+                max_tokens=max_tokens,
+                top_p=top_p,
+                stop=stop,
+                presence_penalty=presence_penalty,
+                frequency_penalty=frequency_penalty,
+                seed=seed,
+                user=user,
+                extra_body=extra_body,
+            ),
+            timeout=timeout,
+            headers=headers,
+        )
+        state = StreamState()
+        return TokenStream(self._tokens(chat, settings, state), state)
 
-    def complete(
-        self,
-        messages: Iterable[MessageLike],
-        *,
-        model: str = DEFAULT_MODEL,
-        temperature: float = DEFAULT_TEMPERATURE,
-    ) -> str:
-        """The whole answer to ``messages`` as one string."""
-        with self.stream(messages, model=model, temperature=temperature) as tokens:
+    stream.__doc__ = (stream.__doc__ or "") + CALL_DOC
+
+    def complete(self, messages: Iterable[MessageLike], **options: Unpack[CallOptions]) -> str:
+        """The whole answer to ``messages`` as one string; takes the options of :meth:`stream`."""
+        with self.stream(messages, **options) as tokens:
             return "".join(tokens)
 
-    def _tokens(self, chat: ChatRequest) -> Iterator[str]:
-        self._check_open()  # closed between stream() and the first next()
-        run = CompletionRun(chat, self._settings)
+    def _tokens(self, chat: ChatRequest, settings: Settings, state: StreamState) -> Iterator[str]:
+        self._check_open()  # closed between stream() and the first step
+        run = state.run = CompletionRun(chat, settings)
         response: StreamResponse | None = None
-        outcome, error = "closed", None
+        outcome = "closed"
+        error: BaseException | None = None
         try:
             response = self._open(run)
             body = response.iter_bytes()
@@ -132,10 +176,11 @@ class Client:
             outcome = "ok"
         except GeneratorExit:
             raise
+        except AilsError as exc:
+            outcome, error = "error", exc
+            run.raise_final(exc)
         except BaseException as exc:
             outcome, error = "error", exc
-            if isinstance(exc, AilsError):
-                run.annotate(exc)
             raise
         finally:
             if response is not None:

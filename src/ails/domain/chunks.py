@@ -101,10 +101,16 @@ class ChunkInterpreter:
     """Turns ``ServerSentEvent`` objects into answer tokens.
 
     :meth:`handle` returns the tokens one event carries (often one, maybe
-    none). :attr:`done` turns true on ``[DONE]``; :attr:`finished` on a
-    ``finish_reason``; either means the answer is complete.
+    none). :attr:`done` turns true on ``[DONE]``; :attr:`finish_reason` is set
+    by a ``finish_reason``; either means the answer is complete.
     ``notice_pattern`` (``None`` to disable) is searched in the first content
     token only; a match raises ``ProviderError`` instead of yielding it.
+
+    Once known, :attr:`id` and :attr:`model` hold the chunk's ``id`` and
+    ``model`` (the first ones seen) and :attr:`usage` the last ``usage``
+    object. ``expect_usage`` (the request asked for
+    ``stream_options.include_usage``) makes a finish reason alone not end the
+    answer: the usage chunk that follows it, or ``[DONE]``, does.
     """
 
     def __init__(
@@ -112,17 +118,30 @@ class ChunkInterpreter:
         *,
         notice_pattern: re.Pattern[str] | None = DEFAULT_NOTICE_PATTERN,
         fast_json: JsonLoads | None = None,
+        expect_usage: bool = False,
     ) -> None:
         self._notice = notice_pattern
         self._fast_json = fast_json
         self._seen_content = False
+        self._need_meta = True  # until both id and model were seen
+        self._expect_usage = expect_usage
         self.done = False
         self.finish_reason: str | None = None
+        self.id: str | None = None
+        self.model: str | None = None
+        self.usage: dict[str, Any] | None = None
 
     @property
     def complete(self) -> bool:
-        """True once the answer ended properly (``[DONE]`` or a finish reason)."""
-        return self.done or self.finish_reason is not None
+        """True once the answer ended properly (``[DONE]`` or a finish reason).
+
+        With ``expect_usage``, a finish reason counts once the usage arrived.
+        """
+        if self.done:
+            return True
+        if self.finish_reason is None:
+            return False
+        return not self._expect_usage or self.usage is not None
 
     def handle(self, event: ServerSentEvent) -> list[str]:
         """Interpret one event; raise ``ProviderError`` or ``ProtocolError`` on failures."""
@@ -148,6 +167,8 @@ class ChunkInterpreter:
         # json.loads does; anything else takes the general path, which checks
         # every shape on the standard library's own reading of the data.
         if type(chunk) is dict and not chunk.get("error"):
+            if self._need_meta:
+                self._meta(chunk)
             choices = chunk.get("choices")
             if type(choices) is list and len(choices) == 1:
                 choice = choices[0]
@@ -163,6 +184,7 @@ class ChunkInterpreter:
                                 tokens.append(content)
                             if reason is not None:
                                 self.finish_reason = reason
+                                self._usage(chunk)
                             return
         if fast is not None:
             chunk = self._decode(data, None)
@@ -170,7 +192,26 @@ class ChunkInterpreter:
             raise ProtocolError(f"expected a JSON object in each event, got {_excerpt(data)!r}")
         if chunk.get("error"):
             raise provider_error(chunk["error"])
+        if self._need_meta:
+            self._meta(chunk)
+        self._usage(chunk)
         tokens += self._tokens(chunk, data)
+
+    def _meta(self, chunk: dict[str, Any]) -> None:
+        if self.id is None:
+            value = chunk.get("id")
+            if isinstance(value, str):
+                self.id = value
+        if self.model is None:
+            value = chunk.get("model")
+            if isinstance(value, str):
+                self.model = value
+        self._need_meta = self.id is None or self.model is None
+
+    def _usage(self, chunk: dict[str, Any]) -> None:
+        usage = chunk.get("usage")
+        if isinstance(usage, dict):
+            self.usage = usage
 
     @staticmethod
     def _decode(data: str, fast: JsonLoads | None) -> Any:

@@ -20,6 +20,9 @@ class TokenDecoder:
     :attr:`events` counts dispatched events, so callers can tell a real event
     from keep-alive comments. ``fast_json`` is an optional faster JSON decoder
     (see :data:`~ails.domain.chunks.JsonLoads`); results are the same without it.
+    ``expect_usage`` waits for the usage chunk after a finish reason (see
+    :class:`~ails.domain.chunks.ChunkInterpreter`), whose :attr:`chunks` tells
+    the answer's ``id``, ``model`` and ``usage``.
     """
 
     def __init__(
@@ -28,9 +31,12 @@ class TokenDecoder:
         max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
         notice_pattern: re.Pattern[str] | None = DEFAULT_NOTICE_PATTERN,
         fast_json: JsonLoads | None = None,
+        expect_usage: bool = False,
     ) -> None:
         self._parser = SSEParser(max_event_size=max_event_size)
-        self._chunks = ChunkInterpreter(notice_pattern=notice_pattern, fast_json=fast_json)
+        self._chunks = ChunkInterpreter(
+            notice_pattern=notice_pattern, fast_json=fast_json, expect_usage=expect_usage
+        )
         self.events = 0
         self._failure: AilsError | None = None
 
@@ -43,6 +49,11 @@ class TokenDecoder:
     def finish_reason(self) -> str | None:
         """The finish reason the server gave, if any."""
         return self._chunks.finish_reason
+
+    @property
+    def chunks(self) -> ChunkInterpreter:
+        """The interpreter, for what the answer told about itself (id, model, usage)."""
+        return self._chunks
 
     def feed(self, data: bytes) -> list[str]:
         """Parse ``data``; return the tokens it completes, in order."""
@@ -57,7 +68,7 @@ class TokenDecoder:
             for event_type, text, _, _ in self._parser.feed_raw(data):
                 self.events += 1
                 handle(event_type, text, tokens)
-                if chunks.done or chunks.finish_reason is not None:
+                if chunks.complete:
                     # Bytes after [DONE] or a finish reason are ignored here as
                     # the client ignores later chunks: chunking changes nothing.
                     break

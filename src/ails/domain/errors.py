@@ -23,6 +23,7 @@ needed to decide what to do next. ``ails.errors`` re-exports this module.
 from __future__ import annotations
 
 import builtins
+from typing import Any, TypeVar
 
 __all__ = [
     "AilsError",
@@ -47,11 +48,27 @@ class AilsError(Exception):
     ``attempts`` is how many HTTP requests were made before the error was
     raised (1 when no retry happened); it is 0 for errors raised before
     anything was sent. ``partial_text`` holds the tokens that arrived before
-    a failure in the middle of an answer, so nothing is lost.
+    a failure in the middle of an answer, so nothing is lost. Both are given
+    when the error is built; an error is never changed once raised.
+
+    Every error survives ``pickle`` (a process pool re-raises it in the
+    parent), keyword-only fields included.
     """
 
-    attempts: int = 0
-    partial_text: str = ""
+    attempts: int
+    partial_text: str
+
+    def __init__(self, *args: object, attempts: int = 0, partial_text: str = "") -> None:
+        super().__init__(*args)
+        self.attempts = attempts
+        self.partial_text = partial_text
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # BaseException pickles as cls(*args) plus __dict__, and cls(*args)
+        # fails for required keyword-only fields (HTTPStatusError(status=)).
+        # Recreate the object without __init__, as copy does, then restore
+        # every field: works for subclasses with any signature.
+        return (_restore, (type(self), self.args, self.__dict__))
 
 
 class ValidationError(AilsError, ValueError):
@@ -85,8 +102,16 @@ class HTTPStatusError(AilsError):
     response body (at most a few KiB), useful for diagnostics.
     """
 
-    def __init__(self, message: str, *, status: int, body: str = "") -> None:
-        super().__init__(message)
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        body: str = "",
+        attempts: int = 0,
+        partial_text: str = "",
+    ) -> None:
+        super().__init__(message, attempts=attempts, partial_text=partial_text)
         self.status = status
         self.body = body
 
@@ -99,9 +124,18 @@ class RateLimitError(HTTPStatusError):
     """
 
     def __init__(
-        self, message: str, *, status: int = 429, body: str = "", retry_after: float | None = None
+        self,
+        message: str,
+        *,
+        status: int = 429,
+        body: str = "",
+        retry_after: float | None = None,
+        attempts: int = 0,
+        partial_text: str = "",
     ) -> None:
-        super().__init__(message, status=status, body=body)
+        super().__init__(
+            message, status=status, body=body, attempts=attempts, partial_text=partial_text
+        )
         self.retry_after = retry_after
 
 
@@ -115,9 +149,8 @@ class IncompleteStreamError(ProtocolError):
     ``partial_text`` holds every token that did arrive, so nothing is lost.
     """
 
-    def __init__(self, message: str, *, partial_text: str = "") -> None:
-        super().__init__(message)
-        self.partial_text = partial_text
+    def __init__(self, message: str, *, partial_text: str = "", attempts: int = 0) -> None:
+        super().__init__(message, attempts=attempts, partial_text=partial_text)
 
 
 class ProviderError(AilsError):
@@ -127,8 +160,16 @@ class ProviderError(AilsError):
     ``"AI.LS: NEED REFRESH"``), and ``detail`` the service's own text.
     """
 
-    def __init__(self, message: str, *, code: str | None = None, detail: str = "") -> None:
-        super().__init__(message)
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        detail: str = "",
+        attempts: int = 0,
+        partial_text: str = "",
+    ) -> None:
+        super().__init__(message, attempts=attempts, partial_text=partial_text)
         self.code = code
         self.detail = detail
 
@@ -154,6 +195,28 @@ class ConversationNotFoundError(HistoryError, LookupError):
     def __init__(self, message: str, *, path: str = "", conversation_id: str = "") -> None:
         super().__init__(message, path=path)
         self.conversation_id = conversation_id
+
+
+_E = TypeVar("_E", bound=AilsError)
+
+
+def rebuilt(error: _E, message: str | None = None, **fields: Any) -> _E:
+    """A new error of ``error``'s class: its message and fields, with these replaced.
+
+    An error is never changed once raised: code that knows more (the attempt
+    count, the text that arrived) raises this copy ``from error`` instead.
+    """
+    args = error.args if message is None else (message, *error.args[1:])
+    return _restore(type(error), args, {**error.__dict__, **fields})
+
+
+def _restore(cls: type[_E], args: tuple[object, ...], fields: dict[str, Any]) -> _E:
+    """Unpickle an error: the same class, ``args`` and fields, ``__init__`` not rerun."""
+    error = cls.__new__(cls, *args)
+    # OSError subclasses (TimeoutError) leave args to __init__: set them here.
+    error.args = args
+    error.__dict__.update(fields)
+    return error
 
 
 # Tracebacks and reprs name the public home, ails.errors, not this module.

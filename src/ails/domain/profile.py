@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import re
 import string
 from collections.abc import Mapping
 
 import attrs
 
 from ails._version import __version__
+from ails.domain.chunks import DEFAULT_NOTICE_PATTERN
 from ails.domain.errors import ValidationError
 from ails.domain.signing import DEFAULT_SECRET, Signer
 
-__all__ = ["AILS_CLIENT_VERSION", "Profile", "check_header", "merge_headers"]
+__all__ = ["AILS_CLIENT_VERSION", "CHAT_PATH", "Profile", "check_header", "merge_headers"]
 
 #: The ai.ls client version that goes with :data:`ails.domain.signing.DEFAULT_SECRET`.
 AILS_CLIENT_VERSION = "0.1.278"
+
+#: The chat-completions path under ``base_url``, as every OpenAI-style server has it.
+CHAT_PATH = "/v1/chat/completions"
 
 _BROWSER_HEADERS: tuple[tuple[str, str], ...] = (
     # The value is replaced by the host of the base URL, as a browser would send it.
@@ -104,6 +109,15 @@ class Profile:
     pair gets ``AI.LS: NEED REFRESH``), so both live here:
     ``Profile.ails().with_key(secret, client_version)`` updates them without a
     new release. ``signer=None`` sends no ``d``/``t``/``s`` fields.
+
+    What only the ai.ls service wants is off unless a profile turns it on:
+    ``query`` (``"full=false"`` for ai.ls) is appended to the URL,
+    ``authority=True`` sends an ``authority`` header naming the host of the
+    base URL, and ``notice_pattern`` finds the service's quota notices in the
+    first token (the client's ``notice_pattern=`` overrides it).
+    ``accepts_options`` says whether per-call options (``max_tokens``, ...),
+    message names and content parts may be sent; by default only a profile
+    that does not sign (an OpenAI-compatible one) sends them.
     """
 
     name: str
@@ -111,6 +125,12 @@ class Profile:
     client_version: str | None = attrs.field(default=None, validator=_check_client_version)
     signer: Signer | None = None
     send_client_id: bool = True
+    query: str = ""
+    authority: bool = False
+    notice_pattern: re.Pattern[str] | None = None
+    accepts_options: bool = attrs.field(
+        default=attrs.Factory(lambda self: self.signer is None, takes_self=True)
+    )
 
     @classmethod
     def ails(
@@ -122,6 +142,9 @@ class Profile:
             headers=_BROWSER_HEADERS,
             client_version=client_version,
             signer=Signer(secret=secret),
+            query="full=false",
+            authority=True,
+            notice_pattern=DEFAULT_NOTICE_PATTERN,
         )
 
     @classmethod
@@ -138,6 +161,15 @@ class Profile:
             signer=None,
             send_client_id=False,
         )
+
+    def url(self, base_url: str) -> str:
+        """The chat-completions URL under ``base_url`` (checked, no trailing slash).
+
+        ``https://host`` and ``https://host/v1`` (the spelling OpenAI clients and
+        ``OPENAI_BASE_URL`` use) both lead to ``https://host/v1/chat/completions``.
+        """
+        root = base_url[: -len("/v1")] if base_url.endswith("/v1") else base_url
+        return root + CHAT_PATH + (f"?{self.query}" if self.query else "")
 
     def with_api_key(self, api_key: str) -> Profile:
         """Return this profile sending ``Authorization: Bearer <api_key>``."""

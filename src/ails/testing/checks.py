@@ -19,7 +19,18 @@ import attrs
 from ails.domain.chunks import NEED_REFRESH
 from ails.domain.signing import js_length, js_utf8
 
-__all__ = ["REQUIRED_BROWSER_HEADERS", "Rejection", "check_ails_request", "check_openai_request"]
+__all__ = [
+    "MAX_BODY_SIZE",
+    "REQUIRED_BROWSER_HEADERS",
+    "Rejection",
+    "body_length",
+    "check_ails_request",
+    "check_openai_request",
+]
+
+#: The largest request body the fake server reads (413 beyond): far more than
+#: any chat, and a client announcing gigabytes cannot make it buffer them.
+MAX_BODY_SIZE = 16 * 1024 * 1024
 
 #: The browser-profile headers the service expects on every request.
 REQUIRED_BROWSER_HEADERS = (
@@ -36,8 +47,23 @@ REQUIRED_BROWSER_HEADERS = (
 
 _UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 _OPENAI_FIELDS = frozenset(
-    {"model", "messages", "temperature", "stream", "top_p", "max_tokens", "stop", "n", "user"}
+    {
+        "model",
+        "messages",
+        "temperature",
+        "stream",
+        "stream_options",
+        "top_p",
+        "max_tokens",
+        "stop",
+        "n",
+        "user",
+        "presence_penalty",
+        "frequency_penalty",
+        "seed",
+    }
 )
+_OPENAI_MESSAGE_KEYS = frozenset({"role", "content", "name"})
 
 
 @attrs.frozen
@@ -54,17 +80,46 @@ class Rejection:
         return json.dumps(error).encode("utf-8")
 
 
-def _parse_body(body: bytes) -> dict[str, Any] | Rejection:
+def _openai_message(message: Any) -> bool:
+    """An OpenAI message: string role, content a string or text parts, maybe a name."""
+    if not isinstance(message, dict) or not _OPENAI_MESSAGE_KEYS.issuperset(message):
+        return False
+    content = message.get("content")
+    if isinstance(content, list):
+        content_ok = all(
+            isinstance(part, dict)
+            and part.get("type") == "text"
+            and isinstance(part.get("text"), str)
+            for part in content
+        )
+    else:
+        content_ok = isinstance(content, str)
+    name = message.get("name", "")
+    return isinstance(message.get("role"), str) and content_ok and isinstance(name, str)
+
+
+def _parse_body(body: bytes, *, openai: bool = False) -> dict[str, Any] | Rejection:
     try:
         data = json.loads(body)
     except ValueError:
         return Rejection(400, "invalid_json", "the body is not JSON")
+    except RecursionError:
+        return Rejection(400, "invalid_json", "the body's JSON is nested too deeply")
     if not isinstance(data, dict):
         return Rejection(400, "invalid_json", "the body is not a JSON object")
     messages = data.get("messages")
     if not isinstance(messages, list) or not messages:
         return Rejection(400, "invalid_messages", "messages must be a non-empty list")
     for i, message in enumerate(messages):
+        if openai:
+            if not _openai_message(message):
+                return Rejection(
+                    400,
+                    "invalid_messages",
+                    f"messages[{i}] needs a string role, content as a string or text "
+                    "parts, and nothing but an optional string name",
+                )
+            continue
         if (
             not isinstance(message, dict)
             or not isinstance(message.get("role"), str)
@@ -116,7 +171,10 @@ def _check_signature(
     d, t, s = data.get("d"), data.get("t"), data.get("s")
     if not (isinstance(d, str) and isinstance(t, str) and isinstance(s, str)):
         return Rejection(400, "signature", "the body needs string fields d, t and s")
-    if not t.isdigit() or int(t[-1]) % 2 == 0:
+    # ASCII digits, and no more than a millisecond time has: str.isdigit()
+    # also takes superscripts and other scripts' digits, and int() refuses
+    # strings of over 4300 digits.
+    if not (t.isascii() and t.isdigit()) or len(t) > 20 or int(t[-1]) % 2 == 0:
         return Rejection(403, "timestamp", f"t must be digits ending in an odd digit, got {t!r}")
     if abs(int(t) - now_ms) > tolerance_ms:
         return Rejection(
@@ -151,7 +209,7 @@ def check_openai_request(
         return Rejection(401, "invalid_api_key", "missing or wrong Authorization: Bearer key")
     if not headers.get("content-type", "").startswith("application/json"):
         return Rejection(400, "headers", "content-type must be application/json")
-    data = _parse_body(body)
+    data = _parse_body(body, openai=True)
     if isinstance(data, Rejection):
         return data
     unknown = sorted(set(data) - _OPENAI_FIELDS)
@@ -160,3 +218,19 @@ def check_openai_request(
             400, "unknown_fields", f"unrecognized request fields: {', '.join(unknown)}"
         )
     return None
+
+
+def body_length(headers: Mapping[str, str]) -> tuple[int, Rejection | None]:
+    """The request body's length from ``headers`` (lower-cased), or why it is refused unread."""
+    if "transfer-encoding" in headers:
+        return 0, Rejection(411, "length_required", "send the body with a content-length")
+    raw = headers.get("content-length", "0").strip() or "0"
+    # ASCII digits only: int() would also take "+5", "1_000" or other scripts' digits.
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 20:
+        return 0, Rejection(400, "content_length", f"content-length {raw[:40]!r} is not a size")
+    length = int(raw)
+    if length > MAX_BODY_SIZE:
+        return 0, Rejection(
+            413, "too_large", f"the body of {length} bytes is over {MAX_BODY_SIZE} bytes"
+        )
+    return length, None

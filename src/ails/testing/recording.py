@@ -5,7 +5,13 @@ wraps, sync or async, and writes one fixture file per exchange in the format
 ``FakeServer`` replays (see :mod:`ails.testing.fixtures`): the status, the
 headers, each body chunk exactly as it arrived and the pause before it. The
 request is kept beside it for reference with its ``client-id``, signature and
-any credentials redacted, so a recording can be shared.
+any credentials redacted, so a recording can be shared: a ``user:password@``
+in the URL, query parameters and headers (either way) whose names look like
+a credential (key, token, secret, auth, cookie, password, session).
+
+Files are created with ``O_CREAT | O_EXCL | O_NOFOLLOW``: an existing file,
+or a symbolic link planted under the next name, is skipped, never followed
+or overwritten.
 """
 
 from __future__ import annotations
@@ -13,16 +19,19 @@ from __future__ import annotations
 import base64
 import itertools
 import json
+import os
+import re
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ails.client.retries import parse_retry_after
 from ails.client.status_errors import error_for_status
 from ails.domain.decoder import TokenDecoder
-from ails.domain.errors import AilsError, HTTPStatusError, RateLimitError
+from ails.domain.errors import AilsError, HTTPStatusError, RateLimitError, ValidationError
 from ails.domain.errors import TimeoutError as AilsTimeoutError
 from ails.ports.http import (
     AsyncStreamResponse,
@@ -30,14 +39,17 @@ from ails.ports.http import (
     HttpRequest,
     StreamResponse,
     Transport,
+    redact_url,
 )
 
 __all__ = ["REDACTED", "RecordingTransport"]
 
 REDACTED = "<redacted>"
-_SECRET_HEADERS = frozenset(
-    {"authorization", "client-id", "cookie", "proxy-authorization", "set-cookie", "x-api-key"}
-)
+#: Names that look like a credential: X-Auth-Token, api-key, Set-Cookie,
+#: Proxy-Authorization, a ?key= parameter... ("authority" is only the host).
+_SECRET_NAME = re.compile(r"key|token|secret|auth(?!ority$)|cookie|passw|session|credential")
+#: Not a credential, but it identifies the caller.
+_IDENTIFYING = frozenset({"client-id"})
 _SIGNATURE_FIELDS = ("d", "t", "s")
 # The recorded body is what the transport handed over: already de-chunked and
 # decompressed, so these would lie about it on replay.
@@ -46,19 +58,39 @@ _TRANSPORT_HEADERS = frozenset(
 )
 
 
+#: What a recording prefix may be: a plain file-name stem, no path.
+_PREFIX = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+
+
+def _is_secret(name: str) -> bool:
+    name = name.lower()
+    return name in _IDENTIFYING or _SECRET_NAME.search(name) is not None
+
+
+def redact_request_url(url: str) -> str:
+    """``url`` without ``user:password@`` and with credential-like query values hidden."""
+    url = redact_url(url)
+    parts = urlsplit(url)
+    if not parts.query:
+        return url
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    if not any(_is_secret(name) for name, _ in pairs):
+        return url  # left exactly as it was (parse/encode would re-quote it)
+    query = urlencode([(n, REDACTED if _is_secret(n) else v) for n, v in pairs], safe="<>")
+    return urlunsplit(parts._replace(query=query))
+
+
 def redact_request(request: HttpRequest) -> dict[str, Any]:
     """The request as a fixture keeps it: no client-id, signature or credentials."""
-    headers = {
-        name: REDACTED if name.lower() in _SECRET_HEADERS else value
-        for name, value in request.headers
-    }
+    headers = {name: REDACTED if _is_secret(name) else value for name, value in request.headers}
     try:
         body: Any = json.loads(request.body)
     except ValueError:
         body = REDACTED
     if isinstance(body, dict):
         body = {k: REDACTED if k in _SIGNATURE_FIELDS else v for k, v in body.items()}
-    return {"method": request.method, "url": request.url, "headers": headers, "body": body}
+    url = redact_request_url(request.url)
+    return {"method": request.method, "url": url, "headers": headers, "body": body}
 
 
 class _Exchange:
@@ -77,7 +109,7 @@ class _Exchange:
         self._headers = {
             k.lower(): v
             for k, v in headers.items()
-            if k.lower() not in _TRANSPORT_HEADERS and k.lower() not in _SECRET_HEADERS
+            if k.lower() not in _TRANSPORT_HEADERS and not _is_secret(k)
         }
         self._steps: list[dict[str, Any]] = []
         self._last = owner._clock()
@@ -157,9 +189,11 @@ class _AsyncRecordedResponse:
 class RecordingTransport:
     """Forwards to ``inner`` (sync or async) and writes each exchange to ``directory``.
 
-    Files are named ``{prefix}-001.json``, ``{prefix}-002.json``, ... and each
-    fixture's ``expect`` holds the text (or the error) ails decodes from the
-    recorded body, so a replay can be checked against it.
+    Files are named ``{prefix}-001.json``, ``{prefix}-002.json``, ... (a name
+    already taken is skipped) and each fixture's ``expect`` holds the text (or
+    the error) ails decodes from the recorded body, so a replay can be checked
+    against it. ``prefix`` is a plain name (letters, digits, ``.``, ``_``,
+    ``-``; no path): anything else is a ``ValidationError``.
     """
 
     def __init__(
@@ -170,6 +204,11 @@ class RecordingTransport:
         prefix: str = "recorded",
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        if not isinstance(prefix, str) or not _PREFIX.fullmatch(prefix):
+            raise ValidationError(
+                f"prefix {prefix!r} must be a plain file name (letters, digits, '.', '_', '-'; "
+                "no path): recordings are written only inside the directory"
+            )
         self._inner = inner
         self.directory = Path(directory)
         self._prefix = prefix
@@ -208,12 +247,23 @@ class RecordingTransport:
             raise TypeError(f"{self._inner!r} is a sync transport; use it with Client")
         return self._inner
 
-    def _free_name(self) -> str:
-        """The next ``{prefix}-NNN`` name not already used in the directory."""
+    def _create(self) -> tuple[str, int]:
+        """Create the next free ``{prefix}-NNN.json``: its name and an open descriptor.
+
+        ``O_EXCL`` makes taking a name and creating the file one step (another
+        recorder or process cannot race in between), and with ``O_NOFOLLOW``
+        a symbolic link planted under the name is skipped, never written through.
+        """
+        self.directory.mkdir(parents=True, exist_ok=True)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+        flags |= getattr(os, "O_BINARY", 0)  # Windows: no newline translation
         while True:
-            name = f"{self._prefix}-{next(self._counter):03d}"
-            if not (self.directory / f"{name}.json").exists():
-                return name
+            with self._lock:
+                name = f"{self._prefix}-{next(self._counter):03d}"
+            try:
+                return name, os.open(self.directory / f"{name}.json", flags, 0o644)
+            except FileExistsError:
+                continue  # taken: try the next number
 
     def _write(
         self,
@@ -222,20 +272,21 @@ class RecordingTransport:
         headers: dict[str, str],
         steps: list[dict[str, Any]],
     ) -> None:
-        with self._lock:
-            name = self._free_name()
+        where = redact_url(request.url).split("?", 1)[0]
         fixture = {
-            "name": name,
-            "description": f"Recorded from {request.url.split('?', 1)[0]} by ails.",
+            "name": "",  # the file name, once a free one is taken
+            "description": f"Recorded from {where} by ails.",
             "expect": _expectation(status, headers, steps),
             "request": redact_request(request),
             "replies": [
                 {"status": status, "headers": headers, "framing": "chunked", "body": steps}
             ],
         }
-        self.directory.mkdir(parents=True, exist_ok=True)
+        name, fd = self._create()
+        fixture["name"] = name
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as file:
+            file.write(json.dumps(fixture, ensure_ascii=False, indent=1) + "\n")
         path = self.directory / f"{name}.json"
-        path.write_text(json.dumps(fixture, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
         with self._lock:
             self.written.append(path)
 

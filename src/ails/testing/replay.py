@@ -136,13 +136,14 @@ def _peek(sock: socket.socket) -> bytes | None:
     """
     if not isinstance(sock, ssl.SSLSocket):
         return sock.recv(1, socket.MSG_PEEK)
+    timeout = sock.gettimeout()
     sock.setblocking(False)
     try:
         return sock.recv(1)
     except ssl.SSLWantReadError:
         return None
     finally:
-        sock.setblocking(True)
+        sock.settimeout(timeout)  # the connection's own timeout, not "blocking for ever"
 
 
 def _encoded_pieces(reply: Reply) -> Iterator[tuple[float, bytes, str | None]]:

@@ -16,9 +16,7 @@ import ssl
 import threading
 import time
 from collections.abc import Mapping
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
-from socketserver import ThreadingMixIn
 from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
@@ -28,7 +26,13 @@ import attrs
 
 from ails.domain.profile import AILS_CLIENT_VERSION
 from ails.domain.signing import DEFAULT_SECRET
-from ails.testing.checks import Rejection, check_ails_request, check_openai_request
+from ails.testing.checks import (
+    MAX_BODY_SIZE,
+    Rejection,
+    body_length,
+    check_ails_request,
+    check_openai_request,
+)
 from ails.testing.fixtures import (
     Fixture,
     UnknownFixtureError,
@@ -37,8 +41,9 @@ from ails.testing.fixtures import (
     unknown_fixture_message,
 )
 from ails.testing.replay import ClientGone, send_simple, write_reply
+from ails.testing.threaded import Handler, ThreadedServer
 
-__all__ = ["FakeServer", "RecordedRequest"]
+__all__ = ["MAX_BODY_SIZE", "FakeServer", "RecordedRequest"]
 
 _DEFAULT_FIXTURE = "default"
 #: The one path the server answers, after an optional ``/fixtures/<name>[/<scope>]``.
@@ -73,53 +78,6 @@ class RecordedRequest:
             return None
 
 
-class _Server(ThreadingMixIn, HTTPServer):
-    daemon_threads = True
-    allow_reuse_address = False
-    # socketserver's default backlog of 5 drops SYNs under load tests that
-    # open hundreds of connections at once; the client then waits a full
-    # second for its SYN to be retransmitted.
-    request_queue_size = 1024
-    owner: FakeServer
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass  # a client hanging up mid-request is an expected event here, not a crash
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        self.owner._track(request, add=True)  # counted from accept() on
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request: Any) -> None:
-        try:
-            super().shutdown_request(request)  # closes the socket
-        finally:
-            # Only now is the file descriptor gone, so tests that count open
-            # descriptors may wait on open_connections reaching zero.
-            self.owner._track(request, add=False)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: _Server
-
-    def setup(self) -> None:
-        if isinstance(self.request, ssl.SSLSocket):
-            # Here, in the connection's own thread: a client that never
-            # completes the handshake holds up no one else.
-            self.request.do_handshake()
-        super().setup()
-        # Small paced writes must leave at once, not wait for Nagle's algorithm.
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass  # tests read the server's records, not its chatter
-
-    def do_POST(self) -> None:
-        self.server.owner._serve(self)
-
-    do_GET = do_POST
-
-
 class FakeServer:
     """An offline stand-in for the Ails service (or any OpenAI-compatible one).
 
@@ -134,6 +92,14 @@ class FakeServer:
     ``delay_scale`` multiplies every recorded delay (0 replays at full speed).
     ``certfile`` and ``keyfile`` (PEM) serve HTTPS instead of HTTP, for TLS
     tests; :attr:`url` then starts with ``https://``.
+
+    Limits, so a misbehaving client cannot exhaust the process: a request
+    with a bad ``Content-Length`` is answered 400 and one over
+    :data:`MAX_BODY_SIZE` 413 (both recorded, with their ``rejection``); each
+    connection's reads and writes time out after ``connection_timeout``
+    seconds; at most ``max_connections`` are served at once (more wait their
+    turn); :attr:`requests` keeps the latest ``max_records`` requests
+    (:attr:`request_count` counts them all).
     """
 
     def __init__(
@@ -150,6 +116,9 @@ class FakeServer:
         delay_scale: float = 1.0,
         certfile: str | Path | None = None,
         keyfile: str | Path | None = None,
+        connection_timeout: float = 30.0,
+        max_connections: int = 256,
+        max_records: int = 10_000,
     ) -> None:
         if profile not in ("ails", "openai"):
             raise ValueError(f"profile must be 'ails' or 'openai', got {profile!r}")
@@ -164,7 +133,11 @@ class FakeServer:
         self.api_key = api_key
         self.check = check
         self.delay_scale = delay_scale
+        self.connection_timeout = connection_timeout
+        self.max_connections = max_connections
+        self.max_records = max_records
         self.requests: list[RecordedRequest] = []
+        self.request_count = 0
         self._port = port
         self._tls: ssl.SSLContext | None = None
         if certfile is not None:
@@ -174,7 +147,7 @@ class FakeServer:
         self._counters: dict[tuple[str, str], int] = {}
         self._connections: set[socket.socket] = set()
         self._stopping = threading.Event()
-        self._server: _Server | None = None
+        self._server: ThreadedServer | None = None
         self._thread: threading.Thread | None = None
 
     # -- lifecycle ------------------------------------------------------------------
@@ -184,8 +157,9 @@ class FakeServer:
         if self._server is not None:
             raise RuntimeError("this FakeServer is already running")
         self._stopping.clear()  # a stopped server may be started again
-        server = _Server(("127.0.0.1", self._port), _Handler)
+        server = ThreadedServer(("127.0.0.1", self._port), Handler)
         server.owner = self
+        server.slots = threading.BoundedSemaphore(self.max_connections)
         if self._tls is not None:
             # The handshake happens in each connection's thread (see setup).
             server.socket = self._tls.wrap_socket(
@@ -275,10 +249,10 @@ class FakeServer:
         return f"{self.url}/fixtures/{fixture}/{uuid4().hex[:12]}"
 
     def wait_for_requests(self, count: int, timeout: float = 10.0) -> list[RecordedRequest]:
-        """Block until at least ``count`` requests arrived; return them."""
+        """Block until at least ``count`` requests arrived; return the ones kept."""
         with self._lock:
-            if not self._lock.wait_for(lambda: len(self.requests) >= count, timeout):
-                raise AssertionError(f"expected {count} requests, got {len(self.requests)}")
+            if not self._lock.wait_for(lambda: self.request_count >= count, timeout):
+                raise AssertionError(f"expected {count} requests, got {self.request_count}")
             return list(self.requests)
 
     def _track(self, connection: socket.socket, *, add: bool) -> None:
@@ -291,24 +265,36 @@ class FakeServer:
 
     # -- serving ----------------------------------------------------------------------
 
-    def _serve(self, handler: _Handler) -> None:
+    def _serve(self, handler: Handler) -> None:
         url = urlsplit(handler.path)
-        length = int(handler.headers.get("content-length") or 0)
-        body = handler.rfile.read(length) if length else b""
         headers = {name.lower(): value for name, value in handler.headers.items()}
-        selected = self._select(url.path, headers, body)
+        length, refused = body_length(headers)
+        if refused is not None:
+            # The body was not read, so the connection cannot carry another request.
+            handler.close_connection = True
+            body = b""
+        else:
+            body = handler.rfile.read(length) if length else b""
         fixture: Fixture | None
         rejection: Rejection | None
-        if isinstance(selected, Rejection):
-            # A wrong path is the caller's mistake the real service would
-            # answer 404 to: no fixture is replayed, no counter moves.
-            fixture, index, rejection = None, 0, selected
-        else:
-            fixture, scope = selected
+        scope = ""
+        try:
+            selected = self._select(url.path, headers, body)
+            if isinstance(selected, Rejection):
+                # A wrong path or fixture name is the caller's mistake the real
+                # service would answer 404 to: nothing is replayed, no counter moves.
+                fixture, rejection = None, refused or selected
+            else:
+                fixture, scope = selected
+                rejection = refused or self._check(handler.command, url.query, headers, body)
+        except Exception as exc:  # a bug here must still answer, not kill the handler
+            fixture, scope = self.fixtures[_DEFAULT_FIXTURE], ""
+            rejection = Rejection(500, "fake_server_error", f"the fake server failed: {exc!r}")
+        index = 0
+        if fixture is not None:
             with self._lock:
                 index = self._counters.get((fixture.name, scope), 0)
                 self._counters[(fixture.name, scope)] = index + 1
-            rejection = self._check(handler.command, url.query, headers, body)
         record = RecordedRequest(
             method=handler.command,
             path=url.path,
@@ -319,9 +305,7 @@ class FakeServer:
             reply_index=index,
             rejection=rejection,
         )
-        with self._lock:
-            self.requests.append(record)
-            self._lock.notify_all()
+        self._record(record)
         try:
             if record.rejection is not None:
                 send_simple(handler, record.rejection.status, record.rejection.body())
@@ -334,6 +318,16 @@ class FakeServer:
             handler.close_connection = True
         finally:
             record.finished.set()
+
+    def _record(self, record: RecordedRequest) -> None:
+        with self._lock:
+            self.requests.append(record)
+            self.request_count += 1
+            excess = len(self.requests) - self.max_records
+            if excess > 0:
+                # The oldest go: a long-running server (ails serve) stays bounded.
+                del self.requests[:excess]
+            self._lock.notify_all()
 
     def _select(
         self, path: str, headers: Mapping[str, str], body: bytes
@@ -350,8 +344,8 @@ class FakeServer:
             return Rejection(
                 404,
                 "not_found",
-                f"FakeServer answers POST {CHAT_PATH}, not {path}; use base_url=server.url "
-                f"or server.url_for(name), without /v1",
+                f"FakeServer answers POST {CHAT_PATH}, not {path}; "
+                "use base_url=server.url or server.url_for(name)",
             )
         named = named or headers.get("x-ails-fixture")
         if named is not None:
@@ -362,7 +356,7 @@ class FakeServer:
             return self.fixtures[named], scope
         try:
             content = json.loads(body)["messages"][-1]["content"]
-        except (ValueError, KeyError, IndexError, TypeError):
+        except (ValueError, KeyError, IndexError, TypeError, RecursionError):
             content = None
         if isinstance(content, str):
             for fixture in self.fixtures.values():

@@ -1,0 +1,168 @@
+"""``ails gateway``: serve the OpenAI API on this machine, answered through ails.
+
+It prints the base URL to give an OpenAI client, serves until Ctrl-C or
+SIGTERM, then drains: open answers get ``--drain-timeout`` seconds to finish
+before they are stopped, and the command exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+from collections.abc import Callable
+
+from ails.cli.errors import CliError
+from ails.client.async_client import AsyncClient
+from ails.domain.messages import DEFAULT_MODEL
+
+__all__ = ["register"]
+
+
+def _client(args: argparse.Namespace) -> AsyncClient:
+    # Made (and so validated) before the socket opens: a bad --base-url or a
+    # missing upstream key is a one-line error, not a failed startup.
+    return AsyncClient(
+        base_url=args.base_url,
+        profile=args.profile,
+        api_key=args.api_key_upstream,
+        timeout=args.timeout,
+        log_bodies=args.log_bodies,
+    )
+
+
+def _log_to_stderr(quiet: bool) -> None:
+    """The one event per request (and per upstream completion) as lines on stderr."""
+    if quiet:
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+    logger = logging.getLogger("ails")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Serve the gateway until a signal; returns 0 after draining."""
+    from ails.gateway.app import create_app
+    from ails.gateway.limits import loopback_only
+    from ails.gateway.runner import serve
+
+    key = args.require_key or os.environ.get("AILS_GATEWAY_KEY") or None
+    if not loopback_only(args.host) and key is None:
+        raise CliError(
+            f"refusing to listen on {args.host} without --require-key: anyone who can reach "
+            "it could spend your quota; pass --require-key KEY (or use 127.0.0.1)"
+        )
+    client = _client(args)
+    app = create_app(
+        lambda: client,
+        models=args.model or [DEFAULT_MODEL],
+        require_key=key,
+        max_body_bytes=args.max_body_bytes,
+        max_streams=args.max_streams,
+        drain_timeout=args.drain_timeout,
+    )
+    _log_to_stderr(args.quiet)
+
+    def ready(url: str) -> None:
+        print(f"ails gateway: OpenAI-compatible API at {url}", flush=True)
+        print(f"  OPENAI_BASE_URL={url} OPENAI_API_KEY={'<your key>' if key else 'any'}")
+        print("  Ctrl-C stops (open answers get to finish first)", flush=True)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for number in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(number, stop.set)
+        await serve(app, host=args.host, port=args.port, stop=stop, on_ready=ready)
+
+    try:
+        asyncio.run(main())
+    except OSError as exc:  # the port is taken, the address is not ours
+        raise CliError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
+    print("ails gateway: stopped", file=sys.stderr, flush=True)
+    return 0
+
+
+def _positive(kind: type[int] | type[float]) -> Callable[[str], int | float]:
+    def parse(value: str) -> int | float:
+        try:
+            number = kind(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+        if number <= 0:
+            raise argparse.ArgumentTypeError(f"must be positive, got {value}")
+        return number
+
+    return parse
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``ails gateway`` to the command line."""
+    gateway = commands.add_parser(
+        "gateway",
+        help="serve an OpenAI-compatible API answered through ails",
+        epilog="Examples:\n"
+        "  ails gateway\n"
+        "  OPENAI_BASE_URL=http://127.0.0.1:8788/v1 OPENAI_API_KEY=any your-openai-tool\n"
+        "  ails gateway --host 0.0.0.0 --require-key s3cret\n"
+        "  ails gateway --profile openai --base-url http://127.0.0.1:8000 "
+        "--api-key-upstream sk-...",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    gateway.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    gateway.add_argument("--port", type=int, default=8788, help="port (0: any free one)")
+    gateway.add_argument(
+        "--base-url", help="upstream server (default: $AILS_BASE_URL, else the Ails service)"
+    )
+    gateway.add_argument(
+        "--profile",
+        choices=("ails", "openai"),
+        default="ails",
+        help="how to talk upstream: ails (signed, the default) or openai",
+    )
+    gateway.add_argument(
+        "--api-key-upstream", help="the upstream's API key (default: $AILS_API_KEY)"
+    )
+    gateway.add_argument(
+        "--require-key",
+        help="clients must send Authorization: Bearer KEY (default: $AILS_GATEWAY_KEY); "
+        "required to listen beyond this machine",
+    )
+    gateway.add_argument(
+        "--model",
+        action="append",
+        help="a model GET /v1/models lists (repeat for more; default: gpt-3.5-turbo)",
+    )
+    gateway.add_argument(
+        "--timeout", type=_positive(float), default=60.0, help="upstream connect and idle seconds"
+    )
+    gateway.add_argument(
+        "--max-streams",
+        type=_positive(int),
+        default=64,
+        help="concurrent upstream streams (429 beyond)",
+    )
+    gateway.add_argument(
+        "--max-body-bytes",
+        type=_positive(int),
+        default=1024 * 1024,
+        help="largest request body (400 beyond)",
+    )
+    gateway.add_argument(
+        "--drain-timeout",
+        type=_positive(float),
+        default=10.0,
+        help="seconds open answers get to finish on shutdown",
+    )
+    gateway.add_argument(
+        "--log-bodies",
+        action="store_true",
+        help="log the messages and answers too (off: never any contents)",
+    )
+    gateway.add_argument("--quiet", action="store_true", help="no per-request log lines")
+    gateway.set_defaults(run=run)

@@ -1,0 +1,138 @@
+"""The gateway's ``aiohttp.web.Application``: state, lifecycle, routes and the per-request log.
+
+:func:`create_app` is the app factory. The upstream ``AsyncClient`` is opened
+in a cleanup context (so it closes when the app does), ``on_shutdown`` lets
+open answers finish for ``drain_timeout`` seconds and then stops them, and a
+middleware turns every failure into the OpenAI error shape and logs one event
+per request, never its contents.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from ails.domain.messages import DEFAULT_MODEL
+from ails.gateway.errors import GatewayError
+from ails.gateway.handlers import TRACE, Trace, chat_completions, error_response, list_models
+from ails.gateway.limits import OpenStreams, StreamSlots
+from ails.gateway.state import GATEWAY, Gateway, GatewayConfig
+from ails.log import Logger, default_logger
+
+if TYPE_CHECKING:
+    from ails.client.async_client import AsyncClient
+
+__all__ = ["GatewayConfig", "create_app"]
+
+
+def create_app(
+    client_factory: Callable[[], AsyncClient],
+    *,
+    models: Sequence[str] = (DEFAULT_MODEL,),
+    require_key: str | None = None,
+    max_body_bytes: int = 1024 * 1024,
+    max_streams: int = 64,
+    drain_timeout: float = 10.0,
+    logger: Logger | None = None,
+) -> web.Application:
+    """The OpenAI-compatible app in front of the client ``client_factory()`` makes.
+
+    The client is made when the app starts and closed when it stops. Serve
+    the app with ``handler_cancellation=True`` (as :func:`ails.gateway.serve`
+    does) so a client hanging up stops its upstream stream at once; without
+    it, the upstream stream stops at the next token. See
+    :class:`GatewayConfig` for the other arguments.
+    """
+    config = GatewayConfig(
+        models=tuple(models),
+        require_key=require_key,
+        max_body_bytes=max_body_bytes,
+        max_streams=max_streams,
+        drain_timeout=drain_timeout,
+    )
+    gateway = Gateway(
+        config=config,
+        slots=StreamSlots(max_streams),
+        streams=OpenStreams(),
+        logger=logger if logger is not None else default_logger(),
+    )
+    # The body limit is checked by the handler (a 400 in the OpenAI shape);
+    # aiohttp's own limit sits just above it as a backstop.
+    app = web.Application(middlewares=[_answer_and_log], client_max_size=max_body_bytes + 1)
+    app[GATEWAY] = gateway
+
+    async def upstream(app: web.Application) -> AsyncIterator[None]:
+        async with client_factory() as client:
+            gateway.client = client
+            yield
+            gateway.client = None
+
+    async def drain(app: web.Application) -> None:
+        await gateway.streams.drain(config.drain_timeout)
+
+    app.cleanup_ctx.append(upstream)
+    app.on_shutdown.append(drain)
+    app.router.add_post("/v1/chat/completions", chat_completions)
+    app.router.add_get("/v1/models", list_models)
+    return app
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def _answer_and_log(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every answer in the OpenAI shape, and one log event per request."""
+    started = time.monotonic()
+    trace = Trace()
+    TRACE.set(trace)
+    try:
+        response = await _answer(request, handler, trace)
+    except BaseException:
+        # The client hung up (or the answer was stopped): nothing more to send.
+        _log(request, trace, started, trace.status or _CLIENT_CLOSED)
+        raise
+    _log(request, trace, started, response.status)
+    return response
+
+
+#: The status nginx logs for a client that closed the connection before the answer.
+_CLIENT_CLOSED = 499
+
+
+async def _answer(request: web.Request, handler: Handler, trace: Trace) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:  # aiohttp's own: no route, wrong method
+        kind = "invalid_request_error" if exc.status < 500 else "server_error"
+        code = "not_found" if exc.status == 404 else None
+        return error_response(GatewayError(exc.status, exc.reason, kind, code))
+    except (ConnectionError, asyncio.CancelledError):
+        raise
+    except Exception as exc:
+        # A bug: the client gets the OpenAI shape, never a traceback.
+        trace.outcome = f"bug:{type(exc).__name__}"
+        error = GatewayError(500, "internal gateway error; see the gateway's log", "server_error")
+        return error_response(error)
+
+
+def _log(request: web.Request, trace: Trace, started: float, status: int) -> None:
+    fields: dict[str, object] = {
+        "method": request.method,
+        "path": request.path,
+        "status": status,
+        "duration_ms": round((time.monotonic() - started) * 1000, 1),
+        "ttft_ms": None if trace.ttft is None else round(trace.ttft * 1000, 1),
+        "attempts": trace.attempts,
+        "stream": trace.stream,
+        "outcome": trace.outcome,
+    }
+    logger = request.app[GATEWAY].logger
+    if status >= 500 or trace.outcome not in ("ok", None):
+        logger.warning("ails.gateway.request", **fields)
+    else:
+        logger.info("ails.gateway.request", **fields)

@@ -1,0 +1,246 @@
+"""The gateway's request handlers: parse, call the library, translate the answer.
+
+A streamed answer is held back until the first token (or the end) arrives,
+so an upstream failure before it still gets its proper status (429, 502,
+504); from then on the response is an event stream written token by token,
+and a later failure ends it with an error event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import json
+import time
+from typing import Any
+
+import attrs
+from aiohttp import web
+
+from ails.client.streams import AsyncTokenStream
+from ails.domain.errors import AilsError
+from ails.gateway.batching import BatchWriter
+from ails.gateway.errors import GatewayError, from_ails_error, from_request_error
+from ails.gateway.limits import TooManyStreams, key_matches
+from ails.gateway.state import GATEWAY, Gateway
+from ails.gateway.validation import ParsedRequest, RequestError, parse_request
+from ails.gateway.wire import (
+    DONE,
+    ChunkEncoder,
+    completion,
+    error_event,
+    model_list,
+    new_completion_id,
+)
+
+__all__ = ["TRACE", "Trace", "chat_completions", "error_response", "list_models"]
+
+
+_SSE_HEADERS = {
+    "content-type": "text/event-stream; charset=utf-8",
+    "cache-control": "no-cache",
+    "x-accel-buffering": "no",  # proxies such as nginx must not hold tokens back
+}
+
+
+@attrs.define
+class Trace:
+    """What the per-request log event tells beyond method, path and status.
+
+    The middleware sets a fresh one in :data:`TRACE` for each request (the
+    handler runs in the same task, so it sees it).
+    """
+
+    stream: bool | None = None
+    #: The status once an event stream began (200), for a client that hangs up.
+    status: int | None = None
+    ttft: float | None = None
+    attempts: int = 0
+    outcome: str | None = None
+
+
+#: The current request's trace.
+TRACE: contextvars.ContextVar[Trace] = contextvars.ContextVar("ails_gateway_trace")
+
+
+def error_response(error: GatewayError) -> web.Response:
+    """An OpenAI-shaped JSON error answer."""
+    trace = TRACE.get(None)
+    if trace is not None and trace.outcome is None:
+        trace.outcome = error.code or error.type
+    return web.json_response(error.body(), status=error.status, headers=dict(error.headers))
+
+
+def _authorize(request: web.Request, gateway: Gateway) -> GatewayError | None:
+    key = gateway.config.require_key
+    if key is None or key_matches(request.headers.get("authorization"), key):
+        return None
+    return GatewayError(
+        401,
+        "missing or wrong API key: send Authorization: Bearer <the gateway's --require-key>",
+        "invalid_request_error",
+        "invalid_api_key",
+    )
+
+
+async def list_models(request: web.Request) -> web.StreamResponse:
+    """``GET /v1/models``: the models the gateway offers."""
+    gateway = request.app[GATEWAY]
+    refused = _authorize(request, gateway)
+    if refused is not None:
+        return error_response(refused)
+    TRACE.get().outcome = "ok"
+    return web.json_response(model_list(gateway.config.models, owned_by=gateway.config.owned_by))
+
+
+async def _read_body(request: web.Request, limit: int) -> bytes:
+    too_large = RequestError(
+        f"the request body is over the gateway's limit of {limit} bytes",
+        param="messages",
+        code="request_too_large",
+    )
+    if request.content_length is not None and request.content_length > limit:
+        raise too_large
+    try:
+        return await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        raise too_large from None
+
+
+async def chat_completions(request: web.Request) -> web.StreamResponse:
+    """``POST /v1/chat/completions``, streamed or not."""
+    gateway = request.app[GATEWAY]
+    refused = _authorize(request, gateway)
+    if refused is not None:
+        return error_response(refused)
+    client = gateway.client
+    assert client is not None, "the app's cleanup context opens the client"
+    plain = not client.profile.accepts_options
+    try:
+        body = await _read_body(request, gateway.config.max_body_bytes)
+        parsed = parse_request(body, plain=plain)
+    except RequestError as exc:
+        return error_response(from_request_error(exc))
+    trace = TRACE.get()
+    trace.stream = parsed.stream
+    call: dict[str, Any] = dict(parsed.call)
+    if not plain:
+        # Ask an OpenAI-compatible upstream for its token counts.
+        call["extra_body"] = {"stream_options": {"include_usage": True}}
+    try:
+        with gateway.slots.hold():
+            stream = client.stream(parsed.messages, model=parsed.model, **call)
+            async with stream:
+                if parsed.stream:
+                    return await _stream(request, gateway, parsed, stream, trace)
+                return await _whole(request, parsed, stream, trace)
+    except TooManyStreams:
+        return error_response(
+            GatewayError(
+                429,
+                f"the gateway already streams {gateway.slots.limit} answers; try again shortly",
+                "rate_limit_error",
+                "too_many_streams",
+                headers=(("retry-after", "1"),),
+            ),
+        )
+    except AilsError as exc:  # before anything was sent (ValidationError included)
+        return error_response(from_ails_error(exc))
+
+
+def _note(trace: Trace, stream: AsyncTokenStream | None) -> None:
+    if stream is not None:
+        trace.ttft = stream.time_to_first_token
+        trace.attempts = stream.attempts
+
+
+async def _whole(
+    request: web.Request, parsed: ParsedRequest, stream: AsyncTokenStream, trace: Trace
+) -> web.StreamResponse:
+    try:
+        text = "".join([token async for token in stream])
+    finally:
+        _note(trace, stream)
+    trace.outcome = "ok"
+    body = completion(
+        id=stream.id or new_completion_id(),
+        model=stream.model or parsed.model,
+        text=text,
+        finish_reason=stream.finish_reason or "stop",
+        usage=stream.usage,
+    )
+    return web.Response(
+        body=json.dumps(body, ensure_ascii=False).encode("utf-8"),
+        content_type="application/json",
+    )
+
+
+async def _stream(
+    request: web.Request,
+    gateway: Gateway,
+    parsed: ParsedRequest,
+    stream: AsyncTokenStream,
+    trace: Trace,
+) -> web.StreamResponse:
+    with gateway.streams.track() as entry:
+        try:
+            # Held back until the upstream answered: its errors keep their status.
+            first: str | None = await stream.__anext__()
+        except StopAsyncIteration:
+            first = None
+        finally:
+            _note(trace, stream)
+        response = web.StreamResponse(headers=_SSE_HEADERS)
+        await response.prepare(request)
+        trace.status = response.status
+        encoder = ChunkEncoder(
+            id=stream.id or new_completion_id(),
+            model=stream.model or parsed.model,
+            created=int(time.time()),
+        )
+        head = encoder.role()
+        await response.write(head if first is None else head + encoder.content(first))
+        writer = BatchWriter(response)
+        try:
+            if first is not None:
+                add, content = writer.add, encoder.content
+                async for token in stream:
+                    if add(content(token)):
+                        await writer.room()
+        except AilsError as exc:
+            trace.outcome = "upstream_error_mid_stream"
+            writer.add(error_event(from_ails_error(exc).body()))
+            await writer.close()
+            return response
+        except asyncio.CancelledError:
+            if not entry.stopped_by_shutdown:
+                trace.outcome = "client_gone"
+                writer.abort()
+                raise  # the client hung up: the upstream stream closes on the way out
+            trace.outcome = "stopped_by_shutdown"
+            _uncancel()
+            stopped = GatewayError(
+                503, "the gateway is shutting down; ask again", "server_error", "shutting_down"
+            )
+            writer.add(error_event(stopped.body()))
+            await writer.close()
+            return response
+        except BaseException:
+            trace.outcome = "client_gone"
+            writer.abort()
+            raise
+        end = encoder.finish(stream.finish_reason or "stop")
+        if parsed.include_usage:
+            end += encoder.usage(stream.usage)
+        writer.add(end + DONE)
+        await writer.close()
+        trace.outcome = "ok"
+        return response
+
+
+def _uncancel() -> None:
+    """Forget the shutdown's cancellation: the handler ends its answer instead (3.11+)."""
+    task = asyncio.current_task()
+    uncancel = getattr(task, "uncancel", None)
+    if uncancel is not None:
+        uncancel()

@@ -1,0 +1,138 @@
+"""Serving the gateway: until a stop event (the CLI's signals), or in a background thread.
+
+Both stop the same way: stop listening, let open answers finish for the
+app's ``drain_timeout`` (``on_shutdown``), stop what is left, close the
+upstream client. Handlers are cancelled when their client hangs up, so the
+upstream stream closes at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp import web
+
+from ails.gateway.state import GATEWAY
+
+__all__ = ["BackgroundGateway", "base_url", "serve"]
+
+#: Seconds aiohttp waits for handlers after ``on_shutdown`` (which drains
+#: them already); only a handler that ignores being stopped needs it.
+_HANDLER_GRACE = 5.0
+
+
+def base_url(host: str, port: int) -> str:
+    """The base URL to give an OpenAI client, ``http://host:port/v1``."""
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}/v1"
+
+
+async def serve(
+    app: web.Application,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8788,
+    stop: asyncio.Event,
+    on_ready: Callable[[str], None] | None = None,
+) -> None:
+    """Serve ``app`` on ``host:port`` until ``stop`` is set, then drain and close it.
+
+    ``on_ready`` gets the base URL once the socket listens (``port=0`` picks
+    a free port).
+    """
+    drain = app[GATEWAY].config.drain_timeout if GATEWAY in app else 0.0
+    runner = web.AppRunner(
+        app,
+        handler_cancellation=True,
+        access_log=None,  # the gateway logs one event per request itself
+        shutdown_timeout=_HANDLER_GRACE + drain,
+    )
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, host, port)
+        await site.start()
+        if on_ready is not None:
+            on_ready(base_url(host, runner.addresses[0][1]))
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+
+
+class BackgroundGateway:
+    """A gateway app served on 127.0.0.1 from a background thread, as a context manager.
+
+    ``with BackgroundGateway(create_app(...)) as gateway: OpenAI(base_url=gateway.url)``.
+    For tests, demos and notebooks: the calling thread may block on a sync
+    OpenAI client meanwhile.
+    """
+
+    def __init__(self, app: web.Application, *, host: str = "127.0.0.1", port: int = 0) -> None:
+        self._app = app
+        self._host = host
+        self._port = port
+        self._ready = threading.Event()
+        self._url: str | None = None
+        self._error: BaseException | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        """The base URL for an OpenAI client, ``http://127.0.0.1:<port>/v1``."""
+        if self._url is None:
+            raise RuntimeError("the gateway is not running; use it as a context manager")
+        return self._url
+
+    def start(self) -> BackgroundGateway:
+        """Start serving; returns once the socket listens (or raises why it could not)."""
+        self._thread = threading.Thread(target=self._run, name="ails-gateway", daemon=True)
+        self._thread.start()
+        self._ready.wait()
+        if self._error is not None:
+            self._thread.join()
+            raise self._error
+        return self
+
+    def stop(self) -> None:
+        """Stop serving: drain open answers and close the upstream client."""
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+
+    def _run(self) -> None:
+        async def main() -> None:
+            self._loop = asyncio.get_running_loop()
+            self._stop = asyncio.Event()
+            await serve(
+                self._app,
+                host=self._host,
+                port=self._port,
+                stop=self._stop,
+                on_ready=self._on_ready,
+            )
+
+        try:
+            asyncio.run(main())
+        except BaseException as exc:  # reported to the starting thread
+            self._error = exc
+        finally:
+            self._ready.set()
+
+    def _on_ready(self, url: str) -> None:
+        self._url = url
+        self._ready.set()
+
+    def __enter__(self) -> BackgroundGateway:
+        return self.start()
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        return f"BackgroundGateway(url={self._url!r})"

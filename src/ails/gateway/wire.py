@@ -1,0 +1,136 @@
+"""The OpenAI chat-completions wire shapes the gateway sends, in one place.
+
+Streamed answers are ``chat.completion.chunk`` events: a role chunk, one
+chunk per token, a final chunk with the ``finish_reason``, an optional usage
+chunk, then ``data: [DONE]``. A failure after the stream began is a
+``data: {"error": {...}}`` event, which the ``openai`` SDKs raise as an
+``APIError``. Unstreamed answers are one ``chat.completion`` object; errors
+are ``{"error": {"message", "type", "param", "code"}}``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from typing import Any
+
+__all__ = [
+    "DONE",
+    "ChunkEncoder",
+    "completion",
+    "error_body",
+    "error_event",
+    "model_list",
+    "new_completion_id",
+]
+
+DONE = b"data: [DONE]\n\n"
+
+#: ``json.dumps(text, ensure_ascii=False)`` for a string, without the layers
+#: around the C encoder (most of the cost for a token of a few characters).
+_quote: Callable[[str], str] = json.encoder.encode_basestring
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def new_completion_id() -> str:
+    """A fresh ``chatcmpl-...`` id, for an upstream that sent none."""
+    return f"chatcmpl-{uuid.uuid4().hex}"
+
+
+class ChunkEncoder:
+    """The ``chat.completion.chunk`` events of one streamed answer, as bytes.
+
+    The part of a content chunk around the token is built once: encoding a
+    token is one ``json.dumps`` of the token and two concatenations.
+    """
+
+    def __init__(self, *, id: str, model: str, created: int | None = None) -> None:
+        created = int(time.time()) if created is None else created
+        head = _json({"id": id, "object": "chat.completion.chunk", "created": created})
+        self._head = head[:-1] + f',"model":{_json(model)},"choices":'
+        start = f'data: {self._head}[{{"index":0,"delta":{{"content":'
+        self._start = start.encode("utf-8")
+        self._end = b'},"logprobs":null,"finish_reason":null}]}\n\n'
+
+    def _event(self, choices: str, extra: str = "") -> bytes:
+        return f"data: {self._head}{choices}{extra}}}\n\n".encode()
+
+    def role(self) -> bytes:
+        """The first chunk: the assistant role and empty content, as OpenAI sends it."""
+        delta = '{"role":"assistant","content":""}'
+        return self._event(f'[{{"index":0,"delta":{delta},"logprobs":null,"finish_reason":null}}]')
+
+    def content(self, token: str) -> bytes:
+        """One content chunk."""
+        try:
+            quoted = _quote(token).encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate: escaped, as JSON allows
+            quoted = json.dumps(token).encode("ascii")
+        return self._start + quoted + self._end
+
+    def contents(self, tokens: Iterable[str]) -> bytes:
+        """Several content chunks in one write."""
+        return b"".join(self.content(token) for token in tokens)
+
+    def finish(self, finish_reason: str) -> bytes:
+        """The final chunk: an empty delta and the finish reason."""
+        reason = _json(finish_reason)
+        return self._event(f'[{{"index":0,"delta":{{}},"logprobs":null,"finish_reason":{reason}}}]')
+
+    def usage(self, usage: dict[str, Any] | None) -> bytes:
+        """The usage chunk (``stream_options.include_usage``): no choices, the usage or null."""
+        return self._event("[]", f',"usage":{_json(usage)}')
+
+
+def error_body(
+    message: str, *, type: str, code: str | None = None, param: str | None = None
+) -> dict[str, Any]:
+    """The OpenAI error object: ``{"error": {"message", "type", "param", "code"}}``."""
+    return {"error": {"message": message, "type": type, "param": param, "code": code}}
+
+
+def error_event(body: dict[str, Any]) -> bytes:
+    """An error as a stream event the ``openai`` SDKs raise (``data: {"error": ...}``)."""
+    return f"data: {_json(body)}\n\n".encode()
+
+
+def completion(
+    *,
+    id: str,
+    model: str,
+    text: str,
+    finish_reason: str,
+    usage: dict[str, Any] | None,
+    created: int | None = None,
+) -> dict[str, Any]:
+    """A whole unstreamed answer: one ``chat.completion`` object."""
+    return {
+        "id": id,
+        "object": "chat.completion",
+        "created": int(time.time()) if created is None else created,
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": text},
+                "logprobs": None,
+                "finish_reason": finish_reason,
+            }
+        ],
+        "usage": usage,
+    }
+
+
+def model_list(models: Iterable[str], *, owned_by: str) -> dict[str, Any]:
+    """``GET /v1/models``: ``{"object": "list", "data": [{"id", "object", ...}]}``."""
+    return {
+        "object": "list",
+        "data": [
+            {"id": model, "object": "model", "created": 0, "owned_by": owned_by} for model in models
+        ],
+    }

@@ -1,0 +1,154 @@
+"""The gateway's pure parts: key check, bind rule, stream slots, wire shapes, error mapping."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ails.domain.errors import (
+    HTTPStatusError,
+    IncompleteStreamError,
+    ProviderError,
+    RateLimitError,
+    TimeoutError,
+    ValidationError,
+)
+from ails.gateway.errors import from_ails_error
+from ails.gateway.limits import StreamSlots, TooManyStreams, key_matches, loopback_only
+from ails.gateway.validation import RequestError, parse_request
+from ails.gateway.wire import ChunkEncoder, completion, model_list
+from ails.testing import MockResponse, MockTransport, chat_stream
+
+
+class TestKey:
+    def test_only_the_exact_bearer_key_matches(self) -> None:
+        assert key_matches("Bearer s3cret", "s3cret")
+        assert not key_matches("Bearer s3cre", "s3cret")
+        assert not key_matches("bearer s3cret", "s3cret")
+        assert not key_matches(None, "s3cret")
+        assert not key_matches("Bearer s3cret\udcff", "s3cret")
+
+
+class TestBindRule:
+    @pytest.mark.parametrize("host", ["127.0.0.1", "127.1.2.3", "::1", "[::1]", "localhost"])
+    def test_loopback(self, host: str) -> None:
+        assert loopback_only(host)
+
+    @pytest.mark.parametrize("host", ["0.0.0.0", "::", "10.0.0.1", "example.com", ""])
+    def test_not_loopback(self, host: str) -> None:
+        assert not loopback_only(host)
+
+
+class TestSlots:
+    def test_beyond_the_limit_is_refused_and_slots_come_back(self) -> None:
+        slots = StreamSlots(1)
+        with slots.hold(), pytest.raises(TooManyStreams), slots.hold():
+            pass
+        with slots.hold():
+            assert slots.used == 1
+        assert slots.used == 0
+
+    def test_the_limit_is_positive(self) -> None:
+        with pytest.raises(ValueError, match="at least 1"):
+            StreamSlots(0)
+
+
+class TestWire:
+    def test_chunks_are_the_openai_shape(self) -> None:
+        encoder = ChunkEncoder(id="chatcmpl-1", model="m", created=5)
+        events = [encoder.role(), encoder.content('a "b"\n😀'), encoder.finish("length")]
+        events.append(encoder.usage({"total_tokens": 3}))
+        decoded = [json.loads(e.removeprefix(b"data: ").decode()) for e in events]
+        assert all(e.endswith(b"\n\n") for e in events)
+        assert decoded[0]["choices"][0]["delta"] == {"role": "assistant", "content": ""}
+        assert decoded[1] == {
+            "id": "chatcmpl-1",
+            "object": "chat.completion.chunk",
+            "created": 5,
+            "model": "m",
+            "choices": [
+                {
+                    "index": 0,
+                    "delta": {"content": 'a "b"\n😀'},
+                    "logprobs": None,
+                    "finish_reason": None,
+                }
+            ],
+        }
+        assert decoded[2]["choices"][0]["finish_reason"] == "length"
+        assert decoded[3]["choices"] == []
+        assert decoded[3]["usage"] == {"total_tokens": 3}
+
+    def test_a_lone_surrogate_is_escaped_not_sent_raw(self) -> None:
+        data = ChunkEncoder(id="i", model="m").content("a\ud800")
+        assert b"\\ud800" in data
+        assert json.loads(data[6:].decode("utf-8"))["choices"][0]["delta"]["content"] == "a\ud800"
+
+    def test_completion_and_models(self) -> None:
+        body = completion(id="i", model="m", text="hi", finish_reason="stop", usage=None)
+        assert body["choices"][0]["message"] == {"role": "assistant", "content": "hi"}
+        assert model_list(["a"], owned_by="ails")["data"][0]["id"] == "a"
+
+
+class TestErrorMapping:
+    @pytest.mark.parametrize(
+        ("error", "status"),
+        [
+            (ValidationError("bad"), 400),
+            (RateLimitError("slow down", status=429, retry_after=1.2), 429),
+            (ProviderError("quota", code="notice"), 429),
+            (TimeoutError("late"), 504),
+            (HTTPStatusError("no", status=401), 502),
+            (ProviderError("overloaded", code="model_overloaded"), 502),
+            (IncompleteStreamError("cut"), 502),
+        ],
+    )
+    def test_statuses(self, error: Exception, status: int) -> None:
+        assert from_ails_error(error).status == status  # type: ignore[arg-type]
+
+    def test_retry_after_is_rounded_up(self) -> None:
+        mapped = from_ails_error(RateLimitError("x", status=429, retry_after=1.2))
+        assert dict(mapped.headers) == {"retry-after": "2"}
+
+
+class TestValidation:
+    @pytest.mark.parametrize(
+        ("body", "param"),
+        [
+            (b"[]", None),
+            (b'{"model": "m", "messages": []}', "messages"),
+            (b'{"model": "", "messages": [{"role": "user", "content": "x"}]}', "model"),
+            (b'{"model": "m", "messages": [{"role": "user", "content": "x"}], "n": 2}', "n"),
+            (b'{"model": "m", "messages": [{"role": "user", "content": "x"}], "x": 1}', "x"),
+            (
+                b'{"model": "m", "messages": [{"role": "user", "content": "x"}],'
+                b' "stream_options": {"include_usage": true}}',
+                "stream_options",
+            ),
+            (
+                b'{"model": "m", "messages": [{"role": "user", "content": null,'
+                b' "tool_calls": []}]}',
+                "messages[0].tool_calls",
+            ),
+        ],
+    )
+    def test_refusals_name_the_field(self, body: bytes, param: str | None) -> None:
+        with pytest.raises(RequestError) as caught:
+            parse_request(body, plain=True)
+        assert caught.value.param == param
+
+    def test_max_completion_tokens_is_max_tokens(self) -> None:
+        body = b'{"model": "m", "messages": [{"role": "user", "content": "x"}],'
+        body += b' "max_completion_tokens": 9}'
+        assert parse_request(body, plain=False).call["max_tokens"] == 9
+
+
+def test_a_lone_surrogate_in_a_message_is_sent_as_the_browser_sends_it() -> None:
+    import ails
+
+    transport = MockTransport(lambda request: MockResponse(chunks=chat_stream(["ok"])))
+    with ails.Client(transport, base_url="http://127.0.0.1:1") as client:
+        assert client.complete([{"role": "user", "content": "a\ud800"}]) == "ok"
+    body = json.loads(transport.requests[0].body)
+    assert body["messages"][0]["content"] == "a\ufffd"
