@@ -66,6 +66,7 @@ class AsyncClient(BaseClient[AsyncTransport, Callable[[float], Awaitable[Any]]])
         Messages and options are validated now (``ValidationError``); the
         request is sent when iteration starts.
         """
+        self._check_open()
         chat, settings = prepare_call(
             self._settings,
             messages,
@@ -100,6 +101,7 @@ class AsyncClient(BaseClient[AsyncTransport, Callable[[float], Awaitable[Any]]])
         self, chat: ChatRequest, settings: Settings, state: StreamState
     ) -> AsyncIterator[str]:
         """The I/O of one completion; every decision is the run's (see ``ails.client.steps``)."""
+        self._check_open()  # closed between stream() and the first step
         run = state.run = CompletionRun(chat, settings)
         response: AsyncStreamResponse | None = None
         try:
@@ -146,10 +148,12 @@ class AsyncClient(BaseClient[AsyncTransport, Callable[[float], Awaitable[Any]]])
                 await response.aclose()
 
     async def aclose(self) -> None:
-        """Close the transport and its connections."""
+        """Close the transport and its connections; the client cannot be used again."""
+        self._closed = True
         await self._transport.aclose()
 
     async def __aenter__(self) -> AsyncClient:
+        self._check_open()
         return self
 
     async def __aexit__(

@@ -19,10 +19,12 @@ from ails.client.settings import (
     FROM_PROFILE,
     NoticePatternLike,
     Settings,
+    closed_message,
     make_settings,
 )
 from ails.client.timeouts import DEFAULT_TIMEOUT, TimeoutLike
 from ails.domain.chunks import JsonLoads
+from ails.domain.errors import ValidationError
 from ails.domain.profile import Profile
 from ails.domain.sse import DEFAULT_MAX_EVENT_SIZE
 from ails.log import Logger
@@ -79,6 +81,7 @@ class BaseClient(Generic[TransportT, SleepT]):
             transport if transport is not None else self._default_transport()
         )
         self._sleep: SleepT = sleep if sleep is not None else self._default_sleep()
+        self._closed = False
 
     def _default_transport(self) -> TransportT:
         raise NotImplementedError
@@ -90,6 +93,15 @@ class BaseClient(Generic[TransportT, SleepT]):
     def base_url(self) -> str:
         """The server this client talks to."""
         return self._settings.base_url
+
+    @property
+    def is_closed(self) -> bool:
+        """True once the client was closed (or its ``with`` block ended); it cannot be reused."""
+        return self._closed
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ValidationError(closed_message(self))
 
     @property
     def profile(self) -> Profile:

@@ -10,7 +10,7 @@ each report with the next :mod:`step <ails.client.steps>` to perform.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, NoReturn
+from typing import NoReturn
 
 from ails.client.body_io import os_error
 from ails.client.request_builder import build_request
@@ -18,6 +18,7 @@ from ails.client.retries import parse_retry_after
 from ails.client.settings import Settings
 from ails.client.steps import STREAM, ReadExcerpt, Send, Sleep, Step
 from ails.domain.bodies import body_error, is_event_stream
+from ails.domain.chunks import ChunkInterpreter
 from ails.domain.decoder import TokenDecoder
 from ails.domain.errors import (
     AilsError,
@@ -30,6 +31,7 @@ from ails.domain.errors import (
     rebuilt,
 )
 from ails.domain.messages import ChatRequest
+from ails.ports.tls import tls_failure
 
 __all__ = ["CompletionRun", "lower_keys"]
 
@@ -121,7 +123,9 @@ class CompletionRun:
 
         Only a ``ConnectError`` (nothing was sent) is retried: after a reset or
         a timeout waiting for the answer, the server may have taken the question.
-        An ``OSError`` a transport let through is wrapped first.
+        A failed TLS handshake is not: a certificate or a plain-HTTP port fails
+        the same way every time. An ``OSError`` a transport let through is
+        wrapped first.
         """
         if isinstance(error, OSError) and not isinstance(error, AilsError):
             wrapped = os_error("sending the request", error)
@@ -129,7 +133,7 @@ class CompletionRun:
             wrapped = error
         else:
             raise error
-        if not isinstance(wrapped, ConnectError):
+        if not isinstance(wrapped, ConnectError) or tls_failure(wrapped) is not None:
             _raise(self._give_up(wrapped), wrapped)
         delay = self._s.retry.delay(self.attempts - 1, now=self._s.wall_clock(), rng=self._s.rng)
         if delay is None or not self._fits(delay):
@@ -151,8 +155,13 @@ class CompletionRun:
         """The start of a body that is not the answer: sleep and retry, or raise its error."""
         status = self.status or 0
         retry_after = parse_retry_after(self._headers.get("retry-after"), now=self._s.wall_clock())
+        profile = self._s.profile
         error = body_error(
-            status, self._headers.get("content-type", ""), body, retry_after=retry_after
+            status,
+            self._headers.get("content-type", ""),
+            body,
+            retry_after=retry_after,
+            signing_profile=profile.name if profile.signer is not None else None,
         )
         if isinstance(error, ProviderError) or not self._s.retry.retryable_status(status):
             # A stale profile (NEED REFRESH) fails the same way every time.
@@ -231,24 +240,9 @@ class CompletionRun:
     # -- what the answer told about itself ------------------------------------------
 
     @property
-    def response_id(self) -> str | None:
-        """The answer's ``id`` as the server sent it, once known."""
-        return self._decoder.chunks.id
-
-    @property
-    def response_model(self) -> str | None:
-        """The ``model`` the server says answered, once known."""
-        return self._decoder.chunks.model
-
-    @property
-    def finish_reason(self) -> str | None:
-        """Why the answer ended (``"stop"``, ``"length"``, ...), once known."""
-        return self._decoder.chunks.finish_reason
-
-    @property
-    def usage(self) -> dict[str, Any] | None:
-        """The ``usage`` object, if the server sent one."""
-        return self._decoder.chunks.usage
+    def chunks(self) -> ChunkInterpreter:
+        """What the answer told about itself (``id``, ``model``, ``finish_reason``, ``usage``)."""
+        return self._decoder.chunks
 
     @property
     def time_to_first_token(self) -> float | None:

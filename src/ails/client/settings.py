@@ -27,6 +27,7 @@ __all__ = [
     "FromProfile",
     "NoticePatternLike",
     "Settings",
+    "closed_message",
     "make_settings",
 ]
 
@@ -143,3 +144,17 @@ SETTINGS_DOC = """
     quarter more tokens per second. ``clock``, ``wall_clock``, ``rng`` and ``sleep`` exist for tests
     and simulations.
 """
+
+
+def closed_message(client: object) -> str:
+    """What using ``client`` after it was closed raises (as httpx refuses it too).
+
+    A closed client does not quietly open a new connection: its transport
+    was closed on purpose, perhaps with pooled connections the caller
+    expected to be gone.
+    """
+    name = type(client).__name__
+    return (
+        f"this {name} is closed; create a new {name} for more requests "
+        "(a client closes when its with block ends)"
+    )

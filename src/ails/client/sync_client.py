@@ -66,6 +66,7 @@ class Client(BaseClient[Transport, Callable[[float], None]]):
         Messages and options are validated now (``ValidationError``); the
         request is sent when iteration starts.
         """
+        self._check_open()
         chat, settings = prepare_call(
             self._settings,
             messages,
@@ -96,6 +97,7 @@ class Client(BaseClient[Transport, Callable[[float], None]]):
 
     def _tokens(self, chat: ChatRequest, settings: Settings, state: StreamState) -> Iterator[str]:
         """The I/O of one completion; every decision is the run's (see ``ails.client.steps``)."""
+        self._check_open()  # closed between stream() and the first step
         run = state.run = CompletionRun(chat, settings)
         response: StreamResponse | None = None
         try:
@@ -141,10 +143,12 @@ class Client(BaseClient[Transport, Callable[[float], None]]):
                 response.close()
 
     def close(self) -> None:
-        """Close the transport and its connections."""
+        """Close the transport and its connections; the client cannot be used again."""
+        self._closed = True
         self._transport.close()
 
     def __enter__(self) -> Client:
+        self._check_open()
         return self
 
     def __exit__(

@@ -16,6 +16,7 @@ server can make these raise anything but an ails error.
 from __future__ import annotations
 
 import json
+import re
 
 from ails.domain.chunks import NEED_REFRESH, provider_error
 from ails.domain.errors import AilsError, HTTPStatusError, ProtocolError, RateLimitError
@@ -44,7 +45,14 @@ _HINTS = {
     404: "nothing answers at that path; check base_url (it should not include /v1/...)",
     413: "the request is too large; send fewer or shorter messages",
     429: "too many requests; wait before asking again (the free service allows few per day)",
+    501: "the server does not implement this request; check that base_url is a chat "
+    "completions API",
+    505: "the server does not support this HTTP version; check base_url",
 }
+
+# A signature field named on its own in a server's complaint: "arguments
+# supplied: d, s, t", "('body', 'd')"; not the s of "it's".
+_SIGNATURE_FIELD = re.compile(r"""(?:^|[\s,:(\[{])['"]?[dts]['"]?(?=$|[\s,:)\]}])""")
 
 
 def media_type(content_type: str) -> str:
@@ -72,6 +80,7 @@ def body_error(
     body: bytes,
     *,
     retry_after: float | None = None,
+    signing_profile: str | None = None,
 ) -> AilsError:
     """The error a response that is not an event stream means.
 
@@ -82,6 +91,10 @@ def body_error(
     is stale (``NEED REFRESH``, which no retry fixes). Otherwise a non-2xx is
     an ``HTTPStatusError`` (``RateLimitError`` for 429) and a 2xx a
     ``ProtocolError`` naming the content type and the first bytes.
+
+    ``signing_profile`` names the profile when it sent the signature fields
+    ``d``, ``t`` and ``s``: a 400 that points at them then says which profile
+    to use instead.
     """
     text = body[:BODY_EXCERPT].decode("utf-8", "replace")
     error = json_error(text) if "json" in content_type.lower() or text[:1] == "{" else None
@@ -97,8 +110,14 @@ def body_error(
         )
     if provider is not None and provider.code is not None and NEED_REFRESH in provider.code.upper():
         return provider
-    hint = _HINTS.get(status) or (
-        "the server failed; try again later" if status >= 500 else "the request was not accepted"
+    hint = (
+        _profile_hint(status, text, signing_profile)
+        or _HINTS.get(status)
+        or (
+            "the server failed; try again later"
+            if status >= 500
+            else "the request was not accepted"
+        )
     )
     detail = f"; the body says: {summary}" if summary else ""
     message = f"HTTP {status}: {hint}{detail}"
@@ -107,6 +126,16 @@ def body_error(
             message += f" (the server asks to retry after {retry_after:g} s)"
         return RateLimitError(message, status=status, body=text, retry_after=retry_after)
     return HTTPStatusError(message, status=status, body=text)
+
+
+def _profile_hint(status: int, text: str, signing_profile: str | None) -> str | None:
+    if signing_profile is None or status not in (400, 422) or not _SIGNATURE_FIELD.search(text):
+        return None
+    return (
+        f"the server rejected the signature fields d, t, s that the {signing_profile!r} "
+        "profile sends; for an OpenAI-compatible server use the openai profile "
+        '(profile="openai", or --profile openai)'
+    )
 
 
 def json_error(text: str) -> object | None:

@@ -25,6 +25,7 @@ from ails.domain.errors import (
     TransportError,
 )
 from ails.ports.http import HttpRequest, redact_url
+from ails.ports.tls import PLAIN_HTTP_HINT, speaks_plain_http
 from ails.ports.urls import check_proxy_url
 
 __all__ = ["AiohttpTransport"]
@@ -173,6 +174,8 @@ def _translate(
             "stalled (raise Timeout(idle=...) if it is just slow)"
         )
     if isinstance(exc, (aiohttp.ClientSSLError, aiohttp.ClientConnectorCertificateError)):
+        if speaks_plain_http(exc):
+            return ConnectError(f"TLS with {where} failed: {exc}; {PLAIN_HTTP_HINT}")
         return ConnectError(
             f"TLS with {where} failed: {exc}; check the certificate, or pass ssl= an "
             "SSLContext (ssl=False turns checking off)"

@@ -29,6 +29,7 @@ from ails.domain.errors import (
     TransportError,
 )
 from ails.ports.http import HttpRequest, redact_url
+from ails.ports.tls import PLAIN_HTTP_HINT, speaks_plain_http
 from ails.ports.urls import check_proxy_url
 
 __all__ = ["RequestsTransport"]
@@ -238,6 +239,8 @@ def _translate(exc: BaseException, request: HttpRequest) -> TransportError | Pro
             "stalled (raise Timeout(idle=...) if it is just slow)"
         )
     if has(requests.exceptions.SSLError, urllib3.exceptions.SSLError, ssl.SSLError):
+        if speaks_plain_http(exc):
+            return ConnectError(f"TLS with {where} failed: {root}; {PLAIN_HTTP_HINT}")
         return ConnectError(
             f"TLS with {where} failed: {root}; check the certificate, or pass verify= "
             "a CA bundle (verify=False turns checking off)"
