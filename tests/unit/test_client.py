@@ -256,11 +256,11 @@ class TestRequest:
         assert request.header("authorization") == "Bearer sk-test-123"
         assert request.header("user-agent") == f"ails/{ails.__version__}"
 
-    async def test_profile_with_key_changes_secret_and_client_v_together(
+    async def test_profile_with_secret_changes_secret_and_client_v_together(
         self, driver: Driver
     ) -> None:
         transport = mock()
-        profile = Profile.ails().with_key("new-secret", "0.1.300")
+        profile = Profile.ails().with_secret("new-secret", "0.1.300")
         await driver.collect(transport, [Message.user("hey")], profile=profile)
         request = transport.requests[0]
         body = json.loads(request.body)

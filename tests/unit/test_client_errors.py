@@ -69,7 +69,7 @@ class TestStatus:
         error = await driver.fail(transport, max_retries=0)
         assert isinstance(error, ProviderError)
         assert error.code == "AI.LS: NEED REFRESH"
-        assert "with_key" in str(error)  # it says how to fix it
+        assert "with_secret" in str(error)  # it says how to fix it
 
     async def test_other_json_errors_stay_http_status_errors(self, driver: Driver) -> None:
         body = json.dumps({"error": {"code": "bad_model", "message": "no such model"}})

@@ -10,10 +10,10 @@ import textwrap
 
 import pytest
 import structlog
-from client_support import ROLE, STOP, Driver, mock, ok, status, timed, token
+from client_support import ROLE, STOP, Driver, RecordingLogger, mock, ok, status, timed, token
 from structlog.testing import capture_logs
 
-from ails import Profile, Timeout
+from ails import Client, Profile, Timeout
 from ails.domain.signing import DEFAULT_SECRET
 from ails.testing import MockResponse, chat_stream
 
@@ -114,6 +114,22 @@ class TestTheEvent:
         assert event["level"] == "info"
         assert event["outcome"] == "closed"
         assert event["tokens"] == 1
+
+    def test_a_keyboard_interrupt_in_the_sync_client_is_logged_as_cancelled(self) -> None:
+        # As AsyncClient logs a cancelled task: the same outcome, not an error.
+        logger = RecordingLogger()
+        response = MockResponse(chunks=[ROLE, token("a"), KeyboardInterrupt()])
+        with Client(transport=mock(response), logger=logger) as client:
+            stream = client.stream([{"role": "user", "content": "hi"}])
+            assert next(stream) == "a"
+            with pytest.raises(KeyboardInterrupt):
+                next(stream)
+
+        event = logger.only
+        assert event["outcome"] == "cancelled"
+        assert event["level"] == "info"
+        assert event["tokens"] == 1
+        assert response.closed
 
     async def test_a_connect_failure_has_no_status(self, driver: Driver) -> None:
         from ails.errors import ConnectError

@@ -89,9 +89,11 @@ class TestDone:
         assert decoder.feed(b"data: not json\n\n") == []
         assert decoder.feed(b"\xff\xfe garbage without line end") == []
 
-    def test_events_after_done_are_not_counted(self) -> None:
+    def test_chunks_after_done_are_not_parsed_or_counted(self) -> None:
+        # Events are counted per chunk parsed (they only feed the idle timer);
+        # once the answer is complete, later chunks are not even parsed.
         decoder = TokenDecoder()
-        decoder.feed(DONE + sse_event(chat_chunk("late")))
+        decoder.feed(DONE)
         decoder.feed(sse_event(chat_chunk("later")))
 
         assert decoder.events == 1

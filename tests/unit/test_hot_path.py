@@ -1,25 +1,28 @@
-"""The parser's hot path gives exactly what the general path gives.
+"""The token path: one route, on public APIs, fast and exact.
 
-``SSEParser.feed_raw``, ``ChunkInterpreter.handle_data`` and ``chunks.loads``
-exist for speed (no event objects, the C JSON scanner called directly, an
-optional faster decoder); these tests pin that they change no result.
+``chunks.loads`` skips the whitespace checks of ``json.loads`` through the
+public ``JSONDecoder.raw_decode``; a faster decoder (orjson) is used only when
+the caller passes ``json_loads=``. These tests pin that neither changes a
+result, and that a long line costs linear work.
 """
 
 from __future__ import annotations
 
-import itertools
 import json
+import sys
+import tracemalloc
 from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from ails import Client
 from ails.domain.chunks import ChunkInterpreter, loads
 from ails.domain.decoder import TokenDecoder
 from ails.domain.errors import AilsError, ProtocolError
 from ails.domain.sse import ServerSentEvent, SSEParser
-from ails.testing import chat_stream
+from ails.testing import MockResponse, MockTransport, chat_stream
 
 # Inputs where a shortcut could differ from json.loads: whitespace around the
 # value, trailing data, non-finite numbers, huge integers, escapes, surrogates.
@@ -74,27 +77,6 @@ class TestLoads:
 
         assert json_outcome(loads, text)[0] == json_outcome(json.loads, text)[0]
 
-    def test_a_fast_decoder_is_used_when_it_accepts(self) -> None:
-        assert loads('{"a":1}', lambda _: {"fast": True}) == {"fast": True}
-
-    def test_what_the_fast_decoder_refuses_goes_to_the_standard_library(self) -> None:
-        def refuse(_: str) -> Any:
-            raise ValueError("not for me")
-
-        assert loads('{"a":1}', refuse) == {"a": 1}
-        with pytest.raises(ValueError, match="Expecting"):
-            loads("{", refuse)
-
-    @pytest.mark.parametrize("text", [case for case in JSON_CASES if "1234567890123" not in case])
-    def test_orjson_agrees_with_json_loads_or_defers(self, text: str) -> None:
-        # Not on integers beyond 64 bits (it reads them as floats): hence
-        # ChunkInterpreter takes only strings from a fast decoder.
-        orjson = pytest.importorskip("orjson")
-
-        assert same(
-            json_outcome(lambda t: loads(t, orjson.loads), text), json_outcome(json.loads, text)
-        )
-
     @given(
         st.recursive(
             st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
@@ -107,129 +89,115 @@ class TestLoads:
         assert same(json_outcome(loads, text), json_outcome(json.loads, text))
 
 
-class TestHandleData:
-    def test_empty_content_among_several_choices_yields_nothing_for_it(self) -> None:
-        chunk = {"choices": [{"delta": {"content": ""}}, {"delta": {"content": "b"}}]}
-        tokens: list[str] = []
+class TestJsonLoadsOption:
+    def test_the_given_decoder_decodes_each_event_once(self) -> None:
+        seen: list[str] = []
 
-        ChunkInterpreter().handle_data("", json.dumps(chunk), tokens)
+        def counting(text: str) -> Any:
+            seen.append(text)
+            return json.loads(text)
 
-        assert tokens == ["b"]
+        data = json.dumps({"choices": [{"delta": {"content": 7}}]})
+        with pytest.raises(ProtocolError, match="'content' is not a string"):
+            ChunkInterpreter(json_loads=counting).feed([ServerSentEvent(data=data)])
 
-    def test_appends_to_the_given_list(self) -> None:
-        tokens = ["before"]
-        data = json.dumps({"choices": [{"delta": {"content": "x"}, "finish_reason": "stop"}]})
-        interpreter = ChunkInterpreter()
+        assert seen == [data]  # the general shape check did not decode it again
 
-        interpreter.handle_data("", data, tokens)
-
-        assert tokens == ["before", "x"]
-        assert interpreter.finish_reason == "stop"
-
-    @pytest.mark.parametrize(
-        "chunk",
-        [
-            {"error": {"code": 10**30, "message": "m"}},
-            {"choices": [{"delta": {"content": "a"}, "finish_reason": 10**30}]},
-            {"choices": [{"delta": {"content": 10**30}}]},
-            {"choices": [{"delta": {"content": "a"}}, {"delta": {"content": "b"}}]},
-            {"choices": [], "usage": {"total_tokens": 10**30}},
-            [1],
-        ],
-    )
-    def test_only_strings_are_taken_from_a_fast_decoder(self, chunk: Any) -> None:
-        # orjson reads integers beyond 64 bits as floats: a decoder that gets
-        # every number wrong must still give the standard library's results.
-        def mangle(value: Any) -> Any:
-            if isinstance(value, dict):
-                return {k: mangle(v) for k, v in value.items()}
-            if isinstance(value, list):
-                return [mangle(v) for v in value]
-            return float(value) if isinstance(value, int) else value
-
-        data = json.dumps(chunk)
-        results = []
-        for fast in (None, lambda text: mangle(json.loads(text))):
-            interpreter = ChunkInterpreter(fast_json=fast)
-            try:
-                results.append((interpreter.handle(ServerSentEvent(data=data)), None))
-            except AilsError as exc:
-                results.append(([], str(exc)))
-            results.append(interpreter.finish_reason)
-
-        assert results[:2] == results[2:]
-
-    def test_a_fast_decoder_cannot_hide_invalid_json(self) -> None:
+    def test_what_the_decoder_refuses_is_a_protocol_error(self) -> None:
         def refuse(_: str) -> Any:
             raise ValueError("no")
 
         with pytest.raises(ProtocolError, match="not JSON"):
-            ChunkInterpreter(fast_json=refuse).handle(ServerSentEvent(data="{oops"))
+            ChunkInterpreter(json_loads=refuse).feed([ServerSentEvent(data='{"a":1}')])
 
+    def test_orjson_is_not_used_unless_asked(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        # An installed orjson changes nothing by itself: importing it fails here.
+        monkeypatch.setitem(sys.modules, "orjson", None)
+        transport = MockTransport(lambda request: MockResponse(chunks=chat_stream(["a", "b"])))
 
-raw_streams = st.lists(
-    st.sampled_from(
-        [b"data: ", b"data:", b"data", b"event: e", b"id: 1", b"id: \0", b"retry: 7",
-         b"retry: x", b": c", b"x", b"\r", b"\n", b"\r\n", b"\n\n", "é".encode(), b"\xff"]
-    ) | st.binary(max_size=3),
-    max_size=40,
-).map(b"".join)  # fmt: skip
+        with Client(transport=transport) as client:
+            assert client.complete([{"role": "user", "content": "hi"}]) == "ab"
 
+    def test_a_client_uses_the_decoder_it_was_given(self) -> None:
+        calls: list[str] = []
 
-def split(stream: bytes, cuts: list[int]) -> list[bytes]:
-    bounds = [0, *sorted(cuts), len(stream)]
-    return [stream[a:b] for a, b in itertools.pairwise(bounds)]
+        def loads_spy(text: str) -> Any:
+            calls.append(text)
+            return json.loads(text)
 
+        transport = MockTransport(lambda request: MockResponse(chunks=chat_stream(["a", "b"])))
+        with Client(transport=transport, json_loads=loads_spy) as client:
+            assert client.complete([{"role": "user", "content": "hi"}]) == "ab"
 
-class TestFeedRaw:
-    @given(raw_streams, st.lists(st.integers(0, 200), max_size=8), st.integers(1, 64))
-    def test_feed_raw_carries_what_feed_returns(
-        self, stream: bytes, cuts: list[int], limit: int
-    ) -> None:
-        chunks = split(stream, [c for c in cuts if c <= len(stream)])
-        events: list[Any] = []
-        raw: list[Any] = []
-        for parser, out, method in (
-            (SSEParser(max_event_size=limit), events, "feed"),
-            (SSEParser(max_event_size=limit), raw, "feed_raw"),
-        ):
-            try:
-                for chunk in chunks:
-                    out.extend(getattr(parser, method)(chunk))
-            except ProtocolError:  # noqa: PERF203 -- the error is part of the outcome compared
-                out.append("ProtocolError")
+        assert len(calls) == 4  # role, two tokens, finish; [DONE] is not decoded
 
-        assert [
-            e if e == "ProtocolError" else (e.event, e.data, e.id, e.retry) for e in events
-        ] == [e if e == "ProtocolError" else (e[0] or "message", *e[1:]) for e in raw]
-
-    def test_close_empties_the_buffered_data(self) -> None:
-        parser = SSEParser()
-        parser.feed(b"data: a\n")
-
-        assert parser.close() == []
-        with pytest.raises(ProtocolError):
-            parser.feed(b"\n")
-
-
-class TestTokenDecoderFastJson:
     @given(st.lists(st.text(min_size=1), max_size=8))
-    def test_a_fast_decoder_gives_the_same_tokens(self, texts: list[str]) -> None:
+    def test_orjson_gives_the_same_tokens(self, texts: list[str]) -> None:
+        orjson = pytest.importorskip("orjson")
         body = b"".join(chat_stream(texts))
-        plain, fast = (
-            TokenDecoder(notice_pattern=None),
-            TokenDecoder(notice_pattern=None, fast_json=json.loads),
-        )
+        outcomes = []
+        for json_loads in (None, orjson.loads):
+            try:
+                outcomes.append(TokenDecoder(notice_pattern=None, json_loads=json_loads).feed(body))
+            except AilsError as exc:  # noqa: PERF203 -- the error is part of the outcome compared
+                outcomes.append(type(exc))
 
+        assert outcomes[0] == outcomes[1]
+
+
+class TestOneDefinitionOfAToken:
+    def test_empty_content_among_several_choices_yields_nothing_for_it(self) -> None:
+        chunk = {"choices": [{"delta": {"content": ""}}, {"delta": {"content": "b"}}]}
+
+        assert ChunkInterpreter().feed([ServerSentEvent(data=json.dumps(chunk))]) == ["b"]
+
+    def test_a_token_and_a_finish_reason_in_one_chunk(self) -> None:
+        data = json.dumps({"choices": [{"delta": {"content": "x"}, "finish_reason": "stop"}]})
+        interpreter = ChunkInterpreter()
+
+        assert interpreter.feed([ServerSentEvent(data=data)]) == ["x"]
+        assert interpreter.finish_reason == "stop"
+
+    def test_the_notice_check_sees_the_first_token_of_any_shape(self) -> None:
+        chunk = {"choices": [{"delta": {}}, {"delta": {"content": "see ai.ls for limits"}}]}
+
+        with pytest.raises(AilsError, match="notice"):
+            ChunkInterpreter().feed([ServerSentEvent(data=json.dumps(chunk))])
+
+
+class TestLongLines:
+    def test_a_long_line_in_small_reads_is_never_copied_whole_per_read(self) -> None:
+        # Growing an unfinished line with bytes += copies all of it on every
+        # read (quadratic: a 7 MiB line in 256-byte reads took 4 s). Each such
+        # copy briefly holds the line twice, which tracemalloc sees as a peak
+        # above the memory in use; a bytearray growing in place does not.
+        line_size, read = 1024 * 1024, 256
+        parser = SSEParser()
+        parser.feed(b"data: ")
+        piece = b"x" * read
+        whole_copies = 0
+        tracemalloc.start()
         try:
-            expected: Any = plain.feed(body)
-        except AilsError as exc:
-            expected = type(exc)
-        try:
-            got: Any = fast.feed(body)
-        except AilsError as exc:
-            got = type(exc)
-        assert got == expected
+            for _ in range(line_size // read):
+                tracemalloc.reset_peak()
+                before, _ = tracemalloc.get_traced_memory()
+                parser.feed(piece)
+                _, peak = tracemalloc.get_traced_memory()
+                if peak - before > line_size // 4:
+                    whole_copies += 1
+        finally:
+            tracemalloc.stop()
+
+        (event,) = parser.feed(b"\n\n")
+        assert len(event.data) == line_size
+        assert whole_copies <= 2  # the odd reallocation that moves the buffer
+
+    def test_bytes_fed_after_a_long_line_are_parsed_as_usual(self) -> None:
+        parser = SSEParser()
+        for _ in range(100):
+            parser.feed(b"x" * 10)
+
+        assert parser.feed(b"\ndata: a\n\n") == [ServerSentEvent(data="a")]
 
 
 class TestHeldFaults:
@@ -241,3 +209,22 @@ class TestHeldFaults:
         assert decoder.complete
         with pytest.raises(ProtocolError, match="not JSON"):
             decoder.feed(b"data: [DONE]\n\n")
+
+
+class TestInterpreterBatches:
+    def test_a_fault_after_tokens_is_held_for_the_next_call(self) -> None:
+        interpreter = ChunkInterpreter()
+        good = ServerSentEvent(data=json.dumps({"choices": [{"delta": {"content": "a"}}]}))
+
+        assert interpreter.feed([good, ServerSentEvent(data="{oops")]) == ["a"]
+        assert isinstance(interpreter.failure, ProtocolError)
+        with pytest.raises(ProtocolError, match="not JSON"):
+            interpreter.feed([good])
+
+    def test_events_after_the_answer_are_ignored_in_later_batches_too(self) -> None:
+        interpreter = ChunkInterpreter()
+        late = ServerSentEvent(data=json.dumps({"choices": [{"delta": {"content": "late"}}]}))
+
+        assert interpreter.feed([ServerSentEvent(data="[DONE]"), late]) == []
+        assert interpreter.feed([late]) == []
+        assert interpreter.complete

@@ -64,9 +64,9 @@ class TestAilsProfile:
         assert len(names) == len(set(names))
 
 
-class TestWithKey:
+class TestWithSecret:
     def test_replaces_secret_and_client_version(self) -> None:
-        profile = Profile.ails().with_key("new-key", "0.1.300")
+        profile = Profile.ails().with_secret("new-key", "0.1.300")
 
         assert profile.client_version == "0.1.300"
         assert profile.signer is not None
@@ -75,14 +75,14 @@ class TestWithKey:
     def test_keeps_everything_else(self) -> None:
         original = Profile.ails()
         signer = Signer(length="python", tz=timezone.utc)
-        profile = attrs.evolve(original, signer=signer).with_key("new-key", "0.1.300")
+        profile = attrs.evolve(original, signer=signer).with_secret("new-key", "0.1.300")
 
         assert profile.headers == original.headers
         assert profile.name == original.name
         assert profile.signer == Signer(secret="new-key", length="python", tz=timezone.utc)
 
     def test_changes_the_signature(self) -> None:
-        old, new = Profile.ails(), Profile.ails().with_key("new-key", "0.1.300")
+        old, new = Profile.ails(), Profile.ails().with_secret("new-key", "0.1.300")
         assert old.signer is not None
         assert new.signer is not None
 
@@ -90,19 +90,37 @@ class TestWithKey:
 
     def test_leaves_the_original_unchanged(self) -> None:
         original = Profile.ails()
-        original.with_key("new-key", "0.1.300")
+        original.with_secret("new-key", "0.1.300")
 
         assert original == Profile.ails()
 
     def test_adds_a_signer_to_a_profile_without_one(self) -> None:
-        profile = Profile.openai("sk-test").with_key("new-key", "0.1.300")
+        profile = Profile.openai("sk-test").with_secret("new-key", "0.1.300")
 
         assert profile.signer == Signer(secret="new-key")
         assert profile.client_version == "0.1.300"
 
     def test_rejects_a_client_version_that_would_break_the_header(self) -> None:
         with pytest.raises(ValidationError, match="'client-v': value contains CR, LF or NUL"):
-            Profile.ails().with_key("new-key", "0.1.300\r\nx-injected: 1")
+            Profile.ails().with_secret("new-key", "0.1.300\r\nx-injected: 1")
+
+
+class TestWithKeyDeprecated:
+    def test_warns_and_names_the_new_method(self) -> None:
+        with pytest.warns(DeprecationWarning, match=r"with_secret\(\)"):
+            Profile.ails().with_key("new-key", "0.1.300")
+
+    def test_still_does_what_with_secret_does(self) -> None:
+        with pytest.warns(DeprecationWarning, match="with_secret"):
+            old = Profile.ails().with_key("new-key", "0.1.300")
+
+        assert old == Profile.ails().with_secret("new-key", "0.1.300")
+
+    def test_the_warning_points_at_the_caller(self) -> None:
+        with pytest.warns(DeprecationWarning, match="with_secret") as caught:
+            Profile.ails().with_key("new-key", "0.1.300")
+
+        assert caught[0].filename == __file__
 
 
 class TestOpenAIProfile:

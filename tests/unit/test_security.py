@@ -74,7 +74,7 @@ class TestReprs:
                 assert secret not in shown
 
     def test_profiles_signers_and_signatures_hide_the_secret(self) -> None:
-        profile = Profile.ails().with_key("my-own-secret", "0.1.300").with_api_key(API_KEY)
+        profile = Profile.ails().with_secret("my-own-secret", "0.1.300").with_api_key(API_KEY)
         shown = repr(profile) + repr(profile.signer) + repr(Signer().sign("hi"))
         shown += repr(Profile.openai(API_KEY))
         for secret in ("my-own-secret", DEFAULT_SECRET, API_KEY):

@@ -127,7 +127,7 @@ class TestUsageEndsTheAnswer:
     def test_usage_on_the_finish_chunk_itself_counts(self) -> None:
         interpreter = ChunkInterpreter(expect_usage=True)
         data = json.dumps({**chunk(finish_reason="stop"), "usage": USAGE})
-        assert interpreter.handle(ServerSentEvent(data=data)) == []
+        assert interpreter.feed([ServerSentEvent(data=data)]) == []
         assert interpreter.complete
         assert interpreter.usage == USAGE
 
@@ -135,17 +135,17 @@ class TestUsageEndsTheAnswer:
 class TestInterpreterMetadata:
     def test_first_id_and_model_win(self) -> None:
         interpreter = ChunkInterpreter()
-        interpreter.handle(ServerSentEvent(data=json.dumps(chunk("a", id="one", model="m1"))))
-        interpreter.handle(ServerSentEvent(data=json.dumps(chunk("b", id="two", model="m2"))))
+        interpreter.feed([ServerSentEvent(data=json.dumps(chunk("a", id="one", model="m1")))])
+        interpreter.feed([ServerSentEvent(data=json.dumps(chunk("b", id="two", model="m2")))])
         assert (interpreter.id, interpreter.model) == ("one", "m1")
 
     def test_non_string_id_is_ignored(self) -> None:
         interpreter = ChunkInterpreter()
-        interpreter.handle(ServerSentEvent(data=json.dumps(chunk("a", id=5, model=None))))
+        interpreter.feed([ServerSentEvent(data=json.dumps(chunk("a", id=5, model=None)))])
         assert (interpreter.id, interpreter.model) == (None, None)
 
     def test_usage_only_chunk_with_no_choices_is_kept(self) -> None:
         interpreter = ChunkInterpreter()
         data = json.dumps({"choices": [], "usage": USAGE})
-        assert interpreter.handle(ServerSentEvent(data=data)) == []
+        assert interpreter.feed([ServerSentEvent(data=data)]) == []
         assert interpreter.usage == USAGE

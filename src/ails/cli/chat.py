@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import sys
 from collections.abc import Callable
-from typing import Any, TypeVar, cast
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from ails.cli.errors import CliError
 from ails.cli.history import logging_enabled, open_store, saved_conversation
@@ -24,6 +26,9 @@ from ails.domain.errors import AilsError
 from ails.domain.messages import DEFAULT_MODEL, DEFAULT_TEMPERATURE
 from ails.ports.http import AsyncTransport, Transport
 
+if TYPE_CHECKING:
+    from ails.testing.recording import RecordingTransport
+
 __all__ = ["register"]
 
 
@@ -36,25 +41,34 @@ def _question(args: argparse.Namespace) -> str:
             )
         text = sys.stdin.read().strip()
         if not text:
-            raise CliError("stdin was empty; give a message")
+            raise CliError(f'stdin was empty; give a message, e.g. ails {args.command} "Привет!"')
     return text
 
 
 def _transport(args: argparse.Namespace) -> Transport | AsyncTransport:
-    transport: Transport | AsyncTransport
     if args.transport == "aiohttp":
         from ails.transports.aiohttp_transport import AiohttpTransport
 
-        transport = AiohttpTransport()
-    else:
-        from ails.transports.requests_transport import RequestsTransport
+        return AiohttpTransport()
+    from ails.transports.requests_transport import RequestsTransport
 
-        transport = RequestsTransport()
-    if getattr(args, "out", None):
-        from ails.testing.recording import RecordingTransport
+    return RequestsTransport()
 
-        return RecordingTransport(transport, args.out)
-    return transport
+
+def _recorder(args: argparse.Namespace) -> RecordingTransport | None:
+    """For ``ails record``: the recording wrapper, its folder created now."""
+    out = getattr(args, "out", None)
+    if out is None:
+        return None
+    try:
+        Path(out).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CliError(
+            f"cannot create the folder {out!r} for the recording: {exc.strerror or exc}"
+        ) from None
+    from ails.testing.recording import RecordingTransport
+
+    return RecordingTransport(_transport(args), out)
 
 
 def client_options(args: argparse.Namespace) -> dict[str, Any]:
@@ -86,10 +100,13 @@ def conversation(
     return resumed
 
 
-def _stream_answer(args: argparse.Namespace, on_token: Callable[[str], None]) -> Ending:
-    """Ask one question through the chosen transport; returns how the answer ended."""
-    text = _question(args)
-    transport = _transport(args)
+def _stream_answer(
+    args: argparse.Namespace,
+    text: str,
+    transport: Transport | AsyncTransport,
+    on_token: Callable[[str], None],
+) -> Ending:
+    """Ask one question through ``transport``; returns how the answer ended."""
     settings = {"model": args.model, "temperature": args.temperature}
     store = open_store(args)
     try:
@@ -164,22 +181,41 @@ def run(args: argparse.Namespace) -> int:
     """
     if args.command == "chat" and args.message is None and sys.stdin.isatty():
         return _interactive(args)
+    # Every mistake the user can fix is reported before the spinner starts
+    # and before anything is sent (a question costs part of a daily quota).
+    text = _question(args)
+    recorder = _recorder(args)
+    transport = recorder or _transport(args)
     output = JsonLinesOutput(sys.stdout) if args.json else TextOutput(sys.stdout, notes=sys.stderr)
-    with Spinner(sys.stderr) as spinner:
+    shown = 0
+    try:
+        with Spinner(sys.stderr) as spinner:
 
-        def on_token(token: str) -> None:
-            spinner.stop()
-            output.token(token)
+            def on_token(token: str) -> None:
+                nonlocal shown
+                spinner.stop()
+                output.token(token)
+                shown += 1
 
-        try:
-            ending = _stream_answer(args, on_token)
-        except AilsError as error:
-            spinner.stop()
-            output.error(error)
+            try:
+                ending = _stream_answer(args, text, transport, on_token)
+            except AilsError as error:
+                spinner.stop()
+                output.error(error)
+                raise
+        output.done(ending)
+    except OSError as exc:
+        if recorder is None or isinstance(exc, BrokenPipeError):
             raise
-    output.done(ending)
-    if getattr(args, "out", None):
-        print(f"ails: recorded to {args.out}", file=sys.stderr)
+        # The recording is written as the response closes, after the whole
+        # answer was shown: end it as usual, then say what failed.
+        output.done(Ending(shown))
+        raise CliError(
+            f"could not save the recording in {str(recorder.directory)!r}: {exc.strerror or exc}"
+        ) from None
+    finally:
+        for path in [] if recorder is None else recorder.written:
+            print(f"ails: recorded to {path}", file=sys.stderr)
     return 0
 
 
@@ -187,7 +223,11 @@ def _timeout(value: str) -> Timeout:
     try:
         seconds = float(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {value!r}") from None
+        seconds = math.nan
+    if not 0 < seconds < math.inf:
+        raise argparse.ArgumentTypeError(
+            f"expected a positive number of seconds, such as 30 or 2.5; got {value!r}"
+        )
     return Timeout(connect=seconds, idle=seconds)
 
 
@@ -231,9 +271,11 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         epilog="Examples:\n"
         "  ails chat --base-url http://127.0.0.1:8787\n"
         '  ails chat --base-url http://127.0.0.1:8787 "Привет! Как дела?"\n'
-        '  ails chat -c "and in Python?"\n'
-        '  echo "2+2?" | ails chat --json\n'
-        "  ails chat --profile openai --base-url http://127.0.0.1:8000 --api-key sk-... hi",
+        '  ails chat --base-url http://127.0.0.1:8787 -c "and in Python?"\n'
+        '  echo "2+2?" | ails chat --base-url http://127.0.0.1:8787 --json\n'
+        "  ails chat --profile openai --base-url http://127.0.0.1:8000 --api-key sk-... hi\n"
+        "Without --base-url (or $AILS_BASE_URL) the question goes to the real Ails\n"
+        "service; `ails serve` runs an offline one on http://127.0.0.1:8787.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     chat.add_argument(
@@ -255,8 +297,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "record",
         parents=[conversation],
         help="chat and save the exchange as a FakeServer fixture",
-        epilog="Example:\n"
+        epilog="Examples:\n"
         '  ails record "Привет!" --base-url http://127.0.0.1:8000 --out fixtures/\n'
+        "  ails serve --fixtures fixtures/     (replays what was recorded)\n"
         "The client-id, signature and credentials are redacted from the files.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -123,5 +123,13 @@ def _plain_openai_call(out: TextIO, base_url: str, question: str) -> None:
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``ails demo`` to the command line."""
-    demo = commands.add_parser("demo", help="stream a signed chat against the embedded fake server")
+    demo = commands.add_parser(
+        "demo",
+        help="stream a signed chat against the embedded fake server",
+        epilog="Examples:\n"
+        "  ails demo\n"
+        "  make demo     (from a checkout)\n"
+        "Offline: the fake server runs in this process on a free 127.0.0.1 port.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     demo.set_defaults(run=lambda args: run_demo(sys.stdout))

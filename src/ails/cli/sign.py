@@ -4,32 +4,22 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
-from datetime import timedelta, timezone, tzinfo
+from datetime import tzinfo
 
-from ails.cli.errors import CliError
+from ails.domain.errors import ValidationError
 from ails.domain.signing import DEFAULT_SECRET, Signer
+from ails.domain.timezones import TZ_SPELLINGS, parse_tz
 
-__all__ = ["parse_tz", "register"]
+__all__ = ["register"]
 
 
-def parse_tz(value: str) -> tzinfo:
-    """``UTC``, ``+03:00``/``-0530``, or an IANA name such as ``Europe/Moscow``."""
-    if value.upper() in ("UTC", "Z"):
-        return timezone.utc
-    offset = re.fullmatch(r"([+-])(\d{1,2}):?(\d{2})?", value)
-    if offset:
-        sign = 1 if offset.group(1) == "+" else -1
-        delta = timedelta(hours=int(offset.group(2)), minutes=int(offset.group(3) or 0))
-        return timezone(sign * delta)
+def time_zone(value: str) -> tzinfo:
+    """``--tz``: the spellings :func:`ails.domain.timezones.parse_tz` accepts."""
     try:
-        from zoneinfo import ZoneInfo
-
-        return ZoneInfo(value)
-    except Exception as exc:  # zoneinfo raises several unrelated types
-        raise CliError(
-            f"unknown time zone {value!r}; use UTC, +03:00 or a name like Europe/Moscow"
-        ) from exc
+        return parse_tz(value)
+    except ValidationError as exc:
+        # argparse then reports it as a usage error on --tz, with the hint.
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -37,8 +27,7 @@ def run(args: argparse.Namespace) -> int:
     signer = Signer(
         secret=args.secret or DEFAULT_SECRET, length="python" if args.python_length else "utf16"
     )
-    tz = parse_tz(args.tz) if args.tz else None
-    signature = signer.sign(args.message, now_ms=args.timestamp, tz=tz)
+    signature = signer.sign(args.message, now_ms=args.timestamp, tz=args.tz)
     if args.json:
         print(json.dumps(signature.to_dict()))
     else:
@@ -48,10 +37,20 @@ def run(args: argparse.Namespace) -> int:
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``ails sign`` to the command line."""
-    sign = commands.add_parser("sign", help="print the d, t, s signature of a message")
+    sign = commands.add_parser(
+        "sign",
+        help="print the d, t, s signature of a message",
+        epilog="Examples:\n"
+        '  ails sign "Привет" --timestamp 1700000000000 --tz UTC\n'
+        '  ails sign "hi😀" --tz Europe/Moscow --json\n'
+        "Nothing is sent: the signature is computed locally.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sign.add_argument("message")
     sign.add_argument("--timestamp", type=int, help="Unix time in ms (default: now)")
-    sign.add_argument("--tz", help="time zone for d: UTC, +03:00, Europe/Moscow (default: local)")
+    sign.add_argument(
+        "--tz", type=time_zone, help=f"time zone for d: {TZ_SPELLINGS} (default: local)"
+    )
     sign.add_argument("--secret", help="the signing key (default: the current ai.ls key)")
     sign.add_argument("--python-length", action="store_true", help="use len(m), as older ports did")
     sign.add_argument("--json", action="store_true", help="print one JSON object")

@@ -3,33 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-import random
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from ails.client.body_io import aclose_iterator, aread_excerpt, arelease, os_error, truncated
+from ails.client.base import BaseClient
+from ails.client.body_io import aclose_iterator, aread_excerpt, arelease
 from ails.client.call import CALL_DOC, NOT_GIVEN, CallOptions, NotGiven, prepare_call
-from ails.client.retries import RetryPolicy
 from ails.client.run import CompletionRun
-from ails.client.settings import (
-    DEFAULT_MAX_ANSWER_SIZE,
-    FROM_PROFILE,
-    SETTINGS_DOC,
-    NoticePatternLike,
-    Settings,
-    make_settings,
-)
+from ails.client.settings import SETTINGS_DOC, Settings
+from ails.client.steps import Send, Sleep, Step, Stream
 from ails.client.streams import AsyncTokenStream, StreamState
-from ails.client.timeouts import DEFAULT_TIMEOUT, TimeoutLike
+from ails.client.timeouts import TimeoutLike
 from ails.domain.errors import AilsError, TransportError, TruncatedBodyError
 from ails.domain.messages import DEFAULT_MODEL, DEFAULT_TEMPERATURE, ChatRequest, MessageLike
 from ails.domain.options import RequestOptions
-from ails.domain.profile import Profile
-from ails.domain.sse import DEFAULT_MAX_EVENT_SIZE
-from ails.log import Logger
-from ails.ports.http import AsyncStreamResponse, AsyncTransport, redact_url
+from ails.ports.http import AsyncStreamResponse, AsyncTransport
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack  # mypy has it; nothing imports it at run time
@@ -37,68 +26,23 @@ if TYPE_CHECKING:
 __all__ = ["AsyncClient"]
 
 
-class AsyncClient:
+class AsyncClient(BaseClient[AsyncTransport, Callable[[float], Awaitable[Any]]]):
     """An asyncio Ails client.
 
     ``transport`` is any :class:`~ails.ports.AsyncTransport`; by default an
     :class:`~ails.transports.aiohttp_transport.AiohttpTransport`. Closing the
-    client closes its transport.
+    client closes its transport. ``sleep`` defaults to ``asyncio.sleep``.
     """
 
     __doc__ = (__doc__ or "") + SETTINGS_DOC
 
-    def __init__(
-        self,
-        transport: AsyncTransport | None = None,
-        *,
-        base_url: str | None = None,
-        timeout: TimeoutLike = DEFAULT_TIMEOUT,
-        max_retries: int | RetryPolicy = 2,
-        headers: Mapping[str, str] | None = None,
-        profile: Profile | str | None = None,
-        api_key: str | None = None,
-        logger: Logger | None = None,
-        notice_pattern: NoticePatternLike = FROM_PROFILE,
-        max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
-        max_answer_size: int | None = DEFAULT_MAX_ANSWER_SIZE,
-        log_bodies: bool = False,
-        clock: Callable[[], float] = time.monotonic,
-        wall_clock: Callable[[], float] = time.time,
-        rng: Callable[[], float] = random.random,
-        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
-    ) -> None:
-        self._settings = make_settings(
-            base_url=base_url,
-            timeout=timeout,
-            max_retries=max_retries,
-            headers=headers,
-            profile=profile,
-            api_key=api_key,
-            logger=logger,
-            notice_pattern=notice_pattern,
-            max_event_size=max_event_size,
-            max_answer_size=max_answer_size,
-            log_bodies=log_bodies,
-            clock=clock,
-            wall_clock=wall_clock,
-            rng=rng,
-        )
-        if transport is None:
-            from ails.transports.aiohttp_transport import AiohttpTransport
+    def _default_transport(self) -> AsyncTransport:
+        from ails.transports.aiohttp_transport import AiohttpTransport
 
-            transport = AiohttpTransport()
-        self._transport = transport
-        self._sleep = sleep
+        return AiohttpTransport()
 
-    @property
-    def base_url(self) -> str:
-        """The server this client talks to."""
-        return self._settings.base_url
-
-    @property
-    def profile(self) -> Profile:
-        """The identity this client presents (headers, signing, which options it sends)."""
-        return self._settings.profile
+    def _default_sleep(self) -> Callable[[float], Awaitable[Any]]:
+        return asyncio.sleep
 
     def stream(
         self,
@@ -122,6 +66,7 @@ class AsyncClient:
         Messages and options are validated now (``ValidationError``); the
         request is sent when iteration starts.
         """
+        self._check_open()
         chat, settings = prepare_call(
             self._settings,
             messages,
@@ -155,74 +100,67 @@ class AsyncClient:
     async def _tokens(
         self, chat: ChatRequest, settings: Settings, state: StreamState
     ) -> AsyncIterator[str]:
+        """The I/O of one completion; every decision is the run's (see ``ails.client.steps``)."""
+        self._check_open()  # closed between stream() and the first step
         run = state.run = CompletionRun(chat, settings)
         response: AsyncStreamResponse | None = None
-        outcome = "closed"
-        error: BaseException | None = None
+        completed = False
         try:
-            response = await self._open(run)
-            body = response.aiter_bytes()
+            step: Step = run.attempt()
+            while not isinstance(step, Stream):
+                if isinstance(step, Send):
+                    try:
+                        response = await self._transport.asend(step.request)
+                    except (TransportError, OSError) as exc:
+                        step = run.send_failed(exc)
+                    else:
+                        step = run.sent(response.status, response.headers)
+                elif isinstance(step, Sleep):
+                    await self._sleep(step.seconds)
+                    step = run.attempt()
+                else:  # ReadExcerpt
+                    assert response is not None
+                    body, response = await aread_excerpt(response, step.limit), None
+                    step = run.excerpt(body)
+            assert response is not None
+            chunks = response.aiter_bytes()
             try:
-                async for chunk in body:
+                async for chunk in chunks:
                     for token in run.feed(chunk):
                         yield token
                     if run.complete:
                         break
             except TruncatedBodyError as exc:
-                raise truncated(exc, run.text) from exc
+                raise run.truncated(exc) from exc
             except AilsError:
-                raise
+                raise  # ails.errors.TimeoutError is also an OSError
             except OSError as exc:
-                raise os_error("reading the answer", exc) from exc
+                raise run.read_failed(exc) from exc
             finally:
-                await aclose_iterator(body)
+                await aclose_iterator(chunks)
             run.finish()
-            outcome = "ok"
-        except GeneratorExit:  # aclose(), break in async with: as Client logs it
+        except BaseException as exc:  # GeneratorExit, KeyboardInterrupt, cancellation too
+            run.end(exc)
+            if isinstance(exc, AilsError):
+                run.raise_final(exc)  # built whole: the attempts and the text so far
             raise
-        except asyncio.CancelledError:
-            outcome = "cancelled"
-            raise
-        except AilsError as exc:
-            outcome, error = "error", exc
-            run.raise_final(exc)
-        except BaseException as exc:
-            outcome, error = "error", exc
-            raise
+        else:
+            completed = True
+            run.end(None)
         finally:
             if response is not None:
-                if outcome == "ok":
+                if completed:
                     await arelease(response)  # keep-alive: the answer is complete
                 else:
                     await response.aclose()
-            run.log(outcome, error)
-
-    async def _open(self, run: CompletionRun) -> AsyncStreamResponse:
-        while True:
-            request = run.next_request()
-            try:
-                response = await self._transport.asend(request)
-            except TransportError as exc:
-                await self._sleep(run.after_send_error(exc))
-                continue
-            except OSError as exc:
-                await self._sleep(run.after_send_error(os_error("sending the request", exc)))
-                continue
-            if run.accept(response.status, response.headers):
-                return response
-            try:
-                body = await aread_excerpt(response.aiter_bytes())
-            except (TransportError, OSError):
-                body = b""  # the status says enough
-            finally:
-                await response.aclose()
-            await self._sleep(run.after_status(body))
 
     async def aclose(self) -> None:
-        """Close the transport and its connections."""
+        """Close the transport and its connections; the client cannot be used again."""
+        self._closed = True
         await self._transport.aclose()
 
     async def __aenter__(self) -> AsyncClient:
+        self._check_open()
         return self
 
     async def __aexit__(
@@ -232,7 +170,3 @@ class AsyncClient:
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
-
-    def __repr__(self) -> str:
-        url = redact_url(self.base_url)
-        return f"AsyncClient(base_url={url!r}, profile={self._settings.profile.name!r})"

@@ -1,19 +1,12 @@
-"""What both clients do with a transport's raw failures and error bodies."""
+"""The bits of I/O both clients share: error excerpts, closing, stray ``OSError``."""
 
 from __future__ import annotations
 
 import builtins
 import socket
-from collections.abc import AsyncIterator, Iterator
 
-from ails.client.status_errors import BODY_EXCERPT
-from ails.domain.errors import (
-    ConnectError,
-    IncompleteStreamError,
-    TimeoutError,
-    TransportError,
-    TruncatedBodyError,
-)
+from ails.domain.errors import ConnectError, TimeoutError, TransportError
+from ails.ports.http import AsyncStreamResponse, StreamResponse
 
 __all__ = [
     "aclose_iterator",
@@ -23,43 +16,34 @@ __all__ = [
     "os_error",
     "read_excerpt",
     "release",
-    "truncated",
 ]
 
 
-def truncated(exc: TruncatedBodyError, partial_text: str) -> IncompleteStreamError:
-    """The error for a body the server cut short: what arrived is kept."""
-    return IncompleteStreamError(
-        f"the stream ended before [DONE]: {exc}; partial_text holds what arrived",
-        partial_text=partial_text,
-    )
-
-
-def release(response: object) -> None:
+def release(response: StreamResponse) -> None:
     """After a completed answer: let the transport pool the connection, else close it.
 
-    ``release()`` is optional in the port; a transport without it is closed.
+    ``release()`` is optional in the port; a response without it is closed.
     """
     done = getattr(response, "release", None)
     if done is None:
-        response.close()  # type: ignore[attr-defined]
+        response.close()
         return
     try:
         done()
     except (TransportError, OSError):
-        response.close()  # type: ignore[attr-defined]
+        response.close()
 
 
-async def arelease(response: object) -> None:
+async def arelease(response: AsyncStreamResponse) -> None:
     """The async twin of :func:`release` (``arelease()``, else ``aclose()``)."""
     done = getattr(response, "arelease", None)
     if done is None:
-        await response.aclose()  # type: ignore[attr-defined]
+        await response.aclose()
         return
     try:
         await done()
     except (TransportError, OSError):
-        await response.aclose()  # type: ignore[attr-defined]
+        await response.aclose()
 
 
 def os_error(doing: str, exc: OSError) -> TransportError:
@@ -74,17 +58,45 @@ def os_error(doing: str, exc: OSError) -> TransportError:
     return error
 
 
-def read_excerpt(chunks: Iterator[bytes]) -> bytes:
-    """Up to ``BODY_EXCERPT`` bytes of an error body; closes ``chunks``."""
+def read_excerpt(response: StreamResponse, limit: int) -> bytes:
+    """Up to ``limit`` bytes of a body that is not the answer; closes ``response``.
+
+    A failure while reading gives what arrived: the status says enough.
+    """
     body = bytearray()
     try:
-        for chunk in chunks:
-            body += chunk
-            if len(body) >= BODY_EXCERPT:
-                break
+        chunks = response.iter_bytes()
+        try:
+            for chunk in chunks:
+                body += chunk
+                if len(body) >= limit:
+                    break
+        finally:
+            close_iterator(chunks)
+    except (TransportError, OSError):
+        pass
     finally:
-        close_iterator(chunks)
-    return bytes(body[:BODY_EXCERPT])
+        response.close()
+    return bytes(body[:limit])
+
+
+async def aread_excerpt(response: AsyncStreamResponse, limit: int) -> bytes:
+    """The async twin of :func:`read_excerpt`."""
+    body = bytearray()
+    try:
+        chunks = response.aiter_bytes()
+        try:
+            async for chunk in chunks:
+                body += chunk
+                if len(body) >= limit:
+                    break
+        finally:
+            await aclose_iterator(chunks)
+    except (TransportError, OSError):
+        pass
+    finally:
+        await response.aclose()
+    return bytes(body[:limit])
 
 
 def close_iterator(iterator: object) -> None:
@@ -99,16 +111,3 @@ async def aclose_iterator(iterator: object) -> None:
     aclose = getattr(iterator, "aclose", None)
     if aclose is not None:
         await aclose()
-
-
-async def aread_excerpt(chunks: AsyncIterator[bytes]) -> bytes:
-    """The async twin of :func:`read_excerpt`."""
-    body = bytearray()
-    try:
-        async for chunk in chunks:
-            body += chunk
-            if len(body) >= BODY_EXCERPT:
-                break
-    finally:
-        await aclose_iterator(chunks)
-    return bytes(body[:BODY_EXCERPT])

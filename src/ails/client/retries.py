@@ -14,6 +14,8 @@ from ails.domain.errors import ValidationError
 
 __all__ = ["RetryPolicy", "parse_retry_after"]
 
+_PERMANENT_5XX = frozenset({501, 505})
+
 
 def parse_retry_after(value: str | None, *, now: float) -> float | None:
     """Seconds to wait from a ``Retry-After`` value: delta-seconds or an HTTP date.
@@ -51,7 +53,7 @@ def _non_negative_seconds(_instance: object, attribute: attrs.Attribute[Any], va
 
 @attrs.frozen
 class RetryPolicy:
-    """Retry 429, 5xx and connection failures, before the first token only.
+    """Retry 429, 5xx (not 501 or 505) and connection failures, before the first token only.
 
     The delay before retry ``n`` (0-based) is the server's ``Retry-After`` when
     it gave one, else ``initial_delay * 2**n`` capped at ``max_delay`` and
@@ -66,8 +68,12 @@ class RetryPolicy:
     max_retry_after: float = attrs.field(default=60.0, validator=_non_negative_seconds)
 
     def retryable_status(self, status: int) -> bool:
-        """Whether a response with ``status`` may be retried."""
-        return status == 429 or 500 <= status <= 599
+        """Whether a response with ``status`` may be retried.
+
+        429 and 5xx, except 501 Not Implemented and 505 HTTP Version Not
+        Supported: they say what the server is, not how it is doing.
+        """
+        return status == 429 or (500 <= status <= 599 and status not in _PERMANENT_5XX)
 
     def delay(
         self,

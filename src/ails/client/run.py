@@ -2,35 +2,38 @@
 
 The two clients only move bytes and sleep; everything they decide goes through
 a :class:`CompletionRun`: building each attempt's signed request, whether and
-how long to wait before a retry, mapping statuses to errors, decoding the
-body, enforcing the idle and total timeouts, and the one log event.
+how long to wait before a retry, what a response means, decoding the body,
+enforcing the idle and total timeouts, and the one log event. The run answers
+each report with the next :mod:`step <ails.client.steps>` to perform.
 """
 
 from __future__ import annotations
 
-import functools
-import importlib
 from collections.abc import Mapping
-from typing import Any, NoReturn
+from typing import NoReturn
 
+from ails.client.body_io import os_error
 from ails.client.request_builder import build_request
 from ails.client.retries import parse_retry_after
 from ails.client.settings import Settings
-from ails.client.status_errors import BODY_EXCERPT, error_for_status, json_error
-from ails.domain.chunks import ChunkInterpreter, JsonLoads, provider_error
+from ails.client.steps import STREAM, ReadExcerpt, Send, Sleep, Step
+from ails.domain.bodies import body_error, is_event_stream
+from ails.domain.chunks import ChunkInterpreter
 from ails.domain.decoder import TokenDecoder
 from ails.domain.errors import (
     AilsError,
     ConnectError,
     ConnectTimeoutError,
+    IncompleteStreamError,
     ProtocolError,
     ProviderError,
     TimeoutError,
     TransportError,
+    TruncatedBodyError,
     rebuilt,
 )
 from ails.domain.messages import ChatRequest
-from ails.ports.http import HttpRequest
+from ails.ports.tls import tls_failure
 
 __all__ = ["CompletionRun", "lower_keys"]
 
@@ -38,6 +41,8 @@ __all__ = ["CompletionRun", "lower_keys"]
 #: block. A token string costs ~50 bytes of object overhead for a few
 #: characters; blocks keep a million-token answer near its UTF-8 size.
 _BLOCK_TOKENS = 1024
+
+_READ_EXCERPT = ReadExcerpt()
 
 
 def lower_keys(headers: Mapping[str, str]) -> dict[str, str]:
@@ -48,19 +53,20 @@ def lower_keys(headers: Mapping[str, str]) -> dict[str, str]:
 class CompletionRun:
     """State of one completion across its attempts; the clients drive it.
 
-    The drive loop, identical in both clients:
+    Each client is the same loop over its own I/O (see :mod:`ails.client.steps`)::
 
-    1. ``request = run.next_request()``; send it. If sending raised a
-       ``TransportError``, ``delay = run.after_send_error(exc)`` (re-raises
-       when out of retries), sleep, go to 1.
-    2. If ``run.accept(status, headers)`` is false, read up to
-       ``BODY_EXCERPT`` bytes, close, ``delay = run.after_status(body)``
-       (raises when not retryable), sleep, go to 1.
-    3. Feed each body chunk to ``run.feed(chunk)`` and hand its tokens on;
-       stop early once ``run.complete``. Then ``run.finish()``.
-    4. An ``AilsError`` from any step goes out through ``run.raise_final(exc)``,
-       which adds the attempt count and the text that arrived.
-    5. Always ``run.log(outcome, error)`` once at the end.
+        step = run.attempt()
+        while not isinstance(step, Stream):
+            Send         -> send; step = run.sent(status, headers) or run.send_failed(exc)
+            Sleep        -> sleep; step = run.attempt()
+            ReadExcerpt  -> read and close the body; step = run.excerpt(body)
+        for chunk in body: hand out run.feed(chunk); stop once run.complete
+        run.finish()
+        ... and run.end(exc or None) once, whatever happened; an AilsError
+        goes out through run.raise_final(exc), built whole with the attempt
+        count and the text that arrived.
+
+    A method that decides the completion failed raises the error to pass on.
     """
 
     def __init__(self, chat: ChatRequest, settings: Settings) -> None:
@@ -73,8 +79,12 @@ class CompletionRun:
         self._total_bounds = (False, False)  # (connect, reads) waits capped by the total
         self.status: int | None = None
         self._headers: dict[str, str] = {}
-        self._decoder: TokenDecoder | None = None
-        self._non_stream: bytearray | None = None  # a JSON/HTML body where SSE was expected
+        self._decoder = TokenDecoder(
+            max_event_size=settings.max_event_size,
+            notice_pattern=settings.notice_pattern,
+            json_loads=settings.json_loads,
+            expect_usage=chat.options.wants_usage,
+        )
         self._last_event = self._started
         self._events = 0
         self._first_token: float | None = None
@@ -88,8 +98,8 @@ class CompletionRun:
 
     # -- attempts ---------------------------------------------------------------
 
-    def next_request(self) -> HttpRequest:
-        """The signed request for the next attempt."""
+    def attempt(self) -> Send:
+        """The next attempt: send its signed request."""
         timeout = self._s.timeout
         remaining = self._remaining()
         self.attempts += 1
@@ -99,43 +109,63 @@ class CompletionRun:
             remaining is not None and (timeout.connect is None or remaining < timeout.connect),
             remaining is not None and (timeout.idle is None or remaining < timeout.idle),
         )
-        return build_request(
-            self._chat,
-            base_url=self._s.base_url,
-            profile=self._s.profile,
-            headers=self._s.headers,
-            connect_timeout=_min(timeout.connect, remaining),
-            read_timeout=_min(timeout.idle, remaining),
-            total_timeout=remaining,
+        return Send(
+            build_request(
+                self._chat,
+                base_url=self._s.base_url,
+                profile=self._s.profile,
+                headers=self._s.headers,
+                connect_timeout=_min(timeout.connect, remaining),
+                read_timeout=_min(timeout.idle, remaining),
+                total_timeout=remaining,
+            )
         )
 
-    def after_send_error(self, error: TransportError) -> float:
-        """Delay before retrying a failed connection; re-raises ``error`` if none.
+    def send_failed(self, error: BaseException) -> Sleep:
+        """Sending failed with ``error``: sleep before retrying, or raise it.
 
         Only a ``ConnectError`` (nothing was sent) is retried: after a reset or
         a timeout waiting for the answer, the server may have taken the question.
+        A failed TLS handshake is not: a certificate or a plain-HTTP port fails
+        the same way every time. An ``OSError`` a transport let through is
+        wrapped first.
         """
-        if not isinstance(error, ConnectError):
-            _raise(self._give_up(error), error)
+        if isinstance(error, OSError) and not isinstance(error, AilsError):
+            wrapped = os_error("sending the request", error)
+        elif isinstance(error, TransportError):
+            wrapped = error
+        else:
+            raise error
+        if not isinstance(wrapped, ConnectError) or tls_failure(wrapped) is not None:
+            _raise(self._give_up(wrapped), wrapped)
         delay = self._s.retry.delay(self.attempts - 1, now=self._s.wall_clock(), rng=self._s.rng)
         if delay is None or not self._fits(delay):
-            _raise(self._give_up(error), error)
-        return delay
+            _raise(self._give_up(wrapped), wrapped)
+        return Sleep(delay)
 
-    def accept(self, status: int, headers: Mapping[str, str]) -> bool:
-        """Record the response head; true if its body is the answer to read."""
+    def sent(self, status: int, headers: Mapping[str, str]) -> Step:
+        """The response head arrived: stream its body, or read an excerpt of it."""
         self.status = status
         self._headers = lower_keys(headers)
         # The idle timer starts with the response head, so a body of nothing
         # but keep-alive comments times out from there, not from the first ping.
         self._last_event = self._s.clock()
-        return 200 <= status <= 299
+        if is_event_stream(status, self._headers.get("content-type", "")):
+            return STREAM
+        return _READ_EXCERPT
 
-    def after_status(self, body: bytes) -> float:
-        """Delay before retrying a non-2xx answer; raises the mapped error if none."""
+    def excerpt(self, body: bytes) -> Sleep:
+        """The start of a body that is not the answer: sleep and retry, or raise its error."""
         status = self.status or 0
         retry_after = parse_retry_after(self._headers.get("retry-after"), now=self._s.wall_clock())
-        error = error_for_status(status, self._headers, body, retry_after=retry_after)
+        profile = self._s.profile
+        error = body_error(
+            status,
+            self._headers.get("content-type", ""),
+            body,
+            retry_after=retry_after,
+            signing_profile=profile.name if profile.signer is not None else None,
+        )
         if isinstance(error, ProviderError) or not self._s.retry.retryable_status(status):
             # A stale profile (NEED REFRESH) fails the same way every time.
             raise self._give_up(error)
@@ -144,15 +174,12 @@ class CompletionRun:
         )
         if delay is None or not self._fits(delay):
             raise self._give_up(error)
-        return delay
+        return Sleep(delay)
 
     # -- the body -----------------------------------------------------------------
 
     def feed(self, chunk: bytes) -> list[str]:
         """Tokens completed by ``chunk``; enforces the idle and total timeouts."""
-        decoder = self._decoder
-        if decoder is None:
-            decoder = self._start_body()
         now = self._s.clock()
         if self._deadline is not None and now > self._deadline:
             # Checked before decoding: what arrived after the deadline is
@@ -163,11 +190,8 @@ class CompletionRun:
                 attempts=self.attempts,
                 partial_text=self._partial(),
             )
-        if self._non_stream is not None:
-            self._buffer_non_stream(chunk)
-            tokens: list[str] = []
-        else:
-            tokens = decoder.feed(chunk)
+        decoder = self._decoder
+        tokens = decoder.feed(chunk)
         if tokens:
             if self._first_token is None:
                 self._first_token = now
@@ -192,6 +216,17 @@ class CompletionRun:
             self._check_idle(now)
         return tokens
 
+    def read_failed(self, exc: OSError) -> TransportError:
+        """The error for an ``OSError`` a transport let through while reading the body."""
+        return os_error("reading the answer", exc)
+
+    def truncated(self, exc: TruncatedBodyError) -> IncompleteStreamError:
+        """The server closed in the middle of the body: the answer is incomplete, kept."""
+        return IncompleteStreamError(
+            f"the stream ended before [DONE]: {exc}; partial_text holds what arrived",
+            partial_text=self.text,
+        )
+
     def _keep(self, tokens: list[str]) -> None:
         self._tokens += len(tokens)
         parts = self._parts
@@ -202,56 +237,22 @@ class CompletionRun:
 
     @property
     def complete(self) -> bool:
-        """True once the rest of the body is irrelevant: read no more, call :meth:`finish`.
-
-        That is once the answer ended properly, or once enough of a body that
-        is not an event stream (a JSON error, an HTML page) is in hand to
-        report it.
-        """
-        if self._non_stream is not None:
-            return len(self._non_stream) >= BODY_EXCERPT
-        return self._decoder is not None and self._decoder.complete
+        """True once the answer ended properly: read no more, call :meth:`finish`."""
+        return self._decoder.complete
 
     def finish(self) -> None:
-        """The body ended: raise if the answer is incomplete or was not a stream."""
-        if self._decoder is None:
-            self._start_body()
-        if self._non_stream is not None:
-            self._raise_non_stream()
-        assert self._decoder is not None
+        """The body ended: raise if the answer is incomplete."""
+        decoder = self._decoder
         # The answer is joined only if the error needs it, not after every
         # complete answer (a long one would briefly double its memory).
-        self._decoder.close("" if self._decoder.complete else self.text)
+        decoder.close("" if decoder.complete else self.text)
 
     # -- what the answer told about itself ------------------------------------------
 
     @property
-    def _chunks(self) -> ChunkInterpreter | None:
-        return None if self._decoder is None else self._decoder.chunks
-
-    @property
-    def response_id(self) -> str | None:
-        """The answer's ``id`` as the server sent it, once known."""
-        chunks = self._chunks
-        return None if chunks is None else chunks.id
-
-    @property
-    def response_model(self) -> str | None:
-        """The ``model`` the server says answered, once known."""
-        chunks = self._chunks
-        return None if chunks is None else chunks.model
-
-    @property
-    def finish_reason(self) -> str | None:
-        """Why the answer ended (``"stop"``, ``"length"``, ...), once known."""
-        chunks = self._chunks
-        return None if chunks is None else chunks.finish_reason
-
-    @property
-    def usage(self) -> dict[str, Any] | None:
-        """The ``usage`` object, if the server sent one."""
-        chunks = self._chunks
-        return None if chunks is None else chunks.usage
+    def chunks(self) -> ChunkInterpreter:
+        """What the answer told about itself (``id``, ``model``, ``finish_reason``, ``usage``)."""
+        return self._decoder.chunks
 
     @property
     def time_to_first_token(self) -> float | None:
@@ -269,8 +270,24 @@ class CompletionRun:
 
     # -- logging ------------------------------------------------------------------
 
-    def log(self, outcome: str, error: BaseException | None = None) -> None:
-        """Emit the one event of this completion (no contents unless ``log_bodies``, no secrets)."""
+    def end(self, exc: BaseException | None) -> None:
+        """The completion is over, with ``exc`` on the way out (``None``: it succeeded).
+
+        Attaches the attempt count and any text that arrived to an ails error,
+        then logs the one event. The outcome is ``ok``, ``closed`` (the caller
+        left early: ``close()``, ``break``, garbage collection), ``cancelled``
+        (``KeyboardInterrupt``, task cancellation) or ``error``.
+        """
+        if exc is None:
+            self._log("ok", None)
+        elif isinstance(exc, GeneratorExit):
+            self._log("closed", None)
+        elif isinstance(exc, Exception):
+            self._log("error", exc)
+        else:  # KeyboardInterrupt, asyncio.CancelledError, SystemExit
+            self._log("cancelled", None)
+
+    def _log(self, outcome: str, error: BaseException | None) -> None:
         end = self._s.clock()
         fields: dict[str, object] = {
             "model": self._chat.model,
@@ -294,37 +311,6 @@ class CompletionRun:
             self._s.logger.info("ails.completion", **fields)
 
     # -- helpers ------------------------------------------------------------------
-
-    def _start_body(self) -> TokenDecoder:
-        decoder = self._decoder = TokenDecoder(
-            max_event_size=self._s.max_event_size,
-            notice_pattern=self._s.notice_pattern,
-            fast_json=_fast_json(),
-            expect_usage=self._chat.options.wants_usage,
-        )
-        content_type = self._headers.get("content-type", "").lower()
-        if content_type.startswith(("application/json", "text/html")):
-            self._non_stream = bytearray()
-        return decoder
-
-    def _buffer_non_stream(self, chunk: bytes) -> None:
-        assert self._non_stream is not None
-        room = BODY_EXCERPT - len(self._non_stream)
-        self._non_stream += chunk[: max(room, 0)]
-
-    def _raise_non_stream(self) -> None:
-        assert self._non_stream is not None
-        text = bytes(self._non_stream).decode("utf-8", "replace")
-        content_type = self._headers.get("content-type", "")
-        if content_type.lower().startswith("application/json"):
-            error = json_error(text)
-            if error is not None:
-                raise provider_error(error)
-        summary = " ".join(text.split())[:200]
-        raise ProtocolError(
-            f"expected an event stream (text/event-stream) but got {content_type!r}: "
-            f"{summary!r}; check that base_url points at a chat completions API"
-        )
 
     def _check_idle(self, now: float) -> None:
         idle = self._s.timeout.idle
@@ -411,20 +397,6 @@ def _raise(final: AilsError, error: AilsError) -> NoReturn:
     if final is error:
         raise error
     raise final.with_traceback(error.__traceback__) from error.__cause__
-
-
-@functools.cache
-def _fast_json() -> JsonLoads | None:
-    """``orjson.loads`` when the ``speed`` extra installed it, else ``None``.
-
-    Looked up on the first answer, not at import: ``import ails`` stays lean.
-    """
-    try:
-        module = importlib.import_module("orjson")
-    except ImportError:
-        return None
-    loads: JsonLoads = module.loads
-    return loads
 
 
 def _min(a: float | None, b: float | None) -> float | None:

@@ -34,13 +34,13 @@ class _Metadata:
     def id(self) -> str | None:
         """The answer's ``id`` (``chatcmpl-...``), once the server sent it."""
         run = self._state.run
-        return None if run is None else run.response_id
+        return None if run is None else run.chunks.id
 
     @property
     def model(self) -> str | None:
         """The model the server says answered, once known (it may differ from the one asked)."""
         run = self._state.run
-        return None if run is None else run.response_model
+        return None if run is None else run.chunks.model
 
     @property
     def finish_reason(self) -> str | None:
@@ -49,7 +49,7 @@ class _Metadata:
         ``None`` until the end, and for a server that ends with ``[DONE]`` only.
         """
         run = self._state.run
-        return None if run is None else run.finish_reason
+        return None if run is None else run.chunks.finish_reason
 
     @property
     def usage(self) -> dict[str, Any] | None:
@@ -59,7 +59,7 @@ class _Metadata:
         ``extra_body={"stream_options": {"include_usage": True}}``.
         """
         run = self._state.run
-        return None if run is None else run.usage
+        return None if run is None else run.chunks.usage
 
     @property
     def time_to_first_token(self) -> float | None:
@@ -87,8 +87,10 @@ class TokenStream(_Metadata, Iterator[str]):
         self._tokens = tokens
         self._state = state if state is not None else StreamState()
 
-    def __iter__(self) -> TokenStream:
-        return self
+    def __iter__(self) -> Iterator[str]:
+        # A for loop reads the tokens straight from the source: no call of
+        # __next__ per token. next(stream) still works, through __next__.
+        return self._tokens
 
     def __next__(self) -> str:
         return next(self._tokens)
@@ -124,8 +126,10 @@ class AsyncTokenStream(_Metadata, AsyncIterator[str]):
         self._tokens = tokens
         self._state = state if state is not None else StreamState()
 
-    def __aiter__(self) -> AsyncTokenStream:
-        return self
+    def __aiter__(self) -> AsyncIterator[str]:
+        # An async for loop reads the tokens straight from the source: no
+        # coroutine per token. anext(stream) still works, through __anext__.
+        return self._tokens
 
     async def __anext__(self) -> str:
         return await self._tokens.__anext__()

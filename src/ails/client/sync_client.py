@@ -2,33 +2,23 @@
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from ails.client.body_io import close_iterator, os_error, read_excerpt, release, truncated
+from ails.client.base import BaseClient
+from ails.client.body_io import close_iterator, read_excerpt, release
 from ails.client.call import CALL_DOC, NOT_GIVEN, CallOptions, NotGiven, prepare_call
-from ails.client.retries import RetryPolicy
 from ails.client.run import CompletionRun
-from ails.client.settings import (
-    DEFAULT_MAX_ANSWER_SIZE,
-    FROM_PROFILE,
-    SETTINGS_DOC,
-    NoticePatternLike,
-    Settings,
-    make_settings,
-)
+from ails.client.settings import SETTINGS_DOC, Settings
+from ails.client.steps import Send, Sleep, Step, Stream
 from ails.client.streams import StreamState, TokenStream
-from ails.client.timeouts import DEFAULT_TIMEOUT, TimeoutLike
+from ails.client.timeouts import TimeoutLike
 from ails.domain.errors import AilsError, TransportError, TruncatedBodyError
 from ails.domain.messages import DEFAULT_MODEL, DEFAULT_TEMPERATURE, ChatRequest, MessageLike
 from ails.domain.options import RequestOptions
-from ails.domain.profile import Profile
-from ails.domain.sse import DEFAULT_MAX_EVENT_SIZE
-from ails.log import Logger
-from ails.ports.http import StreamResponse, Transport, redact_url
+from ails.ports.http import StreamResponse, Transport
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack  # mypy has it; nothing imports it at run time
@@ -36,68 +26,23 @@ if TYPE_CHECKING:
 __all__ = ["Client"]
 
 
-class Client:
+class Client(BaseClient[Transport, Callable[[float], None]]):
     """A synchronous Ails client.
 
     ``transport`` is any :class:`~ails.ports.Transport`; by default a
     :class:`~ails.transports.requests_transport.RequestsTransport`. Closing the
-    client closes its transport.
+    client closes its transport. ``sleep`` defaults to ``time.sleep``.
     """
 
     __doc__ = (__doc__ or "") + SETTINGS_DOC
 
-    def __init__(
-        self,
-        transport: Transport | None = None,
-        *,
-        base_url: str | None = None,
-        timeout: TimeoutLike = DEFAULT_TIMEOUT,
-        max_retries: int | RetryPolicy = 2,
-        headers: Mapping[str, str] | None = None,
-        profile: Profile | str | None = None,
-        api_key: str | None = None,
-        logger: Logger | None = None,
-        notice_pattern: NoticePatternLike = FROM_PROFILE,
-        max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
-        max_answer_size: int | None = DEFAULT_MAX_ANSWER_SIZE,
-        log_bodies: bool = False,
-        clock: Callable[[], float] = time.monotonic,
-        wall_clock: Callable[[], float] = time.time,
-        rng: Callable[[], float] = random.random,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        self._settings = make_settings(
-            base_url=base_url,
-            timeout=timeout,
-            max_retries=max_retries,
-            headers=headers,
-            profile=profile,
-            api_key=api_key,
-            logger=logger,
-            notice_pattern=notice_pattern,
-            max_event_size=max_event_size,
-            max_answer_size=max_answer_size,
-            log_bodies=log_bodies,
-            clock=clock,
-            wall_clock=wall_clock,
-            rng=rng,
-        )
-        if transport is None:
-            from ails.transports.requests_transport import RequestsTransport
+    def _default_transport(self) -> Transport:
+        from ails.transports.requests_transport import RequestsTransport
 
-            transport = RequestsTransport()
-        self._transport = transport
-        self._sleep = sleep
+        return RequestsTransport()
 
-    @property
-    def base_url(self) -> str:
-        """The server this client talks to."""
-        return self._settings.base_url
-
-    @property
-    def profile(self) -> Profile:
-        """The identity this client presents (headers, signing, which options it sends)."""
-        return self._settings.profile
+    def _default_sleep(self) -> Callable[[float], None]:
+        return time.sleep
 
     def stream(
         self,
@@ -121,6 +66,7 @@ class Client:
         Messages and options are validated now (``ValidationError``); the
         request is sent when iteration starts.
         """
+        self._check_open()
         chat, settings = prepare_call(
             self._settings,
             messages,
@@ -150,70 +96,66 @@ class Client:
             return "".join(tokens)
 
     def _tokens(self, chat: ChatRequest, settings: Settings, state: StreamState) -> Iterator[str]:
+        """The I/O of one completion; every decision is the run's (see ``ails.client.steps``)."""
+        self._check_open()  # closed between stream() and the first step
         run = state.run = CompletionRun(chat, settings)
         response: StreamResponse | None = None
-        outcome = "closed"
-        error: BaseException | None = None
+        completed = False
         try:
-            response = self._open(run)
-            body = response.iter_bytes()
+            step: Step = run.attempt()
+            while not isinstance(step, Stream):
+                if isinstance(step, Send):
+                    try:
+                        response = self._transport.send(step.request)
+                    except (TransportError, OSError) as exc:
+                        step = run.send_failed(exc)
+                    else:
+                        step = run.sent(response.status, response.headers)
+                elif isinstance(step, Sleep):
+                    self._sleep(step.seconds)
+                    step = run.attempt()
+                else:  # ReadExcerpt
+                    assert response is not None
+                    body, response = read_excerpt(response, step.limit), None
+                    step = run.excerpt(body)
+            assert response is not None
+            chunks = response.iter_bytes()
             try:
-                for chunk in body:
+                for chunk in chunks:
                     yield from run.feed(chunk)
                     if run.complete:
                         break
             except TruncatedBodyError as exc:
-                raise truncated(exc, run.text) from exc
+                raise run.truncated(exc) from exc
             except AilsError:
-                raise
+                raise  # ails.errors.TimeoutError is also an OSError
             except OSError as exc:
-                raise os_error("reading the answer", exc) from exc
+                raise run.read_failed(exc) from exc
             finally:
-                close_iterator(body)
+                close_iterator(chunks)
             run.finish()
-            outcome = "ok"
-        except GeneratorExit:
+        except BaseException as exc:  # GeneratorExit, KeyboardInterrupt, cancellation too
+            run.end(exc)
+            if isinstance(exc, AilsError):
+                run.raise_final(exc)  # built whole: the attempts and the text so far
             raise
-        except AilsError as exc:
-            outcome, error = "error", exc
-            run.raise_final(exc)
-        except BaseException as exc:
-            outcome, error = "error", exc
-            raise
+        else:
+            completed = True
+            run.end(None)
         finally:
             if response is not None:
-                if outcome == "ok":
+                if completed:
                     release(response)  # keep-alive: the answer is complete
                 else:
                     response.close()
-            run.log(outcome, error)
-
-    def _open(self, run: CompletionRun) -> StreamResponse:
-        while True:
-            request = run.next_request()
-            try:
-                response = self._transport.send(request)
-            except TransportError as exc:
-                self._sleep(run.after_send_error(exc))
-                continue
-            except OSError as exc:
-                self._sleep(run.after_send_error(os_error("sending the request", exc)))
-                continue
-            if run.accept(response.status, response.headers):
-                return response
-            try:
-                body = read_excerpt(response.iter_bytes())
-            except (TransportError, OSError):
-                body = b""  # the status says enough
-            finally:
-                response.close()
-            self._sleep(run.after_status(body))
 
     def close(self) -> None:
-        """Close the transport and its connections."""
+        """Close the transport and its connections; the client cannot be used again."""
+        self._closed = True
         self._transport.close()
 
     def __enter__(self) -> Client:
+        self._check_open()
         return self
 
     def __exit__(
@@ -223,7 +165,3 @@ class Client:
         tb: TracebackType | None,
     ) -> None:
         self.close()
-
-    def __repr__(self) -> str:
-        url = redact_url(self.base_url)
-        return f"Client(base_url={url!r}, profile={self._settings.profile.name!r})"

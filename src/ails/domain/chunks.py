@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
-from json.scanner import make_scanner
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from ails.domain.errors import ProtocolError, ProviderError
+from ails.domain.errors import AilsError, ProtocolError, ProviderError
 from ails.domain.sse import ServerSentEvent
 
 __all__ = [
@@ -36,33 +35,26 @@ NEED_REFRESH = "AI.LS: NEED REFRESH"
 _DONE = "[DONE]"
 _EXCERPT = 200
 
-#: The C scanner ``json.loads`` itself ends in, called directly: a chat chunk
-#: is small, so the Python layers around it (``loads``, ``decode``,
-#: ``raw_decode`` and two whitespace regexes) cost as much as the scan.
-_scan_once = make_scanner(json.JSONDecoder())  # type: ignore[arg-type] # the C one takes a decoder
-
-#: A faster JSON decoder, e.g. ``orjson.loads``: takes ``str`` and raises
-#: ``ValueError`` for what it does not accept (the standard library then
-#: decides). Only the strings of its result are trusted (``orjson`` reads
-#: integers beyond 64 bits as floats); see ``ChunkInterpreter.handle_data``.
+#: A JSON decoder for event data: takes ``str``, returns JSON values, raises
+#: ``ValueError`` on what it does not accept. ``json_loads=orjson.loads`` on a
+#: client opts into the ``speed`` extra; its values are then used as it gives
+#: them (orjson reads integers beyond 64 bits as floats, which no token is).
 JsonLoads = Callable[[str], Any]
 
+_raw_decode = json.JSONDecoder().raw_decode
 
-def loads(data: str, fast: JsonLoads | None = None) -> Any:
-    """``json.loads(data)``, exactly, by the quickest route.
 
-    ``fast`` is tried first when given. Anything it or the bare scanner does not
-    accept whole (an error, surrounding whitespace) goes to ``json.loads``, so
-    errors and edge cases are the standard library's.
+def loads(data: str) -> Any:
+    """``json.loads(data)``, exactly, by the quickest public route.
+
+    ``JSONDecoder.raw_decode`` skips the whitespace checks ``json.loads`` wraps
+    around it (as much work as scanning a small chat chunk). Anything it does
+    not take whole (an error, surrounding whitespace) goes to ``json.loads``,
+    so errors and edge cases are the standard library's.
     """
-    if fast is not None:
-        try:
-            return fast(data)
-        except ValueError:
-            pass
     try:
-        value, end = _scan_once(data, 0)
-    except (StopIteration, ValueError):
+        value, end = _raw_decode(data)
+    except ValueError:
         return json.loads(data)
     if end != len(data):
         return json.loads(data)  # trailing whitespace is fine, more JSON is not
@@ -84,7 +76,7 @@ def provider_error(error: object) -> ProviderError:
     if code is not None and NEED_REFRESH in code.upper():
         return ProviderError(
             f"the service rejected the signature ({code}): the secret and client-v "
-            "are out of date; pass Profile.ails().with_key(secret, client_version) "
+            "are out of date; pass Profile.ails().with_secret(secret, client_version) "
             "with the values the current ai.ls web client uses",
             code=code,
             detail=detail,
@@ -100,11 +92,13 @@ def provider_error(error: object) -> ProviderError:
 class ChunkInterpreter:
     """Turns ``ServerSentEvent`` objects into answer tokens.
 
-    :meth:`handle` returns the tokens one event carries (often one, maybe
-    none). :attr:`done` turns true on ``[DONE]``; :attr:`finish_reason` is set
-    by a ``finish_reason``; either means the answer is complete.
-    ``notice_pattern`` (``None`` to disable) is searched in the first content
-    token only; a match raises ``ProviderError`` instead of yielding it.
+    :meth:`feed` returns the tokens a batch of events carries, in order.
+    :attr:`done` turns true on ``[DONE]``; :attr:`finish_reason` is set by a
+    ``finish_reason``; either makes :attr:`complete` true, and later events are
+    ignored. ``notice_pattern`` (``None`` to disable) is searched in the first
+    content token only; a match raises ``ProviderError`` instead of yielding
+    it. ``json_loads`` decodes each event's data (see :data:`JsonLoads`); by
+    default the standard library's :func:`loads`.
 
     Once known, :attr:`id` and :attr:`model` hold the chunk's ``id`` and
     ``model`` (the first ones seen) and :attr:`usage` the last ``usage``
@@ -117,11 +111,11 @@ class ChunkInterpreter:
         self,
         *,
         notice_pattern: re.Pattern[str] | None = DEFAULT_NOTICE_PATTERN,
-        fast_json: JsonLoads | None = None,
+        json_loads: JsonLoads | None = None,
         expect_usage: bool = False,
     ) -> None:
         self._notice = notice_pattern
-        self._fast_json = fast_json
+        self._loads: JsonLoads = loads if json_loads is None else json_loads
         self._seen_content = False
         self._need_meta = True  # until both id and model were seen
         self._expect_usage = expect_usage
@@ -130,72 +124,87 @@ class ChunkInterpreter:
         self.id: str | None = None
         self.model: str | None = None
         self.usage: dict[str, Any] | None = None
+        #: True once the answer ended properly (``[DONE]``, or a finish reason
+        #: and, with ``expect_usage``, the usage after it).
+        self.complete = False
+        #: A fault held back by :meth:`feed` because tokens came before it.
+        self.failure: AilsError | None = None
 
-    @property
-    def complete(self) -> bool:
-        """True once the answer ended properly (``[DONE]`` or a finish reason).
+    def feed(self, events: Iterable[ServerSentEvent]) -> list[str]:
+        """The tokens ``events`` carry; raise ``ProviderError`` or ``ProtocolError`` on failures.
 
-        With ``expect_usage``, a finish reason counts once the usage arrived.
+        When events before a fault gave tokens, they are returned and the
+        fault is kept in :attr:`failure` and raised by the next call, so no
+        token is lost (the same rule as ``SSEParser.feed``).
         """
-        if self.done:
-            return True
-        if self.finish_reason is None:
-            return False
-        return not self._expect_usage or self.usage is not None
-
-    def handle(self, event: ServerSentEvent) -> list[str]:
-        """Interpret one event; raise ``ProviderError`` or ``ProtocolError`` on failures."""
+        if self.failure is not None:
+            raise self.failure
         tokens: list[str] = []
-        self.handle_data(event.event, event.data, tokens)
-        return tokens
-
-    def handle_data(self, event_type: str, data: str, tokens: list[str]) -> None:
-        """Interpret one event given as its type and data; append its tokens to ``tokens``.
-
-        The hot path of :class:`~ails.domain.decoder.TokenDecoder`: no event
-        object, no list per event. Same rules as :meth:`handle`.
-        """
-        if data == _DONE:
-            self.done = True
-            return
-        if event_type == "error":
-            raise provider_error(_maybe_json(data))
-        fast = self._fast_json
-        chunk = self._decode(data, fast)
-        # The usual chunk (one choice, a string delta.content, no error) inline.
-        # It reads only strings, which a fast decoder returns exactly as
-        # json.loads does; anything else takes the general path, which checks
-        # every shape on the standard library's own reading of the data.
-        if type(chunk) is dict and not chunk.get("error"):
-            if self._need_meta:
-                self._meta(chunk)
-            choices = chunk.get("choices")
-            if type(choices) is list and len(choices) == 1:
-                choice = choices[0]
-                if type(choice) is dict:
+        if self.complete:
+            return tokens
+        loads = self._loads
+        try:
+            for event in events:
+                data = event.data
+                if data == _DONE:
+                    self.done = self.complete = True
+                    break  # what follows the answer is ignored
+                if event.event == "error":
+                    raise provider_error(_maybe_json(data))
+                try:
+                    chunk = loads(data)
+                except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
+                    raise ProtocolError(
+                        f"an event's data is not JSON: {_excerpt(data)!r}; is base_url an "
+                        "OpenAI-compatible chat completions endpoint?"
+                    ) from None
+                if not isinstance(chunk, dict):
+                    raise ProtocolError(
+                        f"expected a JSON object in each event, got {_excerpt(data)!r}"
+                    )
+                if chunk.get("error"):
+                    raise provider_error(chunk["error"])
+                if self._need_meta:
+                    self._meta(chunk)
+                usage = chunk.get("usage")
+                if isinstance(usage, dict):
+                    self.usage = usage
+                    if self.finish_reason is not None:
+                        self.complete = True  # the usage chunk after the finish reason
+                choices = chunk.get("choices")
+                if choices is None:
+                    continue  # e.g. a keep-alive or metadata object
+                if not isinstance(choices, list):
+                    raise ProtocolError(f"'choices' is not a list in {_excerpt(data)!r}")
+                # What a token is, defined here only: each choice's non-empty
+                # string delta.content. Inline, as it runs once per token.
+                for choice in choices:
+                    if not isinstance(choice, dict):
+                        raise ProtocolError(f"a choice is not an object in {_excerpt(data)!r}")
                     delta = choice.get("delta")
-                    if type(delta) is dict:
+                    if delta is not None:
+                        if not isinstance(delta, dict):
+                            raise ProtocolError(f"'delta' is not an object in {_excerpt(data)!r}")
                         content = delta.get("content")
-                        reason = choice.get("finish_reason")
-                        if type(content) is str and (reason is None or type(reason) is str):
-                            if content:  # "" carries no token
+                        if isinstance(content, str):
+                            if content:  # null and "" carry no token
                                 if not self._seen_content:
                                     self._check_notice(content)
                                 tokens.append(content)
-                            if reason is not None:
-                                self.finish_reason = reason
-                                self._usage(chunk)
-                            return
-        if fast is not None:
-            chunk = self._decode(data, None)
-        if not isinstance(chunk, dict):
-            raise ProtocolError(f"expected a JSON object in each event, got {_excerpt(data)!r}")
-        if chunk.get("error"):
-            raise provider_error(chunk["error"])
-        if self._need_meta:
-            self._meta(chunk)
-        self._usage(chunk)
-        tokens += self._tokens(chunk, data)
+                        elif content is not None:
+                            raise ProtocolError(f"'content' is not a string in {_excerpt(data)!r}")
+                    reason = choice.get("finish_reason")
+                    if reason is not None:
+                        self.finish_reason = reason if isinstance(reason, str) else str(reason)
+                        if not self._expect_usage or self.usage is not None:
+                            self.complete = True
+                if self.complete:
+                    break  # what follows the answer is ignored
+        except AilsError as failure:
+            if not tokens:
+                raise
+            self.failure = failure
+        return tokens
 
     def _meta(self, chunk: dict[str, Any]) -> None:
         if self.id is None:
@@ -208,51 +217,7 @@ class ChunkInterpreter:
                 self.model = value
         self._need_meta = self.id is None or self.model is None
 
-    def _usage(self, chunk: dict[str, Any]) -> None:
-        usage = chunk.get("usage")
-        if isinstance(usage, dict):
-            self.usage = usage
-
-    @staticmethod
-    def _decode(data: str, fast: JsonLoads | None) -> Any:
-        try:
-            return loads(data, fast)
-        except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
-            raise ProtocolError(
-                f"an event's data is not JSON: {_excerpt(data)!r}; is base_url an "
-                "OpenAI-compatible chat completions endpoint?"
-            ) from None
-
-    def _tokens(self, chunk: dict[str, Any], data: str) -> list[str]:
-        choices = chunk.get("choices")
-        if choices is None:
-            return []  # e.g. a keep-alive or metadata object
-        if not isinstance(choices, list):
-            raise ProtocolError(f"'choices' is not a list in {_excerpt(data)!r}")
-        tokens: list[str] = []
-        for choice in choices:
-            if not isinstance(choice, dict):
-                raise ProtocolError(f"a choice is not an object in {_excerpt(data)!r}")
-            delta = choice.get("delta")
-            if delta is None:
-                delta = {}
-            elif not isinstance(delta, dict):
-                raise ProtocolError(f"'delta' is not an object in {_excerpt(data)!r}")
-            content = delta.get("content")
-            if isinstance(content, str):
-                if content:  # null and "" carry no token
-                    self._check_notice(content)
-                    tokens.append(content)
-            elif content is not None:
-                raise ProtocolError(f"'content' is not a string in {_excerpt(data)!r}")
-            reason = choice.get("finish_reason")
-            if reason is not None:
-                self.finish_reason = str(reason)
-        return tokens
-
     def _check_notice(self, content: str) -> None:
-        if self._seen_content:
-            return
         self._seen_content = True
         if self._notice is not None and self._notice.search(content):
             raise ProviderError(

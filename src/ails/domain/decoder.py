@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from ails.domain.chunks import DEFAULT_NOTICE_PATTERN, ChunkInterpreter, JsonLoads
-from ails.domain.errors import AilsError, IncompleteStreamError, ProtocolError
+from ails.domain.errors import IncompleteStreamError, ProtocolError
 from ails.domain.sse import DEFAULT_MAX_EVENT_SIZE, SSEParser
 
 __all__ = ["TokenDecoder"]
@@ -18,8 +18,8 @@ class TokenDecoder:
     :attr:`complete` is true the rest of the body is irrelevant.
     :meth:`close` raises ``IncompleteStreamError`` if the body ended early.
     :attr:`events` counts dispatched events, so callers can tell a real event
-    from keep-alive comments. ``fast_json`` is an optional faster JSON decoder
-    (see :data:`~ails.domain.chunks.JsonLoads`); results are the same without it.
+    from keep-alive comments. ``json_loads`` decodes each event's data (see
+    :data:`~ails.domain.chunks.JsonLoads`); by default the standard library.
     ``expect_usage`` waits for the usage chunk after a finish reason (see
     :class:`~ails.domain.chunks.ChunkInterpreter`), whose :attr:`chunks` tells
     the answer's ``id``, ``model`` and ``usage``.
@@ -30,20 +30,20 @@ class TokenDecoder:
         *,
         max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
         notice_pattern: re.Pattern[str] | None = DEFAULT_NOTICE_PATTERN,
-        fast_json: JsonLoads | None = None,
+        json_loads: JsonLoads | None = None,
         expect_usage: bool = False,
     ) -> None:
         self._parser = SSEParser(max_event_size=max_event_size)
         self._chunks = ChunkInterpreter(
-            notice_pattern=notice_pattern, fast_json=fast_json, expect_usage=expect_usage
+            notice_pattern=notice_pattern, json_loads=json_loads, expect_usage=expect_usage
         )
         self.events = 0
-        self._failure: AilsError | None = None
 
     @property
     def complete(self) -> bool:
         """True once ``[DONE]`` or a finish reason arrived, or a fault waits for :meth:`close`."""
-        return self._chunks.complete or self._failure is not None or self._parser.failed
+        chunks = self._chunks
+        return chunks.complete or chunks.failure is not None or self._parser.failed
 
     @property
     def finish_reason(self) -> str | None:
@@ -56,29 +56,21 @@ class TokenDecoder:
         return self._chunks
 
     def feed(self, data: bytes) -> list[str]:
-        """Parse ``data``; return the tokens it completes, in order."""
+        """Parse ``data``; return the tokens it completes, in order.
+
+        Bytes after the answer are ignored, whichever chunk they come in. A
+        fault after tokens is held back (see ``SSEParser.feed`` and
+        ``ChunkInterpreter.feed``): :attr:`complete` turns true and
+        :meth:`close` raises it.
+        """
         chunks = self._chunks
         if chunks.complete:
-            return []  # bytes after the answer are ignored, whichever chunk they come in
-        if self._failure is not None:
-            raise self._failure
-        tokens: list[str] = []
-        handle = chunks.handle_data
-        try:
-            for event_type, text, _, _ in self._parser.feed_raw(data):
-                self.events += 1
-                handle(event_type, text, tokens)
-                if chunks.complete:
-                    # Bytes after [DONE] or a finish reason are ignored here as
-                    # the client ignores later chunks: chunking changes nothing.
-                    break
-        except AilsError as failure:
-            if not tokens:
-                raise
-            # Tokens before the fault arrived and count: hand them over now
-            # (complete turns true) and raise the fault from close().
-            self._failure = failure
-        return tokens
+            return []
+        if chunks.failure is not None:
+            raise chunks.failure
+        events = self._parser.feed(data)
+        self.events += len(events)
+        return chunks.feed(events)
 
     def close(self, partial_text: str = "") -> None:
         """Mark the end of the body; raise if the answer never completed.
@@ -86,7 +78,7 @@ class TokenDecoder:
         A fault :meth:`feed` held back is raised here, unless the answer had
         completed before it (what follows a complete answer is ignored).
         """
-        failure = self._failure
+        failure = self._chunks.failure
         try:
             self._parser.close()
         except ProtocolError as error:

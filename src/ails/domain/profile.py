@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import string
+import warnings
 from collections.abc import Mapping
 
 import attrs
@@ -107,7 +108,7 @@ class Profile:
 
     The secret and ``client-v`` change together on the service side (a stale
     pair gets ``AI.LS: NEED REFRESH``), so both live here:
-    ``Profile.ails().with_key(secret, client_version)`` updates them without a
+    ``Profile.ails().with_secret(secret, client_version)`` updates them without a
     new release. ``signer=None`` sends no ``d``/``t``/``s`` fields.
 
     What only the ai.ls service wants is off unless a profile turns it on:
@@ -176,10 +177,25 @@ class Profile:
         headers = [(name, value) for name, value in self.headers if name != "authorization"]
         return attrs.evolve(self, headers=(*headers, ("authorization", f"Bearer {api_key}")))
 
-    def with_key(self, secret: str, client_version: str) -> Profile:
-        """Return this profile with a new secret and the ``client-v`` that goes with it."""
+    def with_secret(self, secret: str, client_version: str) -> Profile:
+        """Return this profile signing with ``secret``, sending the ``client-v`` of that key.
+
+        The signing key, not an API key (that is :meth:`with_api_key`): the two
+        values the ai.ls web client ships together.
+        """
         signer = self.signer.replace(secret=secret) if self.signer else Signer(secret=secret)
         return attrs.evolve(self, signer=signer, client_version=client_version)
+
+    def with_key(self, secret: str, client_version: str) -> Profile:
+        """Deprecated alias of :meth:`with_secret`; will be removed in the next release."""
+        warnings.warn(
+            "Profile.with_key() is renamed Profile.with_secret() (the signing secret, "
+            "not an API key: that is with_api_key()); with_key will be removed in the "
+            "next release",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.with_secret(secret, client_version)
 
     def __repr__(self) -> str:
         # Headers may hold an API key: show their names only.

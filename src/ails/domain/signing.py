@@ -12,6 +12,7 @@ import time
 from datetime import datetime, tzinfo
 
 from ails.domain.errors import ValidationError
+from ails.domain.timezones import parse_tz
 
 # Users reuse the signer on its own, so importing this module stays cheap:
 # no attrs and no typing at run time (mypy treats this name as True).
@@ -124,7 +125,9 @@ class Signer(_Frozen):
     :class:`ails.Profile`). ``length="python"`` reproduces older ports that
     used ``len(m)`` instead of the browser's UTF-16 length. ``clock`` returns
     the current Unix time in milliseconds and ``tz`` the time zone for ``d``
-    (``None``: the local one); inject both for deterministic signatures.
+    (``None``: the local one): a ``tzinfo`` or a string, ``"UTC"``,
+    ``"+03:00"`` or an IANA name such as ``"Europe/Moscow"``; inject both
+    for deterministic signatures.
     The secret never appears in ``repr()``.
     """
 
@@ -139,7 +142,7 @@ class Signer(_Frozen):
         secret: str = DEFAULT_SECRET,
         length: LengthMode = "utf16",
         clock: Callable[[], int] | None = None,
-        tz: tzinfo | None = None,
+        tz: tzinfo | str | None = None,
     ) -> None:
         if not isinstance(secret, str) or not secret:
             raise ValidationError("secret must be a non-empty string")
@@ -148,7 +151,7 @@ class Signer(_Frozen):
         object.__setattr__(self, "secret", secret)
         object.__setattr__(self, "length", length)
         object.__setattr__(self, "clock", _wall_clock_ms if clock is None else clock)
-        object.__setattr__(self, "tz", tz)
+        object.__setattr__(self, "tz", None if tz is None else parse_tz(tz))
 
     def replace(self, *, secret: str | None = None) -> Signer:
         """Return a signer with another secret (length mode, clock and zone kept)."""
@@ -160,19 +163,19 @@ class Signer(_Frozen):
         )
 
     def sign(
-        self, content: str, *, now_ms: int | None = None, tz: tzinfo | None = None
+        self, content: str, *, now_ms: int | None = None, tz: tzinfo | str | None = None
     ) -> Signature:
         """Sign ``content``, the last message of the chat.
 
         ``now_ms`` and ``tz`` override the signer's clock and time zone for
-        this call.
+        this call; ``tz`` takes the same spellings as the constructor's.
         """
         if not isinstance(content, str):
             raise ValidationError(f"content must be a string, got {type(content).__name__}")
         ms = self.clock() if now_ms is None else now_ms
         if isinstance(ms, bool) or not isinstance(ms, int) or not 0 <= ms < _YEAR_10000_MS:
             raise ValidationError(f"now_ms must be Unix milliseconds as an int, got {ms!r}")
-        zone = tz if tz is not None else self.tz
+        zone = parse_tz(tz) if tz is not None else self.tz
         t = format_timestamp(ms)
         size = js_length(content) if self.length == "utf16" else len(content)
         digest = hashlib.sha256(js_utf8(f"{t}:{content}:{self.secret}:{size}")).hexdigest()

@@ -47,7 +47,17 @@ from typing import Any
 
 import attrs
 
-__all__ = ["Fixture", "Reply", "Step", "builtin_fixtures", "load_fixture", "load_fixtures"]
+__all__ = [
+    "Fixture",
+    "FixtureError",
+    "Reply",
+    "Step",
+    "UnknownFixtureError",
+    "builtin_fixtures",
+    "load_fixture",
+    "load_fixtures",
+    "unknown_fixture_message",
+]
 
 _FRAMINGS = ("chunked", "close", "length")
 _BODY_FAULTS = ("reset", "close", "stall")
@@ -56,6 +66,27 @@ _REPLY_FAULTS = ("no_response", "garbage")
 
 class FixtureError(ValueError):
     """A fixture file does not follow the documented format."""
+
+
+class UnknownFixtureError(KeyError):
+    """No fixture has that name; the message lists the ones that exist.
+
+    A ``KeyError`` (as a dict lookup would raise) whose text reads as a
+    sentence, not as a quoted key.
+    """
+
+    def __init__(self, name: str, names: Iterable[str]) -> None:
+        super().__init__(name)
+        self.name = name
+        self.message = unknown_fixture_message(name, names)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def unknown_fixture_message(name: str, names: Iterable[str]) -> str:
+    """What :class:`UnknownFixtureError` and the fake server's 404 say."""
+    return f"no fixture named {name!r}; the fixtures are: {', '.join(sorted(names))}"
 
 
 @attrs.frozen
@@ -162,8 +193,16 @@ def load_fixture(path: str | Path) -> Fixture:
 
 
 def load_fixtures(directory: str | Path) -> dict[str, Fixture]:
-    """Load every ``*.json`` fixture in ``directory``, by name."""
-    fixtures = (load_fixture(p) for p in sorted(Path(directory).glob("*.json")))
+    """Load every ``*.json`` fixture in ``directory``, by name.
+
+    A folder that does not exist is a :class:`FixtureError`, not an empty set:
+    a typo in the path would otherwise go unnoticed.
+    """
+    folder = Path(directory)
+    if not folder.is_dir():
+        what = "is not a folder" if folder.exists() else "does not exist"
+        raise FixtureError(f"the fixtures folder {str(folder)!r} {what}")
+    fixtures = (load_fixture(p) for p in sorted(folder.glob("*.json")))
     return _by_name(fixtures)
 
 

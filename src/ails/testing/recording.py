@@ -29,7 +29,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ails.client.retries import parse_retry_after
-from ails.client.status_errors import error_for_status
+from ails.domain.bodies import BODY_EXCERPT, body_error, is_event_stream
 from ails.domain.decoder import TokenDecoder
 from ails.domain.errors import AilsError, HTTPStatusError, RateLimitError, ValidationError
 from ails.domain.errors import TimeoutError as AilsTimeoutError
@@ -294,11 +294,16 @@ class RecordingTransport:
 def _expectation(
     status: int, headers: Mapping[str, str], steps: list[dict[str, Any]]
 ) -> dict[str, Any]:
-    """What ails makes of the recorded answer: its text, or the error's class."""
-    if not 200 <= status <= 299:
+    """What ails makes of the recorded answer: its text, or the error's class.
+
+    The same decisions as the client's (:mod:`ails.domain.bodies`), so a
+    replay raises what the expectation says.
+    """
+    content_type = headers.get("content-type", "")
+    if not is_event_stream(status, content_type):
         body = b"".join(_step_bytes(step) for step in steps if "fault" not in step)
         retry_after = parse_retry_after(headers.get("retry-after"), now=time.time())
-        error = error_for_status(status, headers, body, retry_after=retry_after)
+        error = body_error(status, content_type, body[:BODY_EXCERPT], retry_after=retry_after)
         expect: dict[str, Any] = {"error": type(error).__name__}
         if isinstance(error, HTTPStatusError):
             expect["status"] = status

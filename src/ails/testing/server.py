@@ -33,13 +33,21 @@ from ails.testing.checks import (
     check_ails_request,
     check_openai_request,
 )
-from ails.testing.fixtures import Fixture, builtin_fixtures, load_fixtures
+from ails.testing.fixtures import (
+    Fixture,
+    UnknownFixtureError,
+    builtin_fixtures,
+    load_fixtures,
+    unknown_fixture_message,
+)
 from ails.testing.replay import ClientGone, send_simple, write_reply
 from ails.testing.threaded import Handler, ThreadedServer
 
 __all__ = ["MAX_BODY_SIZE", "FakeServer", "RecordedRequest"]
 
 _DEFAULT_FIXTURE = "default"
+#: The one path the server answers, after an optional ``/fixtures/<name>[/<scope>]``.
+CHAT_PATH = "/v1/chat/completions"
 
 
 @attrs.define
@@ -248,7 +256,7 @@ class FakeServer:
     def url_for(self, fixture: str) -> str:
         """A base URL that selects ``fixture``, with reply counters of its own."""
         if fixture not in self.fixtures:
-            raise KeyError(f"no fixture named {fixture!r}; have {sorted(self.fixtures)}")
+            raise UnknownFixtureError(fixture, self.fixtures)
         return f"{self.url}/fixtures/{fixture}/{uuid4().hex[:12]}"
 
     def wait_for_requests(self, count: int, timeout: float = 10.0) -> list[RecordedRequest]:
@@ -279,22 +287,33 @@ class FakeServer:
             body = b""
         else:
             body = handler.rfile.read(length) if length else b""
+        fixture: Fixture | None
+        rejection: Rejection | None
+        scope = ""
         try:
-            fixture, scope = self._select(url.path, headers, body)
-            rejection = refused or self._check(handler.command, url.query, headers, body)
+            selected = self._select(url.path, headers, body)
+            if isinstance(selected, Rejection):
+                # A wrong path or fixture name is the caller's mistake the real
+                # service would answer 404 to: nothing is replayed, no counter moves.
+                fixture, rejection = None, refused or selected
+            else:
+                fixture, scope = selected
+                rejection = refused or self._check(handler.command, url.query, headers, body)
         except Exception as exc:  # a bug here must still answer, not kill the handler
             fixture, scope = self.fixtures[_DEFAULT_FIXTURE], ""
             rejection = Rejection(500, "fake_server_error", f"the fake server failed: {exc!r}")
-        with self._lock:
-            index = self._counters.get((fixture.name, scope), 0)
-            self._counters[(fixture.name, scope)] = index + 1
+        index = 0
+        if fixture is not None:
+            with self._lock:
+                index = self._counters.get((fixture.name, scope), 0)
+                self._counters[(fixture.name, scope)] = index + 1
         record = RecordedRequest(
             method=handler.command,
             path=url.path,
             query=url.query,
             headers=headers,
             body=body,
-            fixture=fixture.name,
+            fixture="" if fixture is None else fixture.name,
             reply_index=index,
             rejection=rejection,
         )
@@ -303,6 +322,7 @@ class FakeServer:
             if record.rejection is not None:
                 send_simple(handler, record.rejection.status, record.rejection.body())
             else:
+                assert fixture is not None  # only a rejected request has none
                 scale = 1.0 if fixture.realtime else self.delay_scale
                 write_reply(handler, fixture.reply(index), scale, self._stopping)
         except (ClientGone, ConnectionError, BrokenPipeError):
@@ -321,14 +341,31 @@ class FakeServer:
                 del self.requests[:excess]
             self._lock.notify_all()
 
-    def _select(self, path: str, headers: Mapping[str, str], body: bytes) -> tuple[Fixture, str]:
-        parts = path.strip("/").split("/")
-        if len(parts) >= 2 and parts[0] == "fixtures" and parts[1] in self.fixtures:
-            scope = parts[2] if len(parts) > 2 and parts[2] != "v1" else ""
-            return self.fixtures[parts[1]], scope
-        named = headers.get("x-ails-fixture")
-        if named in self.fixtures:
-            return self.fixtures[named], ""
+    def _select(
+        self, path: str, headers: Mapping[str, str], body: bytes
+    ) -> tuple[Fixture, str] | Rejection:
+        """The fixture and reply scope for a request, or a 404 for a path or name that is wrong."""
+        named, scope, rest = None, "", path
+        if path.startswith("/fixtures/"):
+            named, _, rest = path.removeprefix("/fixtures/").partition("/")
+            rest = "/" + rest
+            head, _, tail = rest[1:].partition("/")
+            if head and head != "v1":  # /fixtures/<name>/<scope>/v1/...
+                scope, rest = head, "/" + tail
+        if rest != CHAT_PATH:
+            return Rejection(
+                404,
+                "not_found",
+                f"FakeServer answers POST {CHAT_PATH}, not {path}; "
+                "use base_url=server.url or server.url_for(name)",
+            )
+        named = named or headers.get("x-ails-fixture")
+        if named is not None:
+            if named not in self.fixtures:
+                return Rejection(
+                    404, "unknown_fixture", unknown_fixture_message(named, self.fixtures)
+                )
+            return self.fixtures[named], scope
         try:
             content = json.loads(body)["messages"][-1]["content"]
         except (ValueError, KeyError, IndexError, TypeError, RecursionError):

@@ -20,6 +20,7 @@ from ails.domain.errors import (
     TruncatedBodyError,
 )
 from ails.ports.http import HttpRequest, redact_url
+from ails.ports.tls import PLAIN_HTTP_HINT, speaks_plain_http
 from ails.transports._env import scrub
 from ails.transports._requests_pool import DNSTimeout
 
@@ -143,6 +144,8 @@ def _translate(exc: BaseException, request: HttpRequest) -> TransportError | Pro
             "stalled (raise Timeout(idle=...) if it is just slow)"
         )
     if has(requests.exceptions.SSLError, urllib3.exceptions.SSLError, ssl.SSLError):
+        if speaks_plain_http(exc):
+            return ConnectError(f"TLS with {where} failed: {root}; {PLAIN_HTTP_HINT}")
         return ConnectError(
             f"TLS with {where} failed: {root}; check the certificate, or pass verify= "
             "a CA bundle (verify=False turns checking off)"

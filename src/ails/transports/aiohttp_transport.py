@@ -35,6 +35,7 @@ from ails.domain.errors import (
     ValidationError,
 )
 from ails.ports.http import DRAIN_BYTES, DRAIN_SECONDS, HttpRequest, redact_url
+from ails.ports.tls import PLAIN_HTTP_HINT, speaks_plain_http
 from ails.ports.urls import check_proxy_url
 from ails.transports._aiohttp_phases import (
     Phases,
@@ -337,6 +338,8 @@ def _map(
             "stalled (raise Timeout(idle=...) if it is just slow)"
         )
     if isinstance(exc, (aiohttp.ClientSSLError, aiohttp.ClientConnectorCertificateError)):
+        if speaks_plain_http(exc):
+            return ConnectError(f"TLS with {where} failed: {exc}; {PLAIN_HTTP_HINT}")
         return ConnectError(
             f"TLS with {where} failed: {exc}; check the certificate, or pass ssl= an "
             "SSLContext (ssl=False turns checking off)"

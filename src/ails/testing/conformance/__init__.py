@@ -32,6 +32,17 @@ httpx and http.client use); a transport with a resolver of its own will ask
 its DNS server, bounded by the case's short timeouts.
 """
 
+import pkgutil
+
+import pytest
+
+# pytest explains a failed ``assert`` (both sides, each call's value) only in
+# modules it rewrites: test files and conftest, not an installed package. Mark
+# the kit's modules before the imports below load them, so a user's failing
+# case names the error expected and the one that came. (Not the package
+# itself: it is already being imported, and pytest would warn.)
+pytest.register_assert_rewrite(*(f"{__name__}.{m.name}" for m in pkgutil.iter_modules(__path__)))
+
 # The contracts and ``Outcome``, and the kit's settings importable from here as
 # before the split (``X as X`` re-exports them explicitly, for mypy --strict users).
 from ails.testing.conformance.contracts import AsyncTransportContract, SyncTransportContract
