@@ -27,6 +27,7 @@ import contextlib
 import json
 import os
 import resource
+import ssl
 import sys
 import time
 from collections.abc import Iterator
@@ -121,7 +122,7 @@ class Server:
         try:
             while await self._one(reader, writer):
                 pass
-        except (ConnectionError, asyncio.IncompleteReadError):
+        except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError):
             pass
         finally:
             writer.close()
@@ -178,10 +179,14 @@ class Server:
         await writer.drain()
 
 
-async def serve(max_seconds: float) -> None:
+async def serve(max_seconds: float, certfile: str | None, keyfile: str | None) -> None:
     server = Server()
+    tls = None
+    if certfile:
+        tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        tls.load_cert_chain(certfile, keyfile)
     # 1,000 concurrent streams connect at once: a deep accept backlog.
-    listener = await asyncio.start_server(server.handle, "127.0.0.1", 0, backlog=2048)
+    listener = await asyncio.start_server(server.handle, "127.0.0.1", 0, backlog=2048, ssl=tls)
     port = listener.sockets[0].getsockname()[1]
     print(port, flush=True)
     loop = asyncio.get_running_loop()
@@ -207,9 +212,11 @@ def raise_fd_limit() -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--max-seconds", type=float, default=900.0)
+    parser.add_argument("--certfile", help="serve HTTPS with this certificate")
+    parser.add_argument("--keyfile")
     args = parser.parse_args()
     raise_fd_limit()
-    asyncio.run(serve(args.max_seconds))
+    asyncio.run(serve(args.max_seconds, args.certfile, args.keyfile))
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from ails.domain.errors import (
     RateLimitError,
     TimeoutError,
     TransportError,
+    TruncatedBodyError,
     ValidationError,
 )
 
@@ -29,5 +30,6 @@ __all__ = [
     "RateLimitError",
     "TimeoutError",
     "TransportError",
+    "TruncatedBodyError",
     "ValidationError",
 ]

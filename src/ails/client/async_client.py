@@ -8,14 +8,14 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from ails.client.base import BaseClient
-from ails.client.body_io import aclose_iterator, aread_excerpt
+from ails.client.body_io import aclose_iterator, aread_excerpt, arelease
 from ails.client.call import CALL_DOC, NOT_GIVEN, CallOptions, NotGiven, prepare_call
 from ails.client.run import CompletionRun
 from ails.client.settings import SETTINGS_DOC, Settings
 from ails.client.steps import Send, Sleep, Step, Stream
 from ails.client.streams import AsyncTokenStream, StreamState
 from ails.client.timeouts import TimeoutLike
-from ails.domain.errors import AilsError, TransportError
+from ails.domain.errors import AilsError, TransportError, TruncatedBodyError
 from ails.domain.messages import DEFAULT_MODEL, DEFAULT_TEMPERATURE, ChatRequest, MessageLike
 from ails.domain.options import RequestOptions
 from ails.ports.http import AsyncStreamResponse, AsyncTransport
@@ -104,6 +104,7 @@ class AsyncClient(BaseClient[AsyncTransport, Callable[[float], Awaitable[Any]]])
         self._check_open()  # closed between stream() and the first step
         run = state.run = CompletionRun(chat, settings)
         response: AsyncStreamResponse | None = None
+        completed = False
         try:
             step: Step = run.attempt()
             while not isinstance(step, Stream):
@@ -129,6 +130,8 @@ class AsyncClient(BaseClient[AsyncTransport, Callable[[float], Awaitable[Any]]])
                         yield token
                     if run.complete:
                         break
+            except TruncatedBodyError as exc:
+                raise run.truncated(exc) from exc
             except AilsError:
                 raise  # ails.errors.TimeoutError is also an OSError
             except OSError as exc:
@@ -142,10 +145,14 @@ class AsyncClient(BaseClient[AsyncTransport, Callable[[float], Awaitable[Any]]])
                 run.raise_final(exc)  # built whole: the attempts and the text so far
             raise
         else:
+            completed = True
             run.end(None)
         finally:
             if response is not None:
-                await response.aclose()
+                if completed:
+                    await arelease(response)  # keep-alive: the answer is complete
+                else:
+                    await response.aclose()
 
     async def aclose(self) -> None:
         """Close the transport and its connections; the client cannot be used again."""

@@ -8,7 +8,42 @@ import socket
 from ails.domain.errors import ConnectError, TimeoutError, TransportError
 from ails.ports.http import AsyncStreamResponse, StreamResponse
 
-__all__ = ["aclose_iterator", "aread_excerpt", "close_iterator", "os_error", "read_excerpt"]
+__all__ = [
+    "aclose_iterator",
+    "aread_excerpt",
+    "arelease",
+    "close_iterator",
+    "os_error",
+    "read_excerpt",
+    "release",
+]
+
+
+def release(response: StreamResponse) -> None:
+    """After a completed answer: let the transport pool the connection, else close it.
+
+    ``release()`` is optional in the port; a response without it is closed.
+    """
+    done = getattr(response, "release", None)
+    if done is None:
+        response.close()
+        return
+    try:
+        done()
+    except (TransportError, OSError):
+        response.close()
+
+
+async def arelease(response: AsyncStreamResponse) -> None:
+    """The async twin of :func:`release` (``arelease()``, else ``aclose()``)."""
+    done = getattr(response, "arelease", None)
+    if done is None:
+        await response.aclose()
+        return
+    try:
+        await done()
+    except (TransportError, OSError):
+        await response.aclose()
 
 
 def os_error(doing: str, exc: OSError) -> TransportError:

@@ -89,6 +89,7 @@ def build_request(
     headers: Mapping[str, str],
     connect_timeout: float | None,
     read_timeout: float | None,
+    total_timeout: float | None = None,
     new_client_id: Callable[[], str] = lambda: str(uuid.uuid4()),
 ) -> HttpRequest:
     """One attempt's request: fresh ``client-id`` and signature every time.
@@ -119,4 +120,5 @@ def build_request(
         body=payload,
         connect_timeout=connect_timeout,
         read_timeout=read_timeout,
+        total_timeout=total_timeout,
     )

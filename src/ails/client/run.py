@@ -24,10 +24,12 @@ from ails.domain.errors import (
     AilsError,
     ConnectError,
     ConnectTimeoutError,
+    IncompleteStreamError,
     ProtocolError,
     ProviderError,
     TimeoutError,
     TransportError,
+    TruncatedBodyError,
     rebuilt,
 )
 from ails.domain.messages import ChatRequest
@@ -115,6 +117,7 @@ class CompletionRun:
                 headers=self._s.headers,
                 connect_timeout=_min(timeout.connect, remaining),
                 read_timeout=_min(timeout.idle, remaining),
+                total_timeout=remaining,
             )
         )
 
@@ -216,6 +219,13 @@ class CompletionRun:
     def read_failed(self, exc: OSError) -> TransportError:
         """The error for an ``OSError`` a transport let through while reading the body."""
         return os_error("reading the answer", exc)
+
+    def truncated(self, exc: TruncatedBodyError) -> IncompleteStreamError:
+        """The server closed in the middle of the body: the answer is incomplete, kept."""
+        return IncompleteStreamError(
+            f"the stream ended before [DONE]: {exc}; partial_text holds what arrived",
+            partial_text=self.text,
+        )
 
     def _keep(self, tokens: list[str]) -> None:
         self._tokens += len(tokens)
@@ -359,11 +369,15 @@ class CompletionRun:
         tried = f" (gave up after {self.attempts} attempts)" if self.attempts > 1 else ""
         if (
             isinstance(error, TimeoutError)
-            and self._total_bounds[0 if isinstance(error, ConnectTimeoutError) else 1]
+            and (
+                self._total_bounds[0 if isinstance(error, ConnectTimeoutError) else 1]
+                or (self._deadline is not None and self._s.clock() >= self._deadline)
+            )
             and "total timeout" not in message
         ):
-            # The transport timed out after the time left of the total, and
-            # says so as if it were the connect or idle timeout.
+            # The transport timed out after the time left of the total (or at
+            # the deadline it was given), and says so as if it were the connect
+            # or idle timeout: it knows only what was left of the total.
             return (
                 f"the total timeout of {self._s.timeout.total:g} s ran out before the answer "
                 f"ended; raise Timeout(total=...) for long answers{tried}"

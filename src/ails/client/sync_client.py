@@ -8,14 +8,14 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from ails.client.base import BaseClient
-from ails.client.body_io import close_iterator, read_excerpt
+from ails.client.body_io import close_iterator, read_excerpt, release
 from ails.client.call import CALL_DOC, NOT_GIVEN, CallOptions, NotGiven, prepare_call
 from ails.client.run import CompletionRun
 from ails.client.settings import SETTINGS_DOC, Settings
 from ails.client.steps import Send, Sleep, Step, Stream
 from ails.client.streams import StreamState, TokenStream
 from ails.client.timeouts import TimeoutLike
-from ails.domain.errors import AilsError, TransportError
+from ails.domain.errors import AilsError, TransportError, TruncatedBodyError
 from ails.domain.messages import DEFAULT_MODEL, DEFAULT_TEMPERATURE, ChatRequest, MessageLike
 from ails.domain.options import RequestOptions
 from ails.ports.http import StreamResponse, Transport
@@ -100,6 +100,7 @@ class Client(BaseClient[Transport, Callable[[float], None]]):
         self._check_open()  # closed between stream() and the first step
         run = state.run = CompletionRun(chat, settings)
         response: StreamResponse | None = None
+        completed = False
         try:
             step: Step = run.attempt()
             while not isinstance(step, Stream):
@@ -124,6 +125,8 @@ class Client(BaseClient[Transport, Callable[[float], None]]):
                     yield from run.feed(chunk)
                     if run.complete:
                         break
+            except TruncatedBodyError as exc:
+                raise run.truncated(exc) from exc
             except AilsError:
                 raise  # ails.errors.TimeoutError is also an OSError
             except OSError as exc:
@@ -137,10 +140,14 @@ class Client(BaseClient[Transport, Callable[[float], None]]):
                 run.raise_final(exc)  # built whole: the attempts and the text so far
             raise
         else:
+            completed = True
             run.end(None)
         finally:
             if response is not None:
-                response.close()
+                if completed:
+                    release(response)  # keep-alive: the answer is complete
+                else:
+                    response.close()
 
     def close(self) -> None:
         """Close the transport and its connections; the client cannot be used again."""

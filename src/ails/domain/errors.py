@@ -8,6 +8,7 @@
      |    +-- ConnectError                           nothing was sent: refused, DNS, TLS
      |    |    +-- ConnectTimeoutError  (also TimeoutError)
      |    +-- TimeoutError        (also builtins.TimeoutError)  connect, idle or total
+     |    +-- TruncatedBodyError                     the server closed in the middle of the body
      +-- HTTPStatusError                             non-2xx answer (.status, .body)
      |    +-- RateLimitError                         429 (.retry_after)
      +-- ProtocolError                               malformed stream
@@ -23,7 +24,12 @@ needed to decide what to do next. ``ails.errors`` re-exports this module.
 from __future__ import annotations
 
 import builtins
-from typing import Any, TypeVar
+
+# No typing import at run time: it (with re, enum, collections) would be most
+# of what ``import ails.domain.signing`` costs (mypy treats this name as True).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, TypeVar
 
 __all__ = [
     "AilsError",
@@ -38,6 +44,7 @@ __all__ = [
     "RateLimitError",
     "TimeoutError",
     "TransportError",
+    "TruncatedBodyError",
     "ValidationError",
 ]
 
@@ -93,6 +100,16 @@ class TimeoutError(TransportError, builtins.TimeoutError):
 
 class ConnectTimeoutError(ConnectError, TimeoutError):
     """Connecting took longer than the connect timeout; nothing was sent."""
+
+
+class TruncatedBodyError(TransportError):
+    """The server closed the connection cleanly in the middle of the body.
+
+    A transport raises it when a chunked body stops before its last chunk or
+    a body stops short of its ``Content-Length`` (a reset stays a plain
+    ``TransportError``). The clients turn it into ``IncompleteStreamError``
+    with ``partial_text``, this error as its ``__cause__``.
+    """
 
 
 class HTTPStatusError(AilsError):
@@ -197,7 +214,8 @@ class ConversationNotFoundError(HistoryError, LookupError):
         self.conversation_id = conversation_id
 
 
-_E = TypeVar("_E", bound=AilsError)
+if TYPE_CHECKING:
+    _E = TypeVar("_E", bound=AilsError)
 
 
 def rebuilt(error: _E, message: str | None = None, **fields: Any) -> _E:
@@ -227,6 +245,7 @@ for _error in (
     ConnectError,
     TimeoutError,
     ConnectTimeoutError,
+    TruncatedBodyError,
     HTTPStatusError,
     RateLimitError,
     ProtocolError,

@@ -1,6 +1,8 @@
 """The transport port: the contract between ails and any HTTP library."""
 
 from ails.ports.http import (
+    DRAIN_BYTES,
+    DRAIN_SECONDS,
     AsyncStreamResponse,
     AsyncTransport,
     HttpRequest,
@@ -8,4 +10,12 @@ from ails.ports.http import (
     Transport,
 )
 
-__all__ = ["AsyncStreamResponse", "AsyncTransport", "HttpRequest", "StreamResponse", "Transport"]
+__all__ = [
+    "DRAIN_BYTES",
+    "DRAIN_SECONDS",
+    "AsyncStreamResponse",
+    "AsyncTransport",
+    "HttpRequest",
+    "StreamResponse",
+    "Transport",
+]

@@ -7,6 +7,14 @@ signing, parsing, retries and status handling happen once, above the port.
 Adapters must raise :class:`ails.errors.TransportError` (or its subclass
 :class:`ails.errors.TimeoutError`) for connection failures and timeouts, from
 ``send`` and from body iteration alike, so no library exception escapes.
+
+Keep-alive: when an answer completed, the client calls the response's
+optional ``release()`` (``arelease()`` on async responses) instead of
+``close()``. A response that has it reads what remains of the body, at most
+:data:`DRAIN_BYTES` within :data:`DRAIN_SECONDS`, and returns the connection
+to its pool if the body ended within those bounds, or closes it. A response
+without it is closed, as before: a transport that implements only ``close()``
+keeps working and opens a connection per answer.
 """
 
 from __future__ import annotations
@@ -19,6 +27,8 @@ import attrs
 from ails.ports.urls import redact_url
 
 __all__ = [
+    "DRAIN_BYTES",
+    "DRAIN_SECONDS",
     "AsyncStreamResponse",
     "AsyncTransport",
     "HttpRequest",
@@ -28,13 +38,25 @@ __all__ = [
 ]
 
 
+#: What a response's ``release()`` may still read after a completed answer
+#: (the chunked terminator, a trailing event) before it gives up on reuse.
+DRAIN_BYTES = 64 * 1024
+
+#: How long ``release()`` may wait for the end of the body after a completed
+#: answer; a server that holds the body open longer loses the connection.
+DRAIN_SECONDS = 0.1
+
+
 @attrs.frozen
 class HttpRequest:
     """One HTTP request, fully built: the transport sends it as it is.
 
     ``headers`` keep their order. ``connect_timeout`` bounds establishing the
-    connection and ``read_timeout`` the wait for any single read (headers or
-    a body chunk); ``None`` means no limit. ``repr()`` shows header names
+    connection (name resolution included), ``read_timeout`` the wait for the
+    whole response head and for any single read of the body, and
+    ``total_timeout`` the whole exchange from ``send`` to the end of the
+    body: when it runs out the transport closes the response and raises
+    ``TimeoutError``. ``None`` means no limit. ``repr()`` shows header names
     and the body's size, never their contents.
     """
 
@@ -44,6 +66,7 @@ class HttpRequest:
     body: bytes
     connect_timeout: float | None = None
     read_timeout: float | None = None
+    total_timeout: float | None = None
 
     def __repr__(self) -> str:
         # Header values and the body hold the key, the signature and the
@@ -52,7 +75,8 @@ class HttpRequest:
         return (
             f"HttpRequest(method={self.method!r}, url={redact_url(self.url)!r}, "
             f"headers=[{names}], body=<{len(self.body)} bytes>, "
-            f"connect_timeout={self.connect_timeout!r}, read_timeout={self.read_timeout!r})"
+            f"connect_timeout={self.connect_timeout!r}, read_timeout={self.read_timeout!r}, "
+            f"total_timeout={self.total_timeout!r})"
         )
 
     def header(self, name: str) -> str | None:
@@ -83,8 +107,12 @@ class StreamResponse(Protocol):
         ...
 
     def close(self) -> None:
-        """Release the connection; safe to call more than once."""
+        """Close the connection at once, body read or not; safe to call more than once."""
         ...
+
+    # Optional, not part of the protocol's checks: ``def release(self) -> None``,
+    # "the answer completed: drain within DRAIN_BYTES/DRAIN_SECONDS and pool
+    # the connection, or close it". It must not raise.
 
 
 @runtime_checkable
@@ -106,8 +134,10 @@ class AsyncStreamResponse(Protocol):
         ...
 
     async def aclose(self) -> None:
-        """Release the connection; safe to call more than once."""
+        """Close the connection at once, body read or not; safe to call more than once."""
         ...
+
+    # Optional: ``async def arelease(self) -> None``, the twin of ``release()``.
 
 
 @runtime_checkable

@@ -146,6 +146,7 @@ class FakeServer:
         self._lock = threading.Condition()
         self._counters: dict[tuple[str, str], int] = {}
         self._connections: set[socket.socket] = set()
+        self._accepted = 0
         self._stopping = threading.Event()
         self._server: ThreadedServer | None = None
         self._thread: threading.Thread | None = None
@@ -230,6 +231,16 @@ class FakeServer:
         with self._lock:
             return len(self._connections)
 
+    @property
+    def connections_accepted(self) -> int:
+        """How many client connections the server has accepted since it was made.
+
+        Keep-alive tests read it: N completions through one client should
+        add one, not N.
+        """
+        with self._lock:
+            return self._accepted
+
     def wait_until_idle(self, timeout: float = 10.0) -> None:
         """Block until every client connection is closed on the server side too.
 
@@ -259,6 +270,7 @@ class FakeServer:
         with self._lock:
             if add:
                 self._connections.add(connection)
+                self._accepted += 1
             else:
                 self._connections.discard(connection)
                 self._lock.notify_all()

@@ -1,50 +1,56 @@
 """``RequestsTransport``: the sync port over a reused ``requests.Session``.
 
-It only moves bytes. A chunked body is read one HTTP chunk at a time, each as
-soon as it is complete; any other body with urllib3's ``read1``, which
-returns whatever has arrived: ``iter_lines()`` would hold data until 512
-bytes, and a plain ``read(n)`` on a body without chunked framing would wait
-for ``n`` bytes or EOF. Every ``requests``/``urllib3`` exception, during the
-body included, becomes an ``ails.errors`` exception here.
+It only moves bytes. ``requests`` sends the request and parses the response
+head; the body is then read straight from the connection's socket file by
+:class:`~ails.transports._body.BodyReader`: each read takes whatever has
+arrived (``iter_lines()`` would hold data until 512 bytes), the chunked
+framing is undone over the whole read, a huge chunk is handed on as it
+arrives, and gzip is inflated in bounded pieces. Deadlines hold against a
+server that trickles: the response head must arrive within the connect plus
+read timeout (and the total), a watchdog shuts the socket down when it does
+not, and body reads never wait past the total deadline. After a completed
+answer :meth:`_RequestsResponse.release` reads the rest of the body within
+``DRAIN_BYTES``/``DRAIN_SECONDS`` and returns the connection to the pool.
+Every ``requests``/``urllib3`` exception becomes an ``ails.errors`` one.
 """
 
 from __future__ import annotations
 
-import builtins
 import http.client
-import socket
-import ssl
+import time
 from collections.abc import Iterator, Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests
 import urllib3.exceptions
 
-from ails.domain.errors import (
-    ConnectError,
-    ConnectTimeoutError,
-    ProtocolError,
-    TimeoutError,
-    TransportError,
-)
-from ails.ports.http import HttpRequest, redact_url
-from ails.ports.tls import PLAIN_HTTP_HINT, speaks_plain_http
+from ails.domain.errors import TimeoutError
+from ails.ports.http import DRAIN_BYTES, DRAIN_SECONDS, HttpRequest, redact_url
 from ails.ports.urls import check_proxy_url
+from ails.transports import _watchdog
+from ails.transports._body import READ_SIZE, BodyReader, decoder_for
+from ails.transports._env import env_ca_bundle, env_proxy
+from ails.transports._requests_errors import in_body, translate
+from ails.transports._requests_pool import AilsAdapter, Exchange, current_exchange
 
-__all__ = ["RequestsTransport"]
+__all__ = ["AilsAdapter", "RequestsTransport"]
 
-#: Upper bound of one read; read1 returns sooner whenever fewer bytes arrived.
-_READ_SIZE = 64 * 1024
+_PROXY_SCHEMES = ("http", "https", "socks4", "socks4a", "socks5", "socks5h")
+# An explicit "no proxy" for every key requests looks up, so nothing else fills them.
+_NO_PROXIES: dict[str, Any] = {"http": None, "https": None, "all": None}
 
 
 class RequestsTransport:
     """Sends requests with ``requests``, streaming each body as it arrives.
 
-    ``session`` lets you bring a configured ``requests.Session`` (it is then
-    yours to close too, but :meth:`close` closes it). ``proxy`` is a proxy URL
-    used for both schemes; ``verify`` is ``requests``' TLS verification
-    setting (on by default; ``False`` turns it off, a path names a CA bundle).
+    ``session`` lets you bring a configured ``requests.Session`` (:meth:`close`
+    closes it). ``proxy`` is a proxy URL used for both schemes; ``verify`` is
+    ``requests``' TLS verification setting (on by default; ``False`` turns it
+    off, a path names a CA bundle). ``trust_env=False`` (the default) ignores
+    the environment; ``True`` honours ``HTTP(S)_PROXY``/``NO_PROXY`` and
+    ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE`` (an explicit ``proxy`` or
+    ``verify`` wins). ``~/.netrc`` is never read: it would replace the
+    client's ``Authorization``.
     """
 
     def __init__(
@@ -53,15 +59,35 @@ class RequestsTransport:
         session: requests.Session | None = None,
         proxy: str | None = None,
         verify: bool | str = True,
+        trust_env: bool = False,
     ) -> None:
         if proxy is not None:
-            check_proxy_url(proxy, ("http", "https", "socks4", "socks4a", "socks5", "socks5h"))
-        self._session = session if session is not None else requests.Session()
-        self._proxies = {"http": proxy, "https": proxy} if proxy else None
+            check_proxy_url(proxy, _PROXY_SCHEMES)
+        if session is None:
+            session = requests.Session()
+            adapter = AilsAdapter()
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+        # The transport decides what the environment may change, never requests.
+        session.trust_env = False
+        self._session = session
+        self._proxy = proxy
         self._verify = verify
+        self._trust_env = trust_env
 
     def send(self, request: HttpRequest) -> _RequestsResponse:
         """Send ``request`` and return once the response head arrived."""
+        proxy, verify = self._proxy, self._verify
+        if self._trust_env:
+            proxy = proxy or env_proxy(request.url, _PROXY_SCHEMES)
+            if verify is True:
+                verify = env_ca_bundle() or True
+        proxies: dict[str, Any] = {"http": proxy, "https": proxy} if proxy else dict(_NO_PROXIES)
+        started = time.monotonic()
+        exchange = Exchange()
+        token = current_exchange.set(exchange)
+        limit = _head_limit(request)
+        alarm = _watchdog.schedule(limit, exchange.expire) if limit is not None else None
         try:
             response = self._session.request(
                 request.method,
@@ -70,13 +96,22 @@ class RequestsTransport:
                 data=request.body,
                 stream=True,
                 timeout=(request.connect_timeout, request.read_timeout),
-                proxies=self._proxies,
-                verify=self._verify,
+                proxies=proxies,
+                verify=verify,
                 allow_redirects=False,
             )
         except requests.exceptions.RequestException as exc:
-            raise _translate(exc, request) from exc
-        return _RequestsResponse(response, request)
+            if exchange.expired:
+                raise _head_timeout(request) from exc
+            raise translate(exc, request) from exc
+        finally:
+            if alarm is not None:
+                alarm.cancel()
+            current_exchange.reset(token)
+        if exchange.expired:  # the alarm went off just as the head arrived
+            response.close()
+            raise _head_timeout(request)
+        return _RequestsResponse(response, request, started)
 
     def close(self) -> None:
         """Close the session and its pooled connections."""
@@ -89,35 +124,100 @@ class RequestsTransport:
         self.close()
 
     def __repr__(self) -> str:
-        return f"RequestsTransport(proxy={bool(self._proxies)}, verify={self._verify!r})"
+        return (
+            f"RequestsTransport(proxy={self._proxy is not None}, verify={self._verify!r}, "
+            f"trust_env={self._trust_env})"
+        )
+
+
+def _head_limit(request: HttpRequest) -> float | None:
+    """Seconds the response head may take from ``send``: connect plus read, within the total."""
+    head = None
+    if request.read_timeout is not None:
+        head = (request.connect_timeout or 0.0) + request.read_timeout
+    total = request.total_timeout
+    if total is not None and (head is None or total < head):
+        return total
+    return head
+
+
+def _head_timeout(request: HttpRequest) -> TimeoutError:
+    where = redact_url(request.url).split("?", 1)[0]
+    limit = _head_limit(request)
+    if request.total_timeout is not None and limit == request.total_timeout:
+        return TimeoutError(
+            f"the deadline for the whole answer ran out before the response head from "
+            f"{where} arrived; raise Timeout(total=...) for long answers"
+        )
+    return TimeoutError(
+        f"the response head from {where} did not arrive within {limit:g} s (connect plus "
+        "idle timeout); the server seems stalled"
+    )
 
 
 class _RequestsResponse:
     """A streaming response over a ``requests.Response``."""
 
-    def __init__(self, response: requests.Response, request: HttpRequest) -> None:
+    def __init__(self, response: requests.Response, request: HttpRequest, started: float) -> None:
         self._response = response
         self._request = request
+        self._started = started
+        self._reader: BodyReader | None = None
         self.status = response.status_code
         self.headers: Mapping[str, str] = response.headers
 
     def iter_bytes(self) -> Iterator[bytes]:
-        """Yield decoded body bytes as soon as they arrive."""
+        """Yield decoded body bytes as soon as they arrive, in bounded pieces."""
+        reader = self._body_reader()
+        if reader is not None:
+            self._reader = reader
+            return reader
+        return self._iter_urllib3()
+
+    def _body_reader(self) -> BodyReader | None:
+        """The fast, bounded reader, when urllib3's internals are as expected."""
+        raw: Any = self._response.raw
+        original = getattr(raw, "_fp", None)
+        connection = getattr(raw, "_connection", None)
+        fp = getattr(original, "fp", None)
+        sock = getattr(connection, "sock", None)
+        if (
+            not isinstance(original, http.client.HTTPResponse)
+            or fp is None
+            or not hasattr(fp, "read1")
+            or not hasattr(sock, "settimeout")
+            or (original.chunked and original.chunk_left is not None)  # partly read
+        ):
+            return None
+        encoding = self.headers.get("content-encoding", "").strip().lower()
+        decoder = None
+        if encoding not in ("", "identity"):
+            decoder = decoder_for(encoding)
+            if decoder is None:
+                return None  # br, zstd...: urllib3 decodes those
+        request = self._request
+        total = request.total_timeout
+        return BodyReader(
+            fp,
+            sock,
+            chunked=bool(original.chunked),
+            length=original.length,
+            decoder=decoder,
+            where=redact_url(request.url).split("?", 1)[0],
+            read_timeout=request.read_timeout,
+            deadline=None if total is None else self._started + total,
+        )
+
+    def _iter_urllib3(self) -> Iterator[bytes]:
+        """The general path through urllib3 (other encodings, unusual sessions)."""
         raw: Any = self._response.raw
         read1 = getattr(raw, "read1", None)
         try:
-            if getattr(raw, "chunked", False) and raw.supports_chunked_reads():
-                # Each HTTP chunk as soon as it is complete (a chunk is sent
-                # whole, so this waits for nothing that has not already been
-                # sent). read1 returns the same pieces through several more
-                # layers: with one chunk per event, twice the cost of the parse.
-                yield from raw.read_chunked(decode_content=True)
-                return
-            if read1 is None:  # urllib3 1.x: chunk-sized reads are the best it offers
-                yield from raw.stream(_READ_SIZE, decode_content=True)
+            if read1 is None:  # urllib3 1.x
+                yield from raw.stream(READ_SIZE, decode_content=True)
                 return
             while True:
-                data = read1(_READ_SIZE, decode_content=True)
+                data = read1(READ_SIZE, decode_content=True)
                 if not data:
                     return
                 yield data
@@ -127,139 +227,27 @@ class _RequestsResponse:
             http.client.HTTPException,
             OSError,
         ) as exc:
-            raise _in_body(_translate(exc, self._request)) from exc
+            raise in_body(translate(exc, self._request)) from exc
 
-    def close(self) -> None:
-        """Release the connection (closing it if the body was not read to the end)."""
+    def release(self) -> None:
+        """The answer is complete: read the rest of the body (bounded) and pool the connection."""
+        reader = self._reader
+        raw: Any = self._response.raw
+        original = getattr(raw, "_fp", None)
+        if (
+            reader is None
+            or original is None
+            or getattr(original, "will_close", True)
+            or not reader.drain(DRAIN_BYTES, DRAIN_SECONDS)
+        ):
+            self.close()
+            return
+        # http.client's response must be closed before the connection sends
+        # again; its socket stays open and goes back to urllib3's pool.
+        original.close()
+        raw.release_conn()
         self._response.close()
 
-
-def _seconds(value: float | None) -> str:
-    return "unlimited" if value is None else f"{value:g} s"
-
-
-def _innermost(exc: BaseException) -> BaseException:
-    """The root cause under ``requests``' and urllib3's wrappers."""
-    seen = {id(exc)}
-    while True:
-        inner = getattr(exc, "reason", None)
-        if not isinstance(inner, BaseException) and exc.args:
-            inner = exc.args[0]
-        if not isinstance(inner, BaseException) or id(inner) in seen:
-            return exc
-        seen.add(id(inner))
-        exc = inner
-
-
-def _in_body(error: TransportError | ProtocolError) -> TransportError | ProtocolError:
-    """A failure while reading the body: the request was sent, so never a ConnectError."""
-    if isinstance(error, ConnectError):
-        cls = TimeoutError if isinstance(error, TimeoutError) else TransportError
-        return cls(*error.args)
-    return error
-
-
-def _chain(exc: BaseException) -> list[BaseException]:
-    """``exc``, the causes ``requests`` and urllib3 wrap, and their ``__context__``."""
-    seen: list[BaseException] = []
-    todo: list[BaseException | None] = [exc]
-    while todo:
-        current = todo.pop()
-        if current is None or any(current is e for e in seen):
-            continue
-        seen.append(current)
-        reason = getattr(current, "reason", None)
-        inner = current.args[0] if current.args else None
-        todo += [
-            e if isinstance(e, BaseException) else None
-            for e in (reason, inner, current.__cause__, current.__context__)
-        ]
-    return seen
-
-
-def _in_tls_handshake(chain: list[BaseException]) -> bool:
-    """Whether any of these exceptions was raised inside ``SSLSocket.do_handshake``.
-
-    urllib3 reports a handshake that times out as a *read* timeout, with the
-    connect timeout's value; only the traceback tells them apart.
-    """
-    for exc in chain:
-        tb = exc.__traceback__
-        while tb is not None:
-            if tb.tb_frame.f_code.co_name == "do_handshake":
-                return True
-            tb = tb.tb_next
-    return False
-
-
-# urllib3 2 names DNS failures; 1.x leaves a socket.gaierror under NewConnectionError.
-_NAME_RESOLUTION: tuple[type[BaseException], ...] = (
-    socket.gaierror,
-    *[
-        getattr(urllib3.exceptions, n)
-        for n in ("NameResolutionError",)
-        if hasattr(urllib3.exceptions, n)
-    ],
-)
-
-
-def _translate(exc: BaseException, request: HttpRequest) -> TransportError | ProtocolError:
-    """Map a ``requests``/``urllib3`` failure to the matching ails error."""
-    where = redact_url(request.url).split("?", 1)[0]
-    host = urlsplit(request.url).hostname
-    chain = _chain(exc)
-    root = _innermost(exc)
-
-    def has(*types: type[BaseException]) -> bool:
-        return any(isinstance(e, types) for e in chain)
-
-    if has(*_NAME_RESOLUTION):
-        return ConnectError(
-            f"cannot resolve the host name {host!r} of {where}: {root}; "
-            "check base_url (is the name spelled right? is there a network?)"
-        )
-    # urllib3's NewConnectionError subclasses ConnectTimeoutError, for history:
-    # a refused connection is not a timeout.
-    connect_timeout = any(
-        isinstance(e, (requests.exceptions.ConnectTimeout, urllib3.exceptions.ConnectTimeoutError))
-        and not isinstance(e, urllib3.exceptions.NewConnectionError)
-        for e in chain
-    )
-    timeout = has(
-        requests.exceptions.Timeout, urllib3.exceptions.TimeoutError, builtins.TimeoutError
-    ) and not has(urllib3.exceptions.NewConnectionError)
-    if connect_timeout or (timeout and _in_tls_handshake(chain)):
-        return ConnectTimeoutError(
-            f"connecting to {where} timed out after {_seconds(request.connect_timeout)}; "
-            "is the server up and reachable?"
-        )
-    if timeout:
-        return TimeoutError(
-            f"no data from {where} for {_seconds(request.read_timeout)}; the server seems "
-            "stalled (raise Timeout(idle=...) if it is just slow)"
-        )
-    if has(requests.exceptions.SSLError, urllib3.exceptions.SSLError, ssl.SSLError):
-        if speaks_plain_http(exc):
-            return ConnectError(f"TLS with {where} failed: {root}; {PLAIN_HTTP_HINT}")
-        return ConnectError(
-            f"TLS with {where} failed: {root}; check the certificate, or pass verify= "
-            "a CA bundle (verify=False turns checking off)"
-        )
-    if has(requests.exceptions.ProxyError, urllib3.exceptions.ProxyError):
-        return ConnectError(f"the proxy failed the request to {where}: {root}")
-    if has(urllib3.exceptions.NewConnectionError, ConnectionRefusedError):
-        return ConnectError(
-            f"cannot connect to {where}: {root}; check base_url and that the server is up"
-        )
-    if has(urllib3.exceptions.DecodeError, requests.exceptions.ContentDecodingError):
-        return ProtocolError(f"the body from {where} could not be decoded: {root}")
-    bad = next((e for e in chain if isinstance(e, http.client.BadStatusLine)), None)
-    if bad is not None:
-        return TransportError(
-            f"{where} did not answer with HTTP (it sent {str(bad)[:80]!r}); is base_url "
-            "the right host, port and scheme (http or https)?"
-        )
-    return TransportError(
-        f"the connection to {where} failed: {type(root).__name__}: {root}; "
-        "check base_url and the network"
-    )
+    def close(self) -> None:
+        """Close the connection at once (the body was not read to its end)."""
+        self._response.close()

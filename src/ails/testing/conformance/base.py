@@ -82,6 +82,20 @@ class ContractBase:
         """
         raise NotImplementedError
 
+    def run_sequence(
+        self,
+        base_url: str,
+        stops: list[int | None],
+        *,
+        transport_options: dict[str, Any] | None = None,
+    ) -> list[Outcome]:
+        """One client, one chat per entry of ``stops``, in turn; one outcome each.
+
+        An entry is how many tokens to read before leaving with ``break``
+        (``None``: the whole answer).
+        """
+        raise NotImplementedError
+
     def abandon_streams(self, base_urls: list[tuple[str, str, int]]) -> None:
         """Run ``(base_url, leave, stop_after)`` chats on one transport, then close it."""
         raise NotImplementedError

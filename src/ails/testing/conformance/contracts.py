@@ -11,6 +11,7 @@ from ails.client import AsyncClient, Client
 from ails.domain.errors import AilsError
 from ails.ports.http import AsyncTransport, Transport
 from ails.testing.conformance.fixtures import FixtureCases
+from ails.testing.conformance.keepalive import KeepAliveCases
 from ails.testing.conformance.leaks import AsyncLeakCases, LeakCases
 from ails.testing.conformance.network import NetworkCases
 from ails.testing.conformance.proxies import ProxyCases
@@ -32,6 +33,7 @@ class _Contract(
     ValidationCases,
     SecretCases,
     LeakCases,
+    KeepAliveCases,
 ):
     """The cases, written once per concern; subclasses say how to run a chat."""
 
@@ -69,6 +71,27 @@ class SyncTransportContract(_Contract):
         except AilsError as error:
             return Outcome(tokens, error, time.monotonic() - started)
         return Outcome(tokens, None, time.monotonic() - started)
+
+    def run_sequence(
+        self,
+        base_url: str,
+        stops: list[int | None],
+        *,
+        transport_options: dict[str, Any] | None = None,
+    ) -> list[Outcome]:
+        """One :class:`~ails.Client` over the transport under test, one chat per entry."""
+        outcomes: list[Outcome] = []
+        transport = self.transport(**(transport_options or {}))
+        with Client(transport, base_url=base_url, **contract_options({})) as client:
+            for stop_after in stops:
+                started, tokens = time.monotonic(), list[str]()
+                try:
+                    _read(client, tokens, stop_after, "break")
+                except AilsError as error:
+                    outcomes.append(Outcome(tokens, error, time.monotonic() - started))
+                else:
+                    outcomes.append(Outcome(tokens, None, time.monotonic() - started))
+        return outcomes
 
     def abandon_streams(self, runs: list[tuple[str, str, int]]) -> None:
         """Run ``(base_url, leave, stop_after)`` chats on one transport, then close it."""
@@ -151,6 +174,31 @@ class AsyncTransportContract(_Contract, AsyncLeakCases):
         except AilsError as error:
             return Outcome(tokens, error)
         return Outcome(tokens, None)
+
+    def run_sequence(
+        self,
+        base_url: str,
+        stops: list[int | None],
+        *,
+        transport_options: dict[str, Any] | None = None,
+    ) -> list[Outcome]:
+        """One :class:`~ails.AsyncClient` over the transport under test, one chat per entry."""
+
+        async def scenario() -> list[Outcome]:
+            outcomes: list[Outcome] = []
+            transport = self.transport(**(transport_options or {}))
+            async with AsyncClient(transport, base_url=base_url, **contract_options({})) as client:
+                for stop_after in stops:
+                    tokens: list[str] = []
+                    try:
+                        await _aread(client, tokens, stop_after, "break")
+                    except AilsError as error:
+                        outcomes.append(Outcome(tokens, error))
+                    else:
+                        outcomes.append(Outcome(tokens, None))
+            return outcomes
+
+        return asyncio.run(scenario())
 
     def abandon_streams(self, runs: list[tuple[str, str, int]]) -> None:
         """Run ``(base_url, leave, stop_after)`` chats on one transport, then close it."""
