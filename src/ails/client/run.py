@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import NoReturn
 
+from ails.client.answer import Answer
 from ails.client.body_io import os_error
 from ails.client.request_builder import build_request
 from ails.client.retries import parse_retry_after
@@ -35,19 +36,9 @@ from ails.domain.errors import (
 from ails.domain.messages import ChatRequest
 from ails.ports.tls import tls_failure
 
-__all__ = ["CompletionRun", "lower_keys"]
-
-#: Tokens kept as separate strings before they are joined into one UTF-8
-#: block. A token string costs ~50 bytes of object overhead for a few
-#: characters; blocks keep a million-token answer near its UTF-8 size.
-_BLOCK_TOKENS = 1024
+__all__ = ["CompletionRun"]
 
 _READ_EXCERPT = ReadExcerpt()
-
-
-def lower_keys(headers: Mapping[str, str]) -> dict[str, str]:
-    """Header names lower-cased, so lookups do not depend on the transport."""
-    return {str(name).lower(): value for name, value in headers.items()}
 
 
 class CompletionRun:
@@ -88,13 +79,7 @@ class CompletionRun:
         self._last_event = self._started
         self._events = 0
         self._first_token: float | None = None
-        # The answer so far, for partial_text: the latest tokens as they came,
-        # and the earlier ones joined into UTF-8 blocks ("surrogatepass": a
-        # lone surrogate from a JSON escape survives the round trip exactly).
-        self._parts: list[str] = []
-        self._blocks: list[bytes] = []
-        self._tokens = 0
-        self._size = 0  # characters kept, against max_answer_size
+        self._answer = Answer()  # for partial_text, against max_answer_size
 
     # -- attempts ---------------------------------------------------------------
 
@@ -146,7 +131,8 @@ class CompletionRun:
     def sent(self, status: int, headers: Mapping[str, str]) -> Step:
         """The response head arrived: stream its body, or read an excerpt of it."""
         self.status = status
-        self._headers = lower_keys(headers)
+        # Lower-cased names, so lookups do not depend on the transport.
+        self._headers = {str(name).lower(): value for name, value in headers.items()}
         # The idle timer starts with the response head, so a body of nothing
         # but keep-alive comments times out from there, not from the first ping.
         self._last_event = self._s.clock()
@@ -195,20 +181,20 @@ class CompletionRun:
         if tokens:
             if self._first_token is None:
                 self._first_token = now
-            size = self._size + sum(map(len, tokens))
+            answer = self._answer
+            size = answer.size + sum(map(len, tokens))
             limit = self._s.max_answer_size
             if limit is not None and size > limit:
                 # Raised before these tokens are handed out: partial_text is
                 # exactly the text the caller already has.
                 raise ProtocolError(
                     f"the answer passed max_answer_size ({limit} characters); the first "
-                    f"{self._size} are in .partial_text; raise max_answer_size "
+                    f"{answer.size} are in .partial_text; raise max_answer_size "
                     "(None for no limit) if such long answers are expected",
                     attempts=self.attempts,
                     partial_text=self._partial(),
                 )
-            self._size = size
-            self._keep(tokens)
+            answer.keep(tokens, size)
         if decoder.events != self._events:
             self._events = decoder.events
             self._last_event = now
@@ -226,14 +212,6 @@ class CompletionRun:
             f"the stream ended before [DONE]: {exc}; partial_text holds what arrived",
             partial_text=self.text,
         )
-
-    def _keep(self, tokens: list[str]) -> None:
-        self._tokens += len(tokens)
-        parts = self._parts
-        parts += tokens
-        if len(parts) >= _BLOCK_TOKENS:
-            self._blocks.append("".join(parts).encode("utf-8", "surrogatepass"))
-            parts.clear()
 
     @property
     def complete(self) -> bool:
@@ -262,19 +240,17 @@ class CompletionRun:
     @property
     def text(self) -> str:
         """Every token received so far, joined."""
-        head = b"".join(self._blocks).decode("utf-8", "surrogatepass")
-        return head + "".join(self._parts)
+        return self._answer.text
 
     def _partial(self) -> str:
-        return self.text if self._tokens else ""
+        return self._answer.text if self._answer.tokens else ""
 
     # -- logging ------------------------------------------------------------------
 
     def end(self, exc: BaseException | None) -> None:
         """The completion is over, with ``exc`` on the way out (``None``: it succeeded).
 
-        Attaches the attempt count and any text that arrived to an ails error,
-        then logs the one event. The outcome is ``ok``, ``closed`` (the caller
+        Logs the one event. The outcome is ``ok``, ``closed`` (the caller
         left early: ``close()``, ``break``, garbage collection), ``cancelled``
         (``KeyboardInterrupt``, task cancellation) or ``error``.
         """
@@ -298,7 +274,7 @@ class CompletionRun:
             "ttft_ms": None
             if self._first_token is None
             else round((self._first_token - self._started) * 1000, 1),
-            "tokens": self._tokens,
+            "tokens": self._answer.tokens,
             "outcome": outcome,
         }
         if self._s.log_bodies:

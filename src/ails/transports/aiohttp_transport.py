@@ -27,16 +27,13 @@ import aiohttp.http_exceptions
 
 from ails.domain.errors import (
     ConnectError,
-    ConnectTimeoutError,
-    ProtocolError,
     TimeoutError,
     TransportError,
-    TruncatedBodyError,
     ValidationError,
 )
 from ails.ports.http import DRAIN_BYTES, DRAIN_SECONDS, HttpRequest, redact_url
-from ails.ports.tls import PLAIN_HTTP_HINT, speaks_plain_http
 from ails.ports.urls import check_proxy_url
+from ails.transports._aiohttp_errors import phase_timeout, translate
 from ails.transports._aiohttp_phases import (
     Phases,
     current_phases,
@@ -45,16 +42,9 @@ from ails.transports._aiohttp_phases import (
     resolver,
     trace_config,
 )
-from ails.transports._env import env_ca_bundle, env_proxy, scrub
+from ails.transports._env import env_ca_bundle, env_proxy
 
 __all__ = ["AiohttpTransport"]
-
-#: aiohttp 3.11+ names DNS failures; older ones report them as connector errors.
-_DNS_ERROR: type[BaseException] | None = getattr(aiohttp, "ClientConnectorDNSError", None)
-
-
-def _seconds(value: float | None) -> str:
-    return "unlimited" if value is None else f"{value:g} s"
 
 
 class AiohttpTransport:
@@ -163,8 +153,8 @@ class AiohttpTransport:
                 )
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
             if phases.timer is not None and expired(phases.timer):
-                raise _phase_timeout(phases.phase, request) from exc
-            raise _translate(exc, request, connecting=phases.phase != "head") from exc
+                raise phase_timeout(phases.phase, request) from exc
+            raise translate(exc, request, connecting=phases.phase != "head") from exc
         finally:
             current_phases.reset(token)
         return _AiohttpResponse(response, request)
@@ -227,20 +217,6 @@ def _context_for(bundle: str) -> ssl_module.SSLContext:
     return ssl_module.create_default_context(cafile=bundle)
 
 
-def _phase_timeout(phase: str, request: HttpRequest) -> TransportError:
-    where = redact_url(request.url).split("?", 1)[0]
-    if phase == "dns":
-        return ConnectTimeoutError(
-            f"resolving the host name {urlsplit(where).hostname!r} of {where} took longer "
-            f"than the connect timeout of {_seconds(request.connect_timeout)}; is there a "
-            "network (is DNS up)?"
-        )
-    return TimeoutError(
-        f"the response head from {where} did not arrive within "
-        f"{_seconds(request.read_timeout)} of sending the request; the server seems stalled"
-    )
-
-
 def _url_credentials_as_basic_auth(
     url: str, headers: list[tuple[str, str]]
 ) -> tuple[str, list[tuple[str, str]]]:
@@ -277,7 +253,7 @@ class _AiohttpResponse:
             async for data in self._response.content.iter_any():
                 yield data
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
-            error = _translate(exc, self._request, connecting=False)
+            error = translate(exc, self._request, connecting=False)
             if isinstance(error, ConnectError):  # the request was sent: not "nothing sent"
                 cls = TimeoutError if isinstance(error, TimeoutError) else TransportError
                 error = cls(*error.args)
@@ -307,100 +283,3 @@ class _AiohttpResponse:
             self._response.release()
         else:
             self._response.close()
-
-
-def _translate(
-    exc: BaseException, request: HttpRequest, *, connecting: bool
-) -> TransportError | ProtocolError:
-    """Map an aiohttp failure to the matching ails error (no credentials in its message)."""
-    error = _map(exc, request, connecting=connecting)
-    message = str(error.args[0]) if error.args else ""
-    cleaner = scrub(message)
-    return error if cleaner == message else type(error)(cleaner)
-
-
-def _map(
-    exc: BaseException, request: HttpRequest, *, connecting: bool
-) -> TransportError | ProtocolError:
-    where = redact_url(request.url).split("?", 1)[0]  # no query, no user:password@
-    if isinstance(exc, aiohttp.ConnectionTimeoutError) or (
-        connecting
-        and isinstance(exc, asyncio.TimeoutError)
-        and not isinstance(exc, aiohttp.SocketTimeoutError)
-    ):
-        return ConnectTimeoutError(
-            f"connecting to {where} timed out after {_seconds(request.connect_timeout)}; "
-            "is the server up and reachable?"
-        )
-    if isinstance(exc, asyncio.TimeoutError):
-        return TimeoutError(
-            f"no data from {where} for {_seconds(request.read_timeout)}; the server seems "
-            "stalled (raise Timeout(idle=...) if it is just slow)"
-        )
-    if isinstance(exc, (aiohttp.ClientSSLError, aiohttp.ClientConnectorCertificateError)):
-        if speaks_plain_http(exc):
-            return ConnectError(f"TLS with {where} failed: {exc}; {PLAIN_HTTP_HINT}")
-        return ConnectError(
-            f"TLS with {where} failed: {exc}; check the certificate, or pass ssl= an "
-            "SSLContext (ssl=False turns checking off)"
-        )
-    if _DNS_ERROR is not None and isinstance(exc, _DNS_ERROR):
-        return ConnectError(
-            f"cannot resolve the host name {urlsplit(where).hostname!r} of {where}: {exc}; "
-            "check base_url (is the name spelled right? is there a network?)"
-        )
-    if isinstance(exc, aiohttp.ClientProxyConnectionError):
-        return ConnectError(f"the proxy failed the request to {where}: {exc}")
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        return ConnectError(
-            f"cannot connect to {where}: {exc}; check base_url and that the server is up"
-        )
-    if isinstance(exc, aiohttp.ClientResponseError) and _bad_http(exc):
-        said = " ".join(exc.message.split())[:100]
-        return TransportError(
-            f"{where} did not answer with HTTP ({said}); is base_url the right host, "
-            "port and scheme (http or https)?"
-        )
-    if isinstance(exc, aiohttp.ClientPayloadError) and _bad_content_encoding(exc):
-        return ProtocolError(f"the body from {where} could not be decoded: {exc}")
-    if isinstance(exc, aiohttp.ClientPayloadError) and _cut_cleanly(exc):
-        return TruncatedBodyError(f"{where} closed the connection before the end of the body")
-    return TransportError(
-        f"the connection to {where} failed: {type(exc).__name__}: {exc}; "
-        "check base_url and the network"
-    )
-
-
-def _bad_http(exc: BaseException) -> bool:
-    """Whether aiohttp's parser rejected the response head (it is not HTTP)."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, aiohttp.http_exceptions.BadHttpMessage):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
-
-
-def _cut_cleanly(exc: aiohttp.ClientPayloadError) -> bool:
-    """Whether the server closed (FIN) before the body's end, rather than reset it.
-
-    aiohttp tells the two apart only in its message: after a reset it appends
-    the connection error to the parser's complaint.
-    """
-    underlying = exc.__cause__
-    if not isinstance(
-        underlying,
-        (aiohttp.http_exceptions.TransferEncodingError, aiohttp.http_exceptions.ContentLengthError),
-    ):
-        return False
-    return str(exc) == f"Response payload is not completed: {underlying!r}"
-
-
-def _bad_content_encoding(exc: BaseException) -> bool:
-    """Whether a payload error comes from a corrupt gzip/deflate body (not a cut one)."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, aiohttp.http_exceptions.ContentEncodingError):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
