@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 
@@ -16,11 +17,10 @@ NOTICE_TEXT = "Your AI.LS quota is spent"
 
 def _record(tmp_path: Path, response: MockResponse, **client_options: object) -> dict:
     recorder = RecordingTransport(MockTransport(lambda request: response), tmp_path)
-    with Client(recorder, base_url="http://127.0.0.1:9", max_retries=0, **client_options) as c:
-        try:
-            c.complete([Message.user("hi")])
-        except RateLimitError:
-            pass
+    client = Client(recorder, base_url="http://127.0.0.1:9", max_retries=0, **client_options)
+    # The 429 cases raise: what counts here is the recording.
+    with client, contextlib.suppress(RateLimitError):
+        client.complete([Message.user("hi")])
     [path] = recorder.written
     return json.loads(path.read_text(encoding="utf-8"))
 
