@@ -274,8 +274,11 @@ def _subcommands() -> dict[str, str]:
     return {name: sub.format_help() for name, sub in action.choices.items()}
 
 
-# A command line that asks a question; it must name its server.
-_ASKS = re.compile(r"(?:^|[\s|$])ails (?:chat|record)\b")
+# A command line that asks a question, or forwards questions; it must name its server.
+# (`ails gateway: ...` is what the command prints, not a command.)
+_ASKS = re.compile(r"(?:^|[\s|$])ails (?:chat|record|gateway)\b(?!:)")
+# Environment assignments before a command: `AILS_GATEWAY_KEY=k ails gateway ...`.
+_ASSIGNMENTS = re.compile(r"^(?:[A-Z_][A-Z0-9_]*=\S*\s+)+")
 
 
 def _sends_to_the_real_service(line: str) -> bool:
@@ -305,9 +308,10 @@ class TestHelp:
             for number, line in enumerate(page.read_text(encoding="utf-8").splitlines(), 1):
                 exported = exported or "export AILS_BASE_URL=" in line
                 command = line.strip().removeprefix("$ ")
+                program = _ASSIGNMENTS.sub("", command)
                 if (
                     not exported
-                    and command.startswith(("ails ", "echo", "cat"))
+                    and program.startswith(("ails ", "echo", "cat"))
                     and _sends_to_the_real_service(command)
                 ):
                     asking.append(f"{page.relative_to(ROOT)}:{number}: {line.strip()}")

@@ -11,7 +11,10 @@ from collections.abc import Iterator
 import openai
 import pytest
 
+import ails.cli.gateway as gateway_cli
+from ails import AsyncClient, Timeout
 from ails.cli import EXIT_ERROR, main
+from ails.cli.main import build_parser
 from ails.testing import FakeServer
 from ails.testing.fixtures import builtin_fixtures
 
@@ -101,6 +104,73 @@ class TestBindRule:
         monkeypatch.delenv("AILS_API_KEY", raising=False)
         assert main(["gateway", "--profile", "openai", "--base-url", "http://127.0.0.1:1"]) != 0
         assert "API key" in capsys.readouterr().err
+
+
+def _usage_error(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    return err.strip().splitlines()[-1]
+
+
+class TestArguments:
+    @pytest.mark.parametrize("port", ["99999", "-5", "eighty"])
+    def test_an_impossible_port_is_a_usage_error(self, capsys, port):
+        line = _usage_error(capsys, ["gateway", "--port", port])
+        assert line.startswith("ails gateway: error: argument --port: ")
+        assert "0 for any free port" in line or "not a port number" in line
+
+    @pytest.mark.parametrize(
+        ("option", "value"),
+        [
+            ("--timeout", "-1"),
+            ("--timeout", "inf"),
+            ("--drain-timeout", "0"),
+            ("--max-streams", "0"),
+            ("--max-body-bytes", "lots"),
+        ],
+    )
+    def test_a_bad_number_is_a_usage_error_saying_what_to_give(self, capsys, option, value):
+        line = _usage_error(capsys, ["gateway", option, value])
+        assert line.startswith(f"ails gateway: error: argument {option}: expected a ")
+        assert repr(value) in line
+
+    def _timeout(self, monkeypatch, *argv: str) -> object:
+        made: list[dict[str, object]] = []
+
+        def recording(**kw: object) -> AsyncClient:
+            made.append(kw)
+            return AsyncClient(**kw)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(gateway_cli, "AsyncClient", recording)
+        args = build_parser().parse_args(["gateway", "--base-url", "http://127.0.0.1:9", *argv])
+        gateway_cli._client(args)
+        return made[0]["timeout"]
+
+    def test_the_timeout_is_the_librarys_unless_given(self, monkeypatch):
+        assert self._timeout(monkeypatch) == Timeout()  # connect 10, idle 60, as ails chat
+        assert self._timeout(monkeypatch, "--timeout", "5") == Timeout(connect=5, idle=5)
+
+
+class TestKeysFromTheEnvironment:
+    def test_the_gateway_key_comes_from_ails_gateway_key(self, server, start_gateway, monkeypatch):
+        monkeypatch.setenv("AILS_GATEWAY_KEY", "from-env")
+        _, url = start_gateway("--base-url", server.url_for("emoji"))
+        with sdk(url, api_key="wrong") as client, pytest.raises(openai.AuthenticationError):
+            client.models.list()
+        with sdk(url, api_key="from-env") as client:
+            assert [model.id for model in client.models.list()] == [MODEL]
+
+    def test_the_upstream_key_comes_from_ails_api_key(self, start_gateway, monkeypatch):
+        monkeypatch.setenv("AILS_API_KEY", "up-key")
+        with fake_server(profile="openai", api_key="up-key") as upstream:
+            _, url = start_gateway("--profile", "openai", "--base-url", upstream.url)
+            with sdk(url) as client:
+                answer = client.chat.completions.create(model=MODEL, messages=QUESTION)
+            assert answer.choices[0].message.content
+            assert upstream.requests[-1].rejection is None
 
 
 class TestDemo:

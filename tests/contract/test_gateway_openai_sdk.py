@@ -9,6 +9,7 @@ import openai
 import pytest
 
 from ails.testing import FakeServer
+from ails.testing.conformance.support import refused_port
 
 from .gateway_support import MODEL, QUESTION, TEXT_FIXTURES, async_sdk, fake_server, gateway, sdk
 
@@ -110,9 +111,17 @@ class TestTypedErrors:
         with (
             gateway(server.url) as url,
             sdk(url) as client,
-            pytest.raises(openai.BadRequestError, match="max_tokens is not sent"),
+            pytest.raises(openai.BadRequestError) as caught,
         ):
             client.chat.completions.create(model=MODEL, messages=QUESTION, max_tokens=5)
+        # Which field and what the gateway's user can do, not the library's API.
+        assert caught.value.param == "max_tokens"
+        assert caught.value.code == "unsupported_parameter"
+        message = caught.value.message
+        assert "--drop-unsupported" in message
+        assert "--profile openai" in message
+        assert "extra_body" not in message
+        assert "profile='openai'" not in message
 
     def test_401_without_the_key_and_200_with_it(self, server: FakeServer) -> None:
         with gateway(server.url, require_key="s3cret") as url:
@@ -154,6 +163,18 @@ class TestTypedErrors:
             client.chat.completions.create(model=MODEL, messages=QUESTION, stream=stream)
         assert caught.value.status_code == 502
         assert caught.value.code == "upstream_http_502"
+
+    def test_a_502_names_the_upstream_without_its_credentials(self) -> None:
+        upstream = f"http://user:pa55word@127.0.0.1:{refused_port()}"
+        with (
+            gateway(upstream, client={"max_retries": 0}) as url,
+            sdk(url) as client,
+            pytest.raises(openai.InternalServerError) as caught,
+        ):
+            client.chat.completions.create(model=MODEL, messages=QUESTION)
+        assert caught.value.status_code == 502
+        assert f"{upstream.replace('user:pa55word@', '')}/v1/chat/completions" in str(caught.value)
+        assert "pa55word" not in str(caught.value.body)
 
     def test_504_when_the_upstream_times_out(self, server: FakeServer) -> None:
         client_options = {"timeout": 0.3, "max_retries": 0}

@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from ails import AsyncClient
-from ails.gateway import BackgroundGateway, create_app
+from ails.gateway import BackgroundGateway, GatewayStartError, create_app
 from ails.testing import FakeServer, chat_chunk, sse_event
 from ails.testing.fixtures import parse_fixture
 
@@ -119,6 +119,7 @@ class TestLimits:
         assert missing.json()["error"]["code"] == "not_found"
         assert wrong_method.status_code == 405
         assert set(wrong_method.json()["error"]) == {"message", "type", "param", "code"}
+        assert wrong_method.headers["allow"] == "POST"  # what aiohttp said is kept
 
 
 class TestShutdown:
@@ -151,6 +152,41 @@ class TestShutdown:
                 for _ in stream:
                     pass
         assert server.requests[-1].disconnected.wait(timeout=5)
+
+    def test_a_whole_answer_in_flight_finishes_within_the_drain_time(
+        self, server: FakeServer
+    ) -> None:
+        app = create_app(lambda: upstream(server.url_for("slow-stream")), drain_timeout=10)
+        running = BackgroundGateway(app).start()
+        answer: list[requests.Response] = []
+        asking = threading.Thread(target=lambda: answer.append(post(running.url, ASK_WHOLE)))
+        asking.start()
+        # The upstream request has arrived: the gateway's request is in flight.
+        server.wait_for_requests(_count_after(server), timeout=10)
+        running.stop()  # returns once drained
+        asking.join()
+        assert answer[0].status_code == 200
+        assert answer[0].json()["choices"][0]["message"]["content"] == SLOW_TEXT
+
+    def test_a_whole_answer_left_after_the_drain_time_gets_a_503(self, server: FakeServer) -> None:
+        app = create_app(lambda: upstream(server.url_for("slow-stream")), drain_timeout=0.1)
+        running = BackgroundGateway(app).start()
+        answer: list[requests.Response] = []
+        asking = threading.Thread(target=lambda: answer.append(post(running.url, ASK_WHOLE)))
+        asking.start()
+        server.wait_for_requests(_count_after(server), timeout=10)
+        running.stop()
+        asking.join()
+        assert answer[0].status_code == 503
+        assert answer[0].json()["error"]["code"] == "shutting_down"
+        assert server.requests[-1].disconnected.wait(timeout=5)
+
+
+ASK_WHOLE: dict[str, Any] = {"model": MODEL, "messages": QUESTION}
+
+
+def _count_after(server: FakeServer) -> int:
+    return server.request_count + 1
 
 
 class TestConcurrency:
@@ -294,3 +330,26 @@ class TestApp:
         with BackgroundGateway(app):
             assert len(made) == 1
         assert closed == [True]
+
+    def test_start_is_bounded_when_the_app_never_starts(self) -> None:
+        release = threading.Event()
+
+        def hanging_factory() -> AsyncClient:
+            release.wait(timeout=30)  # blocks the server thread's startup
+            return AsyncClient(base_url="http://127.0.0.1:9")
+
+        running = BackgroundGateway(create_app(hanging_factory))
+        with pytest.raises(GatewayStartError, match=r"did not start listening within 0\.2 s"):
+            running.start(timeout=0.2)
+        release.set()
+        running.stop()  # the thread stops as soon as it listens
+
+    def test_a_server_that_cannot_listen_raises_its_error(self) -> None:
+        def factory() -> AsyncClient:
+            return AsyncClient(base_url="http://127.0.0.1:9")
+
+        with BackgroundGateway(create_app(factory)) as first:
+            port = int(first.url.rsplit(":", 1)[1].split("/")[0])
+            taken = BackgroundGateway(create_app(factory), port=port)
+            with pytest.raises(OSError, match="in use"):
+                taken.start(timeout=10)

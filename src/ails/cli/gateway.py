@@ -13,10 +13,11 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Callable
 
+from ails.cli import options
 from ails.cli.errors import CliError
 from ails.client.async_client import AsyncClient
+from ails.client.timeouts import DEFAULT_TIMEOUT
 from ails.domain.messages import DEFAULT_MODEL
 
 __all__ = ["register"]
@@ -29,7 +30,7 @@ def _client(args: argparse.Namespace) -> AsyncClient:
         base_url=args.base_url,
         profile=args.profile,
         api_key=args.api_key_upstream,
-        timeout=args.timeout,
+        timeout=DEFAULT_TIMEOUT if args.timeout is None else args.timeout,
         log_bodies=args.log_bodies,
     )
 
@@ -54,8 +55,9 @@ def run(args: argparse.Namespace) -> int:
     key = args.require_key or os.environ.get("AILS_GATEWAY_KEY") or None
     if not loopback_only(args.host) and key is None:
         raise CliError(
-            f"refusing to listen on {args.host} without --require-key: anyone who can reach "
-            "it could spend your quota; pass --require-key KEY (or use 127.0.0.1)"
+            f"refusing to listen on {args.host} without --require-key: anyone who can reach it "
+            "could spend your quota; set AILS_GATEWAY_KEY=KEY (or pass --require-key KEY), "
+            "or use 127.0.0.1"
         )
     client = _client(args)
     app = create_app(
@@ -65,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
         max_body_bytes=args.max_body_bytes,
         max_streams=args.max_streams,
         drain_timeout=args.drain_timeout,
+        drop_unsupported=args.drop_unsupported,
     )
     _log_to_stderr(args.quiet)
 
@@ -88,34 +91,27 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _positive(kind: type[int] | type[float]) -> Callable[[str], int | float]:
-    def parse(value: str) -> int | float:
-        try:
-            number = kind(value)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
-        if number <= 0:
-            raise argparse.ArgumentTypeError(f"must be positive, got {value}")
-        return number
-
-    return parse
-
-
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``ails gateway`` to the command line."""
     gateway = commands.add_parser(
         "gateway",
         help="serve an OpenAI-compatible API answered through ails",
         epilog="Examples:\n"
-        "  ails gateway\n"
+        "  ails serve &    # the offline fake server, on 127.0.0.1:8787\n"
+        "  ails gateway --base-url http://127.0.0.1:8787\n"
         "  OPENAI_BASE_URL=http://127.0.0.1:8788/v1 OPENAI_API_KEY=any your-openai-tool\n"
-        "  ails gateway --host 0.0.0.0 --require-key s3cret\n"
-        "  ails gateway --profile openai --base-url http://127.0.0.1:8000 "
-        "--api-key-upstream sk-...",
+        "  AILS_GATEWAY_KEY=s3cret ails gateway --host 0.0.0.0 --base-url http://127.0.0.1:8787\n"
+        "  AILS_API_KEY=sk-... ails gateway --profile openai --base-url http://127.0.0.1:8000\n"
+        "Without --base-url (or $AILS_BASE_URL) it forwards to the real Ails service.\n"
+        "Keys come from the environment so that they do not show in `ps`.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    gateway.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    gateway.add_argument("--port", type=int, default=8788, help="port (0: any free one)")
+    gateway.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)"
+    )
+    gateway.add_argument(
+        "--port", type=options.port, default=8788, help="port (default: 8788; 0: any free one)"
+    )
     gateway.add_argument(
         "--base-url", help="upstream server (default: $AILS_BASE_URL, else the Ails service)"
     )
@@ -126,12 +122,16 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="how to talk upstream: ails (signed, the default) or openai",
     )
     gateway.add_argument(
-        "--api-key-upstream", help="the upstream's API key (default: $AILS_API_KEY)"
+        "--api-key-upstream",
+        metavar="KEY",
+        help="the upstream's API key, openai profile (default: $AILS_API_KEY, which keeps "
+        "it out of `ps`)",
     )
     gateway.add_argument(
         "--require-key",
-        help="clients must send Authorization: Bearer KEY (default: $AILS_GATEWAY_KEY); "
-        "required to listen beyond this machine",
+        metavar="KEY",
+        help="clients must send Authorization: Bearer KEY (default: $AILS_GATEWAY_KEY, which "
+        "keeps it out of `ps`); required to listen beyond this machine",
     )
     gateway.add_argument(
         "--model",
@@ -139,25 +139,37 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="a model GET /v1/models lists (repeat for more; default: gpt-3.5-turbo)",
     )
     gateway.add_argument(
-        "--timeout", type=_positive(float), default=60.0, help="upstream connect and idle seconds"
+        "--timeout",
+        type=options.timeout,
+        metavar="SECONDS",
+        help="upstream connect and idle seconds (default: connect 10, idle 60)",
     )
     gateway.add_argument(
         "--max-streams",
-        type=_positive(int),
+        type=options.positive_int,
         default=64,
-        help="concurrent upstream streams (429 beyond)",
+        metavar="N",
+        help="concurrent upstream streams (default: 64; 429 beyond)",
     )
     gateway.add_argument(
         "--max-body-bytes",
-        type=_positive(int),
+        type=options.positive_int,
         default=1024 * 1024,
-        help="largest request body (400 beyond)",
+        metavar="N",
+        help="largest request body in bytes (default: 1048576; 400 beyond)",
     )
     gateway.add_argument(
         "--drain-timeout",
-        type=_positive(float),
+        type=options.seconds,
         default=10.0,
-        help="seconds open answers get to finish on shutdown",
+        metavar="SECONDS",
+        help="seconds open answers get to finish on shutdown (default: 10)",
+    )
+    gateway.add_argument(
+        "--drop-unsupported",
+        action="store_true",
+        help="with the ails profile: ignore options it cannot send (max_tokens, stop, ...) "
+        "instead of answering 400",
     )
     gateway.add_argument(
         "--log-bodies",

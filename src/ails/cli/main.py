@@ -26,7 +26,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ails",
         description="Streaming chat completions over the Ails protocol.",
-        epilog="Examples:\n  ails demo\n  ails serve --port 8787\n  ails gateway\n"
+        epilog="Examples:\n  ails demo\n  ails serve --port 8787\n"
+        "  ails gateway --base-url http://127.0.0.1:8787\n"
         '  ails chat --base-url http://127.0.0.1:8787 "Привет! Как дела?"\n'
         '  ails sign "Привет" --timestamp 1700000000000 --tz UTC --json',
         formatter_class=argparse.RawDescriptionHelpFormatter,

@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+from ails.cli import options
 from ails.cli.errors import CliError
 
 __all__ = ["register"]
@@ -72,18 +73,6 @@ def _bind_failure(port: int, exc: OSError) -> str:
     return f"cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}"
 
 
-def _port(value: str) -> int:
-    try:
-        port = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a port number: {value!r}") from None
-    if not 0 <= port <= 65535:
-        raise argparse.ArgumentTypeError(
-            f"port {port} is out of range; use 1 to 65535, or 0 for any free port"
-        )
-    return port
-
-
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``ails serve`` to the command line."""
     serve = commands.add_parser(
@@ -98,7 +87,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     serve.add_argument(
-        "--port", type=_port, default=8787, help="port on 127.0.0.1 (0: any free port)"
+        "--port", type=options.port, default=8787, help="port on 127.0.0.1 (0: any free port)"
     )
     serve.add_argument("--fixtures", help="a folder of extra fixture files")
     serve.add_argument("--profile", choices=("ails", "openai"), default="ails")

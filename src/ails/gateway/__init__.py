@@ -12,6 +12,6 @@ This package may import ``ails.client``, ``ails.domain``, ``ails.ports`` and
 """
 
 from ails.gateway.app import GatewayConfig, create_app
-from ails.gateway.runner import BackgroundGateway, serve
+from ails.gateway.runner import BackgroundGateway, GatewayStartError, serve
 
-__all__ = ["BackgroundGateway", "GatewayConfig", "create_app", "serve"]
+__all__ = ["BackgroundGateway", "GatewayConfig", "GatewayStartError", "create_app", "serve"]

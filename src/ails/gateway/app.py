@@ -18,7 +18,14 @@ from aiohttp import web
 
 from ails.domain.messages import DEFAULT_MODEL
 from ails.gateway.errors import GatewayError
-from ails.gateway.handlers import TRACE, Trace, chat_completions, error_response, list_models
+from ails.gateway.handlers import (
+    TRACE,
+    Trace,
+    chat_completions,
+    error_response,
+    list_models,
+    retrieve_model,
+)
 from ails.gateway.limits import OpenStreams, StreamSlots
 from ails.gateway.state import GATEWAY, Gateway, GatewayConfig
 from ails.log import Logger, default_logger
@@ -37,6 +44,7 @@ def create_app(
     max_body_bytes: int = 1024 * 1024,
     max_streams: int = 64,
     drain_timeout: float = 10.0,
+    drop_unsupported: bool = False,
     logger: Logger | None = None,
 ) -> web.Application:
     """The OpenAI-compatible app in front of the client ``client_factory()`` makes.
@@ -53,6 +61,7 @@ def create_app(
         max_body_bytes=max_body_bytes,
         max_streams=max_streams,
         drain_timeout=drain_timeout,
+        drop_unsupported=drop_unsupported,
     )
     gateway = Gateway(
         config=config,
@@ -78,6 +87,7 @@ def create_app(
     app.on_shutdown.append(drain)
     app.router.add_post("/v1/chat/completions", chat_completions)
     app.router.add_get("/v1/models", list_models)
+    app.router.add_get("/v1/models/{model}", retrieve_model)
     return app
 
 
@@ -110,7 +120,9 @@ async def _answer(request: web.Request, handler: Handler, trace: Trace) -> web.S
     except web.HTTPException as exc:  # aiohttp's own: no route, wrong method
         kind = "invalid_request_error" if exc.status < 500 else "server_error"
         code = "not_found" if exc.status == 404 else None
-        return error_response(GatewayError(exc.status, exc.reason, kind, code))
+        # A 405 must say which methods the path takes (RFC 9110 section 15.5.6).
+        kept = tuple((name, exc.headers[name]) for name in ("Allow",) if name in exc.headers)
+        return error_response(GatewayError(exc.status, exc.reason, kind, code, headers=kept))
     except (ConnectionError, asyncio.CancelledError):
         raise
     except Exception as exc:
@@ -130,6 +142,7 @@ def _log(request: web.Request, trace: Trace, started: float, status: int) -> Non
         "attempts": trace.attempts,
         "stream": trace.stream,
         "outcome": trace.outcome,
+        "dropped": list(trace.dropped) or None,
     }
     logger = request.app[GATEWAY].logger
     if status >= 500 or trace.outcome not in ("ok", None):

@@ -21,7 +21,7 @@ from ails.client.streams import AsyncTokenStream
 from ails.domain.errors import AilsError
 from ails.gateway.batching import BatchWriter
 from ails.gateway.errors import GatewayError, from_ails_error, from_request_error
-from ails.gateway.limits import TooManyStreams, key_matches
+from ails.gateway.limits import OpenStream, TooManyStreams, key_matches
 from ails.gateway.state import GATEWAY, Gateway
 from ails.gateway.validation import ParsedRequest, RequestError, parse_request
 from ails.gateway.wire import (
@@ -33,7 +33,15 @@ from ails.gateway.wire import (
     new_completion_id,
 )
 
-__all__ = ["TRACE", "Trace", "chat_completions", "error_response", "list_models"]
+__all__ = [
+    "TRACE",
+    "Trace",
+    "chat_completions",
+    "error_response",
+    "list_models",
+    "retrieve_model",
+    "upstream_call",
+]
 
 
 _SSE_HEADERS = {
@@ -57,6 +65,8 @@ class Trace:
     ttft: float | None = None
     attempts: int = 0
     outcome: str | None = None
+    #: The names of options left out (``drop_unsupported``); never their values.
+    dropped: tuple[str, ...] = ()
 
 
 #: The current request's trace.
@@ -93,6 +103,48 @@ async def list_models(request: web.Request) -> web.StreamResponse:
     return web.json_response(model_list(gateway.config.models, owned_by=gateway.config.owned_by))
 
 
+async def retrieve_model(request: web.Request) -> web.StreamResponse:
+    """``GET /v1/models/{model}``: one of the models the gateway offers, else a 404."""
+    gateway = request.app[GATEWAY]
+    refused = _authorize(request, gateway)
+    if refused is not None:
+        return error_response(refused)
+    name = request.match_info["model"]
+    if name not in gateway.config.models:
+        offered = ", ".join(gateway.config.models)
+        return error_response(
+            GatewayError(
+                404,
+                f"the model {name!r} is not offered by this gateway; it offers {offered} "
+                "(start it with --model NAME for more)",
+                "invalid_request_error",
+                "model_not_found",
+                "model",
+            )
+        )
+    TRACE.get().outcome = "ok"
+    [entry] = model_list([name], owned_by=gateway.config.owned_by)["data"]
+    return web.json_response(entry)
+
+
+def upstream_call(parsed: ParsedRequest, *, plain: bool) -> dict[str, Any]:
+    """The keyword arguments for ``AsyncClient.stream``: the request's, and the usage ask.
+
+    An OpenAI-compatible upstream is asked for its token counts; that is
+    merged into any ``extra_body`` the call already carries, never replacing it.
+    """
+    call: dict[str, Any] = dict(parsed.call)
+    if not plain:
+        extra = dict(call.get("extra_body") or {})
+        stream_options = extra.get("stream_options")
+        extra["stream_options"] = {
+            **(stream_options if isinstance(stream_options, dict) else {}),
+            "include_usage": True,
+        }
+        call["extra_body"] = extra
+    return call
+
+
 async def _read_body(request: web.Request, limit: int) -> bytes:
     too_large = RequestError(
         f"the request body is over the gateway's limit of {limit} bytes",
@@ -118,22 +170,21 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     plain = not client.profile.accepts_options
     try:
         body = await _read_body(request, gateway.config.max_body_bytes)
-        parsed = parse_request(body, plain=plain)
+        parsed = parse_request(body, plain=plain, drop_unsupported=gateway.config.drop_unsupported)
     except RequestError as exc:
         return error_response(from_request_error(exc))
     trace = TRACE.get()
     trace.stream = parsed.stream
-    call: dict[str, Any] = dict(parsed.call)
-    if not plain:
-        # Ask an OpenAI-compatible upstream for its token counts.
-        call["extra_body"] = {"stream_options": {"include_usage": True}}
+    trace.dropped = parsed.dropped
+    call = upstream_call(parsed, plain=plain)
     try:
-        with gateway.slots.hold():
+        # Tracked whether streamed or not: shutdown drains both.
+        with gateway.slots.hold(), gateway.streams.track() as entry:
             stream = client.stream(parsed.messages, model=parsed.model, **call)
             async with stream:
                 if parsed.stream:
-                    return await _stream(request, gateway, parsed, stream, trace)
-                return await _whole(request, parsed, stream, trace)
+                    return await _stream(request, entry, parsed, stream, trace)
+                return await _whole(entry, parsed, stream, trace)
     except TooManyStreams:
         return error_response(
             GatewayError(
@@ -148,6 +199,12 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
         return error_response(from_ails_error(exc))
 
 
+#: What an answer stopped by shutdown gets: the SDKs retry a 503 on their own.
+_SHUTTING_DOWN = GatewayError(
+    503, "the gateway is shutting down; ask again", "server_error", "shutting_down"
+)
+
+
 def _note(trace: Trace, stream: AsyncTokenStream | None) -> None:
     if stream is not None:
         trace.ttft = stream.time_to_first_token
@@ -155,10 +212,14 @@ def _note(trace: Trace, stream: AsyncTokenStream | None) -> None:
 
 
 async def _whole(
-    request: web.Request, parsed: ParsedRequest, stream: AsyncTokenStream, trace: Trace
+    entry: OpenStream, parsed: ParsedRequest, stream: AsyncTokenStream, trace: Trace
 ) -> web.StreamResponse:
     try:
         text = "".join([token async for token in stream])
+    except asyncio.CancelledError:
+        if not entry.stopped_by_shutdown:
+            raise  # the client hung up: the upstream stream closes on the way out
+        return _stopped(trace)
     finally:
         _note(trace, stream)
     trace.outcome = "ok"
@@ -177,65 +238,72 @@ async def _whole(
 
 async def _stream(
     request: web.Request,
-    gateway: Gateway,
+    entry: OpenStream,
     parsed: ParsedRequest,
     stream: AsyncTokenStream,
     trace: Trace,
 ) -> web.StreamResponse:
-    with gateway.streams.track() as entry:
-        try:
-            # Held back until the upstream answered: its errors keep their status.
-            first: str | None = await stream.__anext__()
-        except StopAsyncIteration:
-            first = None
-        finally:
-            _note(trace, stream)
-        response = web.StreamResponse(headers=_SSE_HEADERS)
-        await response.prepare(request)
-        trace.status = response.status
-        encoder = ChunkEncoder(
-            id=stream.id or new_completion_id(),
-            model=stream.model or parsed.model,
-            created=int(time.time()),
-        )
-        head = encoder.role()
-        await response.write(head if first is None else head + encoder.content(first))
-        writer = BatchWriter(response)
-        try:
-            if first is not None:
-                add, content = writer.add, encoder.content
-                async for token in stream:
-                    if add(content(token)):
-                        await writer.room()
-        except AilsError as exc:
-            trace.outcome = "upstream_error_mid_stream"
-            writer.add(error_event(from_ails_error(exc).body()))
-            await writer.close()
-            return response
-        except asyncio.CancelledError:
-            if not entry.stopped_by_shutdown:
-                trace.outcome = "client_gone"
-                writer.abort()
-                raise  # the client hung up: the upstream stream closes on the way out
-            trace.outcome = "stopped_by_shutdown"
-            _uncancel()
-            stopped = GatewayError(
-                503, "the gateway is shutting down; ask again", "server_error", "shutting_down"
-            )
-            writer.add(error_event(stopped.body()))
-            await writer.close()
-            return response
-        except BaseException:
+    try:
+        # Held back until the upstream answered: its errors keep their status.
+        first: str | None = await stream.__anext__()
+    except StopAsyncIteration:
+        first = None
+    except asyncio.CancelledError:
+        if not entry.stopped_by_shutdown:
+            raise
+        return _stopped(trace)
+    finally:
+        _note(trace, stream)
+    response = web.StreamResponse(headers=_SSE_HEADERS)
+    await response.prepare(request)
+    trace.status = response.status
+    encoder = ChunkEncoder(
+        id=stream.id or new_completion_id(),
+        model=stream.model or parsed.model,
+        created=int(time.time()),
+    )
+    head = encoder.role()
+    await response.write(head if first is None else head + encoder.content(first))
+    writer = BatchWriter(response)
+    try:
+        if first is not None:
+            add, content = writer.add, encoder.content
+            async for token in stream:
+                if add(content(token)):
+                    await writer.room()
+    except AilsError as exc:
+        trace.outcome = "upstream_error_mid_stream"
+        writer.add(error_event(from_ails_error(exc).body()))
+        await writer.close()
+        return response
+    except asyncio.CancelledError:
+        if not entry.stopped_by_shutdown:
             trace.outcome = "client_gone"
             writer.abort()
-            raise
-        end = encoder.finish(stream.finish_reason or "stop")
-        if parsed.include_usage:
-            end += encoder.usage(stream.usage)
-        writer.add(end + DONE)
+            raise  # the client hung up: the upstream stream closes on the way out
+        trace.outcome = "stopped_by_shutdown"
+        _uncancel()
+        writer.add(error_event(_SHUTTING_DOWN.body()))
         await writer.close()
-        trace.outcome = "ok"
         return response
+    except BaseException:
+        trace.outcome = "client_gone"
+        writer.abort()
+        raise
+    end = encoder.finish(stream.finish_reason or "stop")
+    if parsed.include_usage:
+        end += encoder.usage(stream.usage)
+    writer.add(end + DONE)
+    await writer.close()
+    trace.outcome = "ok"
+    return response
+
+
+def _stopped(trace: Trace) -> web.Response:
+    """The answer for a request shutdown stopped before anything was sent: a 503."""
+    _uncancel()
+    trace.outcome = "stopped_by_shutdown"
+    return error_response(_SHUTTING_DOWN)
 
 
 def _uncancel() -> None:

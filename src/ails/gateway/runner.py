@@ -15,13 +15,18 @@ from typing import Any
 
 from aiohttp import web
 
+from ails.domain.errors import AilsError
 from ails.gateway.state import GATEWAY
 
-__all__ = ["BackgroundGateway", "base_url", "serve"]
+__all__ = ["BackgroundGateway", "GatewayStartError", "base_url", "serve"]
 
 #: Seconds aiohttp waits for handlers after ``on_shutdown`` (which drains
 #: them already); only a handler that ignores being stopped needs it.
 _HANDLER_GRACE = 5.0
+
+
+class GatewayStartError(AilsError, RuntimeError):
+    """A :class:`BackgroundGateway` did not start listening in time, or its thread ended."""
 
 
 def base_url(host: str, port: int) -> str:
@@ -79,6 +84,7 @@ class BackgroundGateway:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
         self._thread: threading.Thread | None = None
+        self._abandoned = False
 
     @property
     def url(self) -> str:
@@ -87,14 +93,30 @@ class BackgroundGateway:
             raise RuntimeError("the gateway is not running; use it as a context manager")
         return self._url
 
-    def start(self) -> BackgroundGateway:
-        """Start serving; returns once the socket listens (or raises why it could not)."""
+    def start(self, timeout: float = 30.0) -> BackgroundGateway:
+        """Start serving; returns once the socket listens (or raises why it could not).
+
+        Raises :class:`GatewayStartError` if it does not listen within
+        ``timeout`` seconds (the app's startup, such as its client factory,
+        hangs) or the server thread ended without listening; the error the
+        server raised, if any, is raised itself.
+        """
         self._thread = threading.Thread(target=self._run, name="ails-gateway", daemon=True)
         self._thread.start()
-        self._ready.wait()
+        if not self._ready.wait(timeout):
+            # It stops as soon as it listens (stop() waits for that); being a
+            # daemon thread, it cannot keep the process alive meanwhile.
+            self._abandon()
+            raise GatewayStartError(
+                f"the gateway did not start listening within {timeout:g} s; its startup "
+                "(the client factory, the app's startup hooks) may hang"
+            )
         if self._error is not None:
             self._thread.join()
             raise self._error
+        if self._url is None:
+            self._thread.join()
+            raise GatewayStartError("the gateway's server thread ended without listening")
         return self
 
     def stop(self) -> None:
@@ -104,6 +126,11 @@ class BackgroundGateway:
         if self._thread is not None:
             self._thread.join()
             self._thread = None
+
+    def _abandon(self) -> None:
+        self._abandoned = True
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
 
     def _run(self) -> None:
         async def main() -> None:
@@ -125,6 +152,10 @@ class BackgroundGateway:
             self._ready.set()
 
     def _on_ready(self, url: str) -> None:
+        if self._abandoned:  # start() gave up waiting: stop at once
+            assert self._stop is not None
+            self._stop.set()
+            return
         self._url = url
         self._ready.set()
 

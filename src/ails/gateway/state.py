@@ -31,6 +31,9 @@ class GatewayConfig:
     ``max_body_bytes`` bounds a request body (400 beyond); ``max_streams``
     bounds concurrent upstream streams (429 beyond). ``drain_timeout`` is how
     long shutdown lets open answers finish before stopping them.
+    ``drop_unsupported`` makes a request to an upstream that sends no options
+    (the ``ails`` profile) leave out the options it cannot send, such as
+    ``max_tokens``, instead of refusing it with a 400.
     """
 
     models: tuple[str, ...] = attrs.field(default=(DEFAULT_MODEL,), converter=_to_models)
@@ -38,6 +41,7 @@ class GatewayConfig:
     max_body_bytes: int = 1024 * 1024
     max_streams: int = 64
     drain_timeout: float = 10.0
+    drop_unsupported: bool = False
     owned_by: str = "ails"
 
 

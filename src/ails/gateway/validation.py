@@ -3,10 +3,12 @@
 Anything the gateway cannot honour is refused with a :class:`RequestError`
 (400) that names the field and says why, rather than dropped silently: ``n``
 above 1, tools and function calls, a role ails does not send, content that is
-not text. Unknown fields are refused as OpenAI refuses them. Options whose
-value changes nothing (``n: 1``, ``top_p: 1``, zero penalties) are dropped
-for an upstream that sends no options (the ``ails`` profile); other options
-reach the library, which refuses them for such a profile.
+not text. Unknown fields are refused as OpenAI refuses them. Every option's
+value is checked here, so a 400 names the field (``param``) in the client's
+terms. Options whose value changes nothing (``n: 1``, ``top_p: 1``, zero
+penalties) and ``user`` are dropped for an upstream that sends no options
+(the ``ails`` profile); other options are refused for it with a 400 that says
+how to start the gateway instead, or dropped with ``drop_unsupported``.
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ from typing import Any
 import attrs
 
 from ails.domain.errors import ValidationError
-from ails.domain.messages import Message, Role
-from ails.domain.options import OPTION_NAMES
+from ails.domain.messages import ChatRequest, Message, Role
+from ails.domain.options import OPTION_NAMES, RequestOptions
 
 __all__ = ["ParsedRequest", "RequestError", "parse_request"]
 
@@ -86,6 +88,8 @@ class ParsedRequest:
     include_usage: bool
     #: Keyword arguments for ``AsyncClient.stream`` (temperature and options).
     call: Mapping[str, Any]
+    #: Options left out because the upstream cannot send them (``drop_unsupported``).
+    dropped: tuple[str, ...] = ()
 
 
 def _load(body: bytes) -> dict[str, Any]:
@@ -186,24 +190,66 @@ def _include_usage(data: dict[str, Any], stream: bool) -> bool:
     return include
 
 
-def _call_options(data: dict[str, Any], *, plain: bool) -> dict[str, Any]:
+#: A valid message, to check a temperature the way the library does.
+_PROBE = (Message(Role.USER, "?"),)
+
+
+def _check_value(name: str, sent: str, value: Any) -> None:
+    """Raise a 400 naming ``sent`` (the client's field) unless the library accepts ``value``."""
+    try:
+        if name == "temperature":
+            ChatRequest(_PROBE, temperature=value)
+        else:
+            RequestOptions(**{name: value})
+    except ValidationError as exc:
+        message = str(exc) if sent == name else f"{sent}: {exc}"
+        raise RequestError(message, param=sent, code="invalid_value") from None
+
+
+def _unsupported(sent: str) -> RequestError:
+    return RequestError(
+        f"{sent} is not supported by this gateway's upstream (the 'ails' profile: the ai.ls "
+        f"web client never sends it); leave {sent} out, or restart the gateway with "
+        "`ails gateway --drop-unsupported` to ignore such options, or with "
+        "`--profile openai` for an OpenAI-compatible upstream",
+        param=sent,
+        code="unsupported_parameter",
+    )
+
+
+def _call_options(
+    data: dict[str, Any], *, plain: bool, drop_unsupported: bool
+) -> tuple[dict[str, Any], tuple[str, ...]]:
     call: dict[str, Any] = {}
+    dropped: list[str] = []
     if data.get("temperature") is not None:
+        _check_value("temperature", "temperature", data["temperature"])
         call["temperature"] = data["temperature"]
-    if data.get("max_completion_tokens") is not None and data.get("max_tokens") is None:
-        data = {**data, "max_tokens": data["max_completion_tokens"]}
     for name in OPTION_NAMES:
+        sent = name
         value = data.get(name)
+        if name == "max_tokens" and value is None:
+            # The newer name OpenAI gives the same limit.
+            sent, value = "max_completion_tokens", data.get("max_completion_tokens")
         if value is None:
             continue
+        _check_value(name, sent, value)
         if plain and (name in _HARMLESS or _NO_OP.get(name, object()) == value):
             continue
+        if plain and drop_unsupported:
+            dropped.append(sent)
+            continue
+        if plain:
+            raise _unsupported(sent)
         call[name] = value
-    return call
+    return call, tuple(dropped)
 
 
-def parse_request(body: bytes, *, plain: bool) -> ParsedRequest:
+def parse_request(body: bytes, *, plain: bool, drop_unsupported: bool = False) -> ParsedRequest:
     """Validate a request body; ``plain`` for an upstream that sends no options.
+
+    With ``drop_unsupported``, such an upstream's request leaves out the
+    options it cannot send (listed in ``dropped``) rather than refusing them.
 
     Raises :class:`RequestError` for anything malformed or unsupported.
     """
@@ -218,10 +264,13 @@ def parse_request(body: bytes, *, plain: bool) -> ParsedRequest:
     if not isinstance(stream, bool):
         raise RequestError("stream must be a boolean", param="stream")
     include_usage = _include_usage(data, stream)
+    messages = _messages(data.get("messages"), plain=plain)
+    call, dropped = _call_options(data, plain=plain, drop_unsupported=drop_unsupported)
     return ParsedRequest(
-        messages=_messages(data.get("messages"), plain=plain),
+        messages=messages,
         model=model,
         stream=stream,
         include_usage=include_usage,
-        call=_call_options(data, plain=plain),
+        call=call,
+        dropped=dropped,
     )
