@@ -491,7 +491,7 @@ def gateway(port: int, report: Report, quick: bool) -> None:
                 g / d >= 0.5,
             )
     report.table(
-        "8. Gateway",
+        "9. Gateway",
         "`ails gateway` in its own process in front of the benchmark server, against "
         "the same `AsyncClient` reading the server directly; the gateway is read by an "
         "`AsyncClient` with the `openai` profile. Interleaved, medians (p10-p90 or "
