@@ -11,8 +11,26 @@ import hashlib
 import time
 from datetime import datetime, tzinfo
 
-from ails.domain.errors import ValidationError
-from ails.domain.timezones import parse_tz
+TYPE_CHECKING = False  # no typing import at run time (mypy reads this name as True)
+if TYPE_CHECKING:
+    from ails.domain.errors import ValidationError
+
+
+# The error tree and the time-zone names are imported only when needed: the
+# signer alone should cost little more than hashlib and datetime to import.
+def _invalid(message: str) -> ValidationError:
+    from ails.domain.errors import ValidationError
+
+    return ValidationError(message)
+
+
+def _zone(value: str | tzinfo) -> tzinfo:
+    if isinstance(value, tzinfo):
+        return value
+    from ails.domain.timezones import parse_tz
+
+    return parse_tz(value)
+
 
 # Users reuse the signer on its own, so importing this module stays cheap:
 # no attrs and no typing at run time (mypy treats this name as True).
@@ -145,13 +163,13 @@ class Signer(_Frozen):
         tz: tzinfo | str | None = None,
     ) -> None:
         if not isinstance(secret, str) or not secret:
-            raise ValidationError("secret must be a non-empty string")
+            raise _invalid("secret must be a non-empty string")
         if length not in _LENGTH_MODES:
-            raise ValidationError(f"length must be 'utf16' or 'python', got {length!r}")
+            raise _invalid(f"length must be 'utf16' or 'python', got {length!r}")
         object.__setattr__(self, "secret", secret)
         object.__setattr__(self, "length", length)
         object.__setattr__(self, "clock", _wall_clock_ms if clock is None else clock)
-        object.__setattr__(self, "tz", None if tz is None else parse_tz(tz))
+        object.__setattr__(self, "tz", None if tz is None else _zone(tz))
 
     def replace(self, *, secret: str | None = None) -> Signer:
         """Return a signer with another secret (length mode, clock and zone kept)."""
@@ -171,11 +189,11 @@ class Signer(_Frozen):
         this call; ``tz`` takes the same spellings as the constructor's.
         """
         if not isinstance(content, str):
-            raise ValidationError(f"content must be a string, got {type(content).__name__}")
+            raise _invalid(f"content must be a string, got {type(content).__name__}")
         ms = self.clock() if now_ms is None else now_ms
         if isinstance(ms, bool) or not isinstance(ms, int) or not 0 <= ms < _YEAR_10000_MS:
-            raise ValidationError(f"now_ms must be Unix milliseconds as an int, got {ms!r}")
-        zone = parse_tz(tz) if tz is not None else self.tz
+            raise _invalid(f"now_ms must be Unix milliseconds as an int, got {ms!r}")
+        zone = _zone(tz) if tz is not None else self.tz
         t = format_timestamp(ms)
         size = js_length(content) if self.length == "utf16" else len(content)
         digest = hashlib.sha256(js_utf8(f"{t}:{content}:{self.secret}:{size}")).hexdigest()
