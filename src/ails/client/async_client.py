@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from ails.client.base import BaseClient
 from ails.client.body_io import aclose_iterator, aread_excerpt, arelease
-from ails.client.call import CALL_DOC, NOT_GIVEN, CallOptions, NotGiven, prepare_call
+from ails.client.call import CallOptions
 from ails.client.run import CompletionRun
 from ails.client.settings import SETTINGS_DOC, Settings
 from ails.client.steps import Send, Sleep, Step, Stream
 from ails.client.streams import AsyncTokenStream, StreamState
-from ails.client.timeouts import TimeoutLike
 from ails.domain.errors import AilsError, TransportError, TruncatedBodyError
-from ails.domain.messages import DEFAULT_MODEL, DEFAULT_TEMPERATURE, ChatRequest, MessageLike
-from ails.domain.options import RequestOptions
+from ails.domain.messages import ChatRequest, MessageLike
 from ails.ports.http import AsyncStreamResponse, AsyncTransport
 
 if TYPE_CHECKING:
@@ -26,7 +24,7 @@ if TYPE_CHECKING:
 __all__ = ["AsyncClient"]
 
 
-class AsyncClient(BaseClient[AsyncTransport, Callable[[float], Awaitable[Any]]]):
+class AsyncClient(BaseClient[AsyncTransport, Callable[[float], Awaitable[Any]], AsyncTokenStream]):
     """An asyncio Ails client.
 
     ``transport`` is any :class:`~ails.ports.AsyncTransport`; by default an
@@ -44,51 +42,10 @@ class AsyncClient(BaseClient[AsyncTransport, Callable[[float], Awaitable[Any]]])
     def _default_sleep(self) -> Callable[[float], Awaitable[Any]]:
         return asyncio.sleep
 
-    def stream(
-        self,
-        messages: Iterable[MessageLike],
-        *,
-        model: str = DEFAULT_MODEL,
-        temperature: float = DEFAULT_TEMPERATURE,
-        max_tokens: int | None = None,
-        top_p: float | None = None,
-        stop: str | list[str] | None = None,
-        presence_penalty: float | None = None,
-        frequency_penalty: float | None = None,
-        seed: int | None = None,
-        user: str | None = None,
-        extra_body: Mapping[str, Any] | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-        headers: Mapping[str, str] | None = None,
+    def _open_stream(
+        self, chat: ChatRequest, settings: Settings, state: StreamState
     ) -> AsyncTokenStream:
-        """Stream the answer to ``messages`` token by token (``async for``).
-
-        Messages and options are validated now (``ValidationError``); the
-        request is sent when iteration starts.
-        """
-        self._check_open()
-        chat, settings = prepare_call(
-            self._settings,
-            messages,
-            model=model,
-            temperature=temperature,
-            options=RequestOptions(
-                max_tokens=max_tokens,
-                top_p=top_p,
-                stop=stop,
-                presence_penalty=presence_penalty,
-                frequency_penalty=frequency_penalty,
-                seed=seed,
-                user=user,
-                extra_body=extra_body,
-            ),
-            timeout=timeout,
-            headers=headers,
-        )
-        state = StreamState()
         return AsyncTokenStream(self._tokens(chat, settings, state), state)
-
-    stream.__doc__ = (stream.__doc__ or "") + CALL_DOC
 
     async def complete(
         self, messages: Iterable[MessageLike], **options: Unpack[CallOptions]

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Mapping
-from typing import Generic, TypeVar
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Generic, TypeVar
 
+from ails.client.call import CALL_DOC, NOT_GIVEN, NotGiven, prepare_call
 from ails.client.retries import RetryPolicy
 from ails.client.settings import (
     DEFAULT_MAX_ANSWER_SIZE,
@@ -22,9 +23,12 @@ from ails.client.settings import (
     closed_message,
     make_settings,
 )
+from ails.client.streams import StreamState
 from ails.client.timeouts import DEFAULT_TIMEOUT, TimeoutLike
 from ails.domain.chunks import JsonLoads
 from ails.domain.errors import ValidationError
+from ails.domain.messages import DEFAULT_MODEL, DEFAULT_TEMPERATURE, ChatRequest, MessageLike
+from ails.domain.options import RequestOptions
 from ails.domain.profile import Profile
 from ails.domain.sse import DEFAULT_MAX_EVENT_SIZE
 from ails.log import Logger
@@ -34,9 +38,10 @@ __all__ = ["BaseClient"]
 
 TransportT = TypeVar("TransportT")
 SleepT = TypeVar("SleepT")
+StreamT = TypeVar("StreamT")
 
 
-class BaseClient(Generic[TransportT, SleepT]):
+class BaseClient(Generic[TransportT, SleepT, StreamT]):
     """Settings and transport of a client; see ``Client`` and ``AsyncClient``."""
 
     def __init__(
@@ -82,6 +87,54 @@ class BaseClient(Generic[TransportT, SleepT]):
         )
         self._sleep: SleepT = sleep if sleep is not None else self._default_sleep()
         self._closed = False
+
+    def stream(
+        self,
+        messages: Iterable[MessageLike],
+        *,
+        model: str = DEFAULT_MODEL,
+        temperature: float = DEFAULT_TEMPERATURE,
+        max_tokens: int | None = None,
+        top_p: float | None = None,
+        stop: str | list[str] | None = None,
+        presence_penalty: float | None = None,
+        frequency_penalty: float | None = None,
+        seed: int | None = None,
+        user: str | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
+        headers: Mapping[str, str] | None = None,
+    ) -> StreamT:
+        """Stream the answer to ``messages`` token by token (``async for`` on ``AsyncClient``).
+
+        Messages and options are validated now (``ValidationError``); the
+        request is sent when iteration starts.
+        """
+        self._check_open()
+        chat, settings = prepare_call(
+            self._settings,
+            messages,
+            model=model,
+            temperature=temperature,
+            options=RequestOptions(
+                max_tokens=max_tokens,
+                top_p=top_p,
+                stop=stop,
+                presence_penalty=presence_penalty,
+                frequency_penalty=frequency_penalty,
+                seed=seed,
+                user=user,
+                extra_body=extra_body,
+            ),
+            timeout=timeout,
+            headers=headers,
+        )
+        return self._open_stream(chat, settings, StreamState())
+
+    stream.__doc__ = (stream.__doc__ or "") + CALL_DOC
+
+    def _open_stream(self, chat: ChatRequest, settings: Settings, state: StreamState) -> StreamT:
+        raise NotImplementedError
 
     def _default_transport(self) -> TransportT:
         raise NotImplementedError

@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ails.client.base import BaseClient
 from ails.client.body_io import close_iterator, read_excerpt, release
-from ails.client.call import CALL_DOC, NOT_GIVEN, CallOptions, NotGiven, prepare_call
+from ails.client.call import CallOptions
 from ails.client.run import CompletionRun
 from ails.client.settings import SETTINGS_DOC, Settings
 from ails.client.steps import Send, Sleep, Step, Stream
 from ails.client.streams import StreamState, TokenStream
-from ails.client.timeouts import TimeoutLike
 from ails.domain.errors import AilsError, TransportError, TruncatedBodyError
-from ails.domain.messages import DEFAULT_MODEL, DEFAULT_TEMPERATURE, ChatRequest, MessageLike
-from ails.domain.options import RequestOptions
+from ails.domain.messages import ChatRequest, MessageLike
 from ails.ports.http import StreamResponse, Transport
 
 if TYPE_CHECKING:
@@ -26,7 +24,7 @@ if TYPE_CHECKING:
 __all__ = ["Client"]
 
 
-class Client(BaseClient[Transport, Callable[[float], None]]):
+class Client(BaseClient[Transport, Callable[[float], None], TokenStream]):
     """A synchronous Ails client.
 
     ``transport`` is any :class:`~ails.ports.Transport`; by default a
@@ -44,51 +42,10 @@ class Client(BaseClient[Transport, Callable[[float], None]]):
     def _default_sleep(self) -> Callable[[float], None]:
         return time.sleep
 
-    def stream(
-        self,
-        messages: Iterable[MessageLike],
-        *,
-        model: str = DEFAULT_MODEL,
-        temperature: float = DEFAULT_TEMPERATURE,
-        max_tokens: int | None = None,
-        top_p: float | None = None,
-        stop: str | list[str] | None = None,
-        presence_penalty: float | None = None,
-        frequency_penalty: float | None = None,
-        seed: int | None = None,
-        user: str | None = None,
-        extra_body: Mapping[str, Any] | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-        headers: Mapping[str, str] | None = None,
+    def _open_stream(
+        self, chat: ChatRequest, settings: Settings, state: StreamState
     ) -> TokenStream:
-        """Stream the answer to ``messages`` token by token.
-
-        Messages and options are validated now (``ValidationError``); the
-        request is sent when iteration starts.
-        """
-        self._check_open()
-        chat, settings = prepare_call(
-            self._settings,
-            messages,
-            model=model,
-            temperature=temperature,
-            options=RequestOptions(
-                max_tokens=max_tokens,
-                top_p=top_p,
-                stop=stop,
-                presence_penalty=presence_penalty,
-                frequency_penalty=frequency_penalty,
-                seed=seed,
-                user=user,
-                extra_body=extra_body,
-            ),
-            timeout=timeout,
-            headers=headers,
-        )
-        state = StreamState()
         return TokenStream(self._tokens(chat, settings, state), state)
-
-    stream.__doc__ = (stream.__doc__ or "") + CALL_DOC
 
     def complete(self, messages: Iterable[MessageLike], **options: Unpack[CallOptions]) -> str:
         """The whole answer to ``messages`` as one string; takes the options of :meth:`stream`."""

@@ -30,6 +30,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ails.client.retries import parse_retry_after
 from ails.domain.bodies import BODY_EXCERPT, body_error, is_event_stream
+from ails.domain.chunks import DEFAULT_NOTICE_PATTERN
 from ails.domain.decoder import TokenDecoder
 from ails.domain.errors import AilsError, HTTPStatusError, RateLimitError, ValidationError
 from ails.domain.errors import TimeoutError as AilsTimeoutError
@@ -276,7 +277,7 @@ class RecordingTransport:
         fixture = {
             "name": "",  # the file name, once a free one is taken
             "description": f"Recorded from {where} by ails.",
-            "expect": _expectation(status, headers, steps),
+            "expect": _expectation(request, status, headers, steps),
             "request": redact_request(request),
             "replies": [
                 {"status": status, "headers": headers, "framing": "chunked", "body": steps}
@@ -292,25 +293,41 @@ class RecordingTransport:
 
 
 def _expectation(
-    status: int, headers: Mapping[str, str], steps: list[dict[str, Any]]
+    request: HttpRequest, status: int, headers: Mapping[str, str], steps: list[dict[str, Any]]
 ) -> dict[str, Any]:
     """What ails makes of the recorded answer: its text, or the error's class.
 
     The same decisions as the client's (:mod:`ails.domain.bodies`), so a
     replay raises what the expectation says.
     """
+    # A signed request came from the ails profile: the one that looks for the
+    # service's quota notices in the first token (an OpenAI profile does not).
+    signed = _signed(request.body)
     content_type = headers.get("content-type", "")
     if not is_event_stream(status, content_type):
         body = b"".join(_step_bytes(step) for step in steps if "fault" not in step)
-        retry_after = parse_retry_after(headers.get("retry-after"), now=time.time())
-        error = body_error(status, content_type, body[:BODY_EXCERPT], retry_after=retry_after)
+        raw_retry_after = headers.get("retry-after")
+        retry_after = parse_retry_after(raw_retry_after, now=time.time())
+        error = body_error(
+            status,
+            content_type,
+            body[:BODY_EXCERPT],
+            retry_after=retry_after,
+            signing_profile="ails" if signed else None,
+        )
         expect: dict[str, Any] = {"error": type(error).__name__}
         if isinstance(error, HTTPStatusError):
             expect["status"] = status
-        if isinstance(error, RateLimitError) and error.retry_after is not None:
+        # An HTTP-date Retry-After means another delay at every replay: expect
+        # only the delta-seconds form, which replays the same.
+        if (
+            isinstance(error, RateLimitError)
+            and error.retry_after is not None
+            and (raw_retry_after or "").strip().isdigit()
+        ):
             expect["retry_after"] = error.retry_after
         return expect
-    decoder = TokenDecoder()
+    decoder = TokenDecoder(notice_pattern=DEFAULT_NOTICE_PATTERN if signed else None)
     tokens: list[str] = []
     try:
         for step in steps:
@@ -325,6 +342,14 @@ def _expectation(
     except AilsError as error:
         return {"error": type(error).__name__, "partial_text": "".join(tokens)}
     return {"text": "".join(tokens)}
+
+
+def _signed(body: bytes) -> bool:
+    try:
+        payload = json.loads(body)
+    except (ValueError, RecursionError):
+        return False
+    return isinstance(payload, dict) and "s" in payload and "t" in payload
 
 
 def _step_bytes(step: dict[str, Any]) -> bytes:
