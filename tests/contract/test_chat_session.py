@@ -258,3 +258,28 @@ def test_no_log_saves_nothing(server: FakeServer, tmp_path: Path) -> None:
         term.close()
     assert not (tmp_path / "history.db").exists()
     assert not (tmp_path / "input_history").exists()
+
+
+def test_an_empty_session_says_nothing_was_saved(server: FakeServer, tmp_path: Path) -> None:
+    term = Terminal(["chat", "--base-url", server.url], environment(tmp_path))
+    try:
+        term.expect(PROMPT)
+        term.type("/exit\r")
+        term.expect("nothing was saved: no question was asked")
+        assert term.wait() == 0
+    finally:
+        term.close()
+
+
+def test_the_environment_switch_is_named(server: FakeServer, tmp_path: Path) -> None:
+    env = environment(tmp_path)
+    env["AILS_NO_LOG"] = "1"
+    term = Terminal(["chat", "--base-url", server.url], env)
+    try:
+        term.expect(PROMPT)
+        term.type("\x04")
+        term.expect(r"was not saved \(AILS_NO_LOG\)")
+        assert term.wait() == 0
+    finally:
+        term.close()
+    assert not (tmp_path / "history.db").exists()

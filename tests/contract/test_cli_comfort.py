@@ -57,7 +57,10 @@ class TestSpinner:
         assert main(["chat", "--base-url", server.url, "code"]) == 0
         shown = terminal.getvalue()
         assert shown.startswith("\r" + Spinner.FRAMES[0] + " waiting for the first token")
-        assert shown.endswith(Spinner.CLEAR)
+        # Erased before anything else: after it, only the note of where it was saved.
+        spinner, _, note = shown.rpartition(Spinner.CLEAR)
+        assert spinner.endswith("waiting for the first token")
+        assert note.startswith("ails: saved as conversation ")
         assert "```python" in capsys.readouterr().out
 
     def test_silent_when_stderr_is_not_a_terminal(self, server, capsys):

@@ -84,11 +84,13 @@ class TestOneShot:
         self, server: FakeServer, capsys: pytest.CaptureFixture[str]
     ) -> None:
         assert chat(server, "-c", "hello") == EXIT_ERROR
-        assert "no conversation to continue" in capsys.readouterr().err
+        assert "nothing to continue: there is no history yet at" in capsys.readouterr().err
 
     def test_an_unknown_cid_is_one_line(
         self, server: FakeServer, capsys: pytest.CaptureFixture[str]
     ) -> None:
+        chat(server, "hello")
+        capsys.readouterr()
         assert chat(server, "--cid", "feedface", "hello") == EXIT_ERROR
         err = capsys.readouterr().err.strip()
         assert err.startswith("ails: ConversationNotFoundError: no conversation 'feedface'")

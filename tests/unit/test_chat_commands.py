@@ -83,6 +83,20 @@ def test_questions_commands_and_the_end() -> None:
     assert s._reader.saved  # type: ignore[attr-defined]
 
 
+def test_leaving_before_asking_says_nothing_was_saved() -> None:
+    s, _ = session(["/exit"])
+    s._saving = True
+    assert s.run() == 0
+    assert screen(s)[1].strip().endswith("nothing was saved: no question was asked")
+
+
+def test_the_reason_for_not_saving_is_the_one_given() -> None:
+    s, _ = session(["hello"])
+    s._unsaved_reason = "AILS_NO_LOG"
+    assert s.run() == 0
+    assert screen(s)[1].strip().endswith("was not saved (AILS_NO_LOG)")
+
+
 def test_ctrl_c_at_the_prompt_clears_the_line_and_goes_on() -> None:
     s, _ = session([KeyboardInterrupt(), "hello"])
     assert s.run() == 0
@@ -167,6 +181,24 @@ class TestLineReader:
         reader = LineReader(None)
         assert reader.read() == "one line"
         assert reader.read() == "plain"
+
+    def test_the_input_history_is_never_readable_by_others(self, tmp_path: Path) -> None:
+        # readline creates its file 0644: the file must be 0600 before it writes.
+        history = tmp_path / "home" / "input_history"
+        modes: list[int] = []
+
+        class Readline:
+            def write_history_file(self, path: Path) -> None:
+                modes.append(Path(path).stat().st_mode & 0o777)
+                Path(path).write_text("hello\n")
+
+        reader = LineReader(history)
+        reader._readline = Readline()  # type: ignore[assignment]
+        reader.save()
+        history.chmod(0o644)  # left so by an older ails
+        reader.save()
+        assert modes == [0o600, 0o600]
+        assert history.stat().st_mode & 0o777 == 0o600
 
     def test_the_input_history_is_private(self, tmp_path: Path) -> None:
         history = tmp_path / "home" / "input_history"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -60,9 +61,13 @@ class MemoryStore:
 
     def __init__(self) -> None:
         self.calls: list[tuple[ConversationInfo, list[Turn]]] = []
+        self.superseded: list[int] = []
+        self.threads: list[str] = []
 
-    def append(self, info: ConversationInfo, turns: Sequence[Turn]) -> None:
+    def append(self, info: ConversationInfo, turns: Sequence[Turn], *, supersede: int = 0) -> None:
         self.calls.append((info, list(turns)))
+        self.superseded.append(supersede)
+        self.threads.append(threading.current_thread().name)
 
 
 def conversation(*answers: MockResponse, **kw: Any) -> tuple[Conversation, MockTransport]:
@@ -106,12 +111,24 @@ class TestTwoTurns:
         assert len(sent(transport)) == 9
 
     def test_the_answer_is_measured(self) -> None:
-        conv, _ = conversation(clock=Ticks())
-        conv.complete("q")
+        # The time to first token is the client stream's (from the request,
+        # retries included), not measured again; the duration is the conversation's.
+        transport = MockTransport(Replies())
+        client = Client(transport, base_url="http://127.0.0.1:8787", clock=Ticks())
+        conv = Conversation(client, clock=Ticks(), wall_clock=lambda: 1_700_000_000.0)
+        with conv.stream("q") as tokens:
+            assert list(tokens) == ["A1"]
         question, answer = conv.messages
         assert (question.tokens, question.duration) == (None, None)
         assert question.created == answer.created == 1_700_000_000.0
-        assert (answer.tokens, answer.time_to_first_token, answer.duration) == (1, 1.0, 2.0)
+        assert tokens.time_to_first_token is not None
+        assert tokens.time_to_first_token >= 1.0
+        assert (answer.tokens, answer.time_to_first_token, answer.duration) == (
+            1,
+            tokens.time_to_first_token,
+            1.0,
+        )
+        assert (tokens.attempts, tokens.token_count) == (1, 1)
 
     def test_options_reach_the_client(self) -> None:
         store = MemoryStore()
@@ -119,7 +136,15 @@ class TestTwoTurns:
         conv.complete("q", model="gpt-4o-mini", temperature=0.1)
         body = json.loads(transport.requests[0].body)
         assert (body["model"], body["temperature"]) == ("gpt-4o-mini", 0.1)
-        assert store.calls[0][0].model == "gpt-4o-mini"
+        # What is kept is the model the server says answered (chat_stream's).
+        assert store.calls[0][0].model == conv.model == "gpt-3.5-turbo"
+
+    def test_the_model_asked_is_kept_when_the_server_names_none(self) -> None:
+        conv, _ = conversation(MockResponse(status=404, headers={"content-type": "text/plain"}))
+        with pytest.raises(HTTPStatusError):
+            conv.complete("q", model="gpt-4o-mini")
+        assert conv.model == "gpt-4o-mini"
+        assert conv.snapshot().info.model == "gpt-4o-mini"
 
     def test_an_invalid_option_fails_before_anything_is_sent_or_kept(self) -> None:
         conv, transport = conversation()
@@ -314,7 +339,9 @@ class TestStateAndStore:
 
     def test_a_failing_store_still_keeps_the_history(self) -> None:
         class Failing:
-            def append(self, info: ConversationInfo, turns: Sequence[Turn]) -> None:
+            def append(
+                self, info: ConversationInfo, turns: Sequence[Turn], *, supersede: int = 0
+            ) -> None:
                 raise OSError("disk full")
 
         conv, _ = conversation(store=Failing())
@@ -374,7 +401,8 @@ class TestAsyncConversation:
             ("assistant", "A1"),
             ("user", "q2"),
         ]
-        assert conv.messages[1].time_to_first_token == 1.0
+        assert conv.messages[1].time_to_first_token is not None
+        assert conv.messages[1].duration == 1.0
         assert repr(conv) == f"AsyncConversation(id={conv.id!r}, turns=4)"
 
     async def test_a_broken_answer_is_kept_marked_and_not_sent_again(self) -> None:

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from ails.cli.errors import CliError
-from ails.cli.history import logging_enabled, open_store, saved_conversation
-from ails.cli.terminal import Ending, JsonLinesOutput, Spinner, TextOutput
+from ails.cli.history import logging_enabled, open_store, saved_conversation, why_not_logging
+from ails.cli.terminal import Ending, JsonLinesOutput, Spinner, TextOutput, is_terminal
 from ails.client import AsyncClient, Client
 from ails.client.timeouts import Timeout
 from ails.conversations.conversation import AsyncConversation, Conversation
@@ -100,39 +100,59 @@ def conversation(
     return resumed
 
 
+def call_options(args: argparse.Namespace, saved: SavedConversation | None) -> dict[str, Any]:
+    """``model`` and ``temperature`` for each question.
+
+    The model is ``--model``; else, going on with a saved conversation, the
+    model that answered it; else the default.
+    """
+    model = args.model or (saved.info.model if saved is not None else None) or DEFAULT_MODEL
+    return {"model": model, "temperature": args.temperature}
+
+
+def _tell_saved(ids: list[str]) -> None:
+    # Only for a person at a terminal: stdout stays exactly the answer.
+    if ids and is_terminal(sys.stderr):
+        print(f"ails: saved as conversation {ids[0]} (go on with: ails chat -c)", file=sys.stderr)
+
+
 def _stream_answer(
     args: argparse.Namespace,
     text: str,
     transport: Transport | AsyncTransport,
     on_token: Callable[[str], None],
+    on_saved: Callable[[str], None],
 ) -> Ending:
-    """Ask one question through ``transport``; returns how the answer ended."""
-    settings = {"model": args.model, "temperature": args.temperature}
+    """Ask one question through ``transport``; returns how the answer ended.
+
+    ``on_saved`` gets the conversation's id when the exchange is saved.
+    """
     store = open_store(args)
     try:
         saved = saved_conversation(args, store)
+        settings = call_options(args, saved)
         log_to = store if logging_enabled(args) else None
         if args.transport == "requests":
             with Client(cast(Transport, transport), **client_options(args)) as client:
                 conv = conversation(Conversation, client, args, saved, log_to)
-                count = 0
+                if log_to is not None:
+                    on_saved(conv.id)
                 with conv.stream(text, **settings) as stream:
                     for token in stream:
-                        count += 1
                         on_token(token)
-                return Ending.of(stream, count)
+                return Ending.of(stream, stream.token_count)
 
         async def run() -> Ending:
             async with AsyncClient(
                 cast(AsyncTransport, transport), **client_options(args)
             ) as client:
                 conv = conversation(AsyncConversation, client, args, saved, log_to)
-                count = 0
+                if log_to is not None:
+                    on_saved(conv.id)
                 async with conv.stream(text, **settings) as stream:
                     async for token in stream:
-                        count += 1
                         on_token(token)
-                return Ending.of(stream, count)
+                return Ending.of(stream, stream.token_count)
 
         return asyncio.run(run())
     finally:
@@ -153,20 +173,21 @@ def _interactive(args: argparse.Namespace) -> int:
     store = open_store(args)
     try:
         saved = saved_conversation(args, store)
-        saving = logging_enabled(args)
+        unsaved = why_not_logging(args)
+        saving = unsaved is None
         # What was typed is as private as the history: kept only when logging.
         reader = LineReader(ails_home() / INPUT_HISTORY_FILE if saving else None)
         with Client(RequestsTransport(), **client_options(args)) as client:
             conv = conversation(Conversation, client, args, saved, store if saving else None)
-            options = {"model": args.model, "temperature": args.temperature}
             session = Session(
                 client,
                 conv,
                 reader=reader,
                 out=sys.stdout,
                 err=sys.stderr,
-                options=options,
+                options=call_options(args, saved),
                 saving=saving,
+                unsaved_reason=unsaved or "--no-log",
             )
             return session.run()
     finally:
@@ -188,6 +209,7 @@ def run(args: argparse.Namespace) -> int:
     transport = recorder or _transport(args)
     output = JsonLinesOutput(sys.stdout) if args.json else TextOutput(sys.stdout, notes=sys.stderr)
     shown = 0
+    saved_ids: list[str] = []
     try:
         with Spinner(sys.stderr) as spinner:
 
@@ -198,12 +220,13 @@ def run(args: argparse.Namespace) -> int:
                 shown += 1
 
             try:
-                ending = _stream_answer(args, text, transport, on_token)
+                ending = _stream_answer(args, text, transport, on_token, saved_ids.append)
             except AilsError as error:
                 spinner.stop()
                 output.error(error)
                 raise
         output.done(ending)
+        _tell_saved(saved_ids)
     except OSError as exc:
         if recorder is None or isinstance(exc, BrokenPipeError):
             raise
@@ -238,7 +261,10 @@ def conversation_options() -> argparse.ArgumentParser:
     conversation.add_argument(
         "--base-url", help="server URL (default: $AILS_BASE_URL, else the Ails service)"
     )
-    conversation.add_argument("--model", default=DEFAULT_MODEL)
+    conversation.add_argument(
+        "--model",
+        help=f"the model to ask (default: a continued conversation's, else {DEFAULT_MODEL})",
+    )
     conversation.add_argument("--temperature", type=float, default=DEFAULT_TEMPERATURE)
     conversation.add_argument("--system", help="a system message to send first")
     conversation.add_argument("--transport", choices=("requests", "aiohttp"), default="requests")

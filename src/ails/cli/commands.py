@@ -6,6 +6,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ails.domain.history import SUPERSEDED
+
 if TYPE_CHECKING:
     from ails.cli.session import Session
 
@@ -41,7 +43,12 @@ def _history(session: Session, rest: str) -> bool:
     if not turns:
         session.say("nothing said yet")
     for number, turn in enumerate(turns, start=1):
-        mark = "" if turn.complete else f" [incomplete{': ' + turn.error if turn.error else ''}]"
+        if turn.complete:
+            mark = ""
+        elif turn.error == SUPERSEDED:
+            mark = " [superseded by /retry]"
+        else:
+            mark = f" [incomplete{': ' + turn.error if turn.error else ''}]"
         first = turn.content.splitlines()[0] if turn.content else ""
         session.say(f"{number:>3} {turn.role.value:<9} {first[:70]}{mark}")
     return True

@@ -62,5 +62,11 @@ class LineReader:
             return
         with contextlib.suppress(OSError):
             self._history_file.parent.mkdir(parents=True, mode=0o700, exist_ok=True)
+            # Created (or narrowed) to 0600 before readline writes a line of
+            # it: readline would create it 0644 and leave it so for a moment.
+            fd = os.open(self._history_file, os.O_WRONLY | os.O_CREAT, 0o600)
+            try:
+                os.fchmod(fd, 0o600)
+            finally:
+                os.close(fd)
             self._readline.write_history_file(self._history_file)
-            os.chmod(self._history_file, 0o600)

@@ -38,6 +38,7 @@ class Session:
         err: TextIO,
         options: dict[str, Any],
         saving: bool,
+        unsaved_reason: str = "--no-log",
     ) -> None:
         self.client = client
         self.conversation = conversation
@@ -46,6 +47,7 @@ class Session:
         self._out = out
         self._err = err
         self._saving = saving
+        self._unsaved_reason = unsaved_reason
 
     def say(self, text: str) -> None:
         """One line (or a few) for the user, apart from the answers."""
@@ -100,10 +102,13 @@ class Session:
 
     def _farewell(self) -> None:
         conv = self.conversation
-        if self._saving:
-            self.say(f"conversation {conv.id} saved; go on with: ails chat --cid {conv.id}")
+        if not self._saving:
+            self.say(f"conversation {conv.id} was not saved ({self._unsaved_reason})")
+        elif not conv.messages:
+            # Nothing was asked: there is no such conversation to go on with.
+            self.say("nothing was saved: no question was asked")
         else:
-            self.say(f"conversation {conv.id} was not saved (--no-log)")
+            self.say(f"conversation {conv.id} saved; go on with: ails chat --cid {conv.id}")
 
     def run(self) -> int:
         """The read-eval loop; returns the exit status (0)."""

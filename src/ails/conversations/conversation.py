@@ -3,8 +3,9 @@
 Each question goes out with the system message and the last ``window``
 complete messages (:func:`ails.domain.history.context`); each answer joins
 the history when its stream ends, complete or not, and is saved to the store
-if there is one. Both classes share :class:`_History`; they differ only in
-the client and the stream they hand out.
+if there is one. Everything but the client and the stream they hand out is
+shared, in :class:`_History` (the turns, the rules, the store) and
+:class:`_Base` (the public API).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from ails.conversations.records import (
     ConversationInfo,
@@ -25,28 +26,31 @@ from ails.conversations.stream import (
     AsyncConversationStream,
     ConversationStream,
     Exchange,
+    StoreWriter,
+    Write,
 )
 from ails.domain.history import (
     DEFAULT_WINDOW,
+    SUPERSEDED,
     Turn,
     check_window,
     context,
     derive_title,
     last_question,
+    supersede,
 )
 from ails.domain.messages import DEFAULT_MODEL, Message, Role
 
 if TYPE_CHECKING:
-    from ails.client import AsyncClient, Client
+    # Named in the base classes below as strings: the clients load only when used.
+    from ails.client import AsyncClient, Client  # noqa: F401
 
 __all__ = ["AsyncConversation", "Conversation"]
 
 
 def _profile_name(client: object) -> str | None:
-    profile = getattr(client, "profile", None)
-    if profile is None:  # the clients keep it in their settings
-        profile = getattr(getattr(client, "_settings", None), "profile", None)
-    name = getattr(profile, "name", profile)
+    # Any client-shaped object will do (tests pass fakes): read it if it is there.
+    name = getattr(getattr(client, "profile", None), "name", None)
     return name if isinstance(name, str) else None
 
 
@@ -64,6 +68,7 @@ class _History:
         include_incomplete: bool,
         turns: Iterable[Turn],
         created: float | None,
+        model: str | None,
         clock: Callable[[], float],
         wall_clock: Callable[[], float],
     ) -> None:
@@ -78,7 +83,7 @@ class _History:
         self.clock = clock
         self.wall_clock = wall_clock
         self.created = created if created is not None else wall_clock()
-        self.model: str | None = None
+        self.model = model
 
     def prepare(self, question: str, before: int | None = None) -> tuple[list[Message], Turn]:
         """The messages to send for ``question`` and the turn that records it."""
@@ -92,17 +97,23 @@ class _History:
         )
         return messages, Turn.user(question, created=self.wall_clock())
 
-    def exchange(self, question: Turn, options: dict[str, Any]) -> Exchange:
-        """The recorder for one answer to ``question``."""
-        model = options.get("model")
+    def exchange(
+        self, inner: object, question: Turn, options: dict[str, Any], retried: int | None
+    ) -> Exchange:
+        """The recorder for one answer to ``question`` (a retry of turn ``retried``)."""
+        asked = options.get("model")
 
-        def on_end(answer: Answer) -> None:
-            self.record(question, answer, model if isinstance(model, str) else DEFAULT_MODEL)
+        def on_end(answer: Answer) -> Write | None:
+            # The model the server says answered; else the one asked for.
+            model = answer.model or (asked if isinstance(asked, str) else None) or DEFAULT_MODEL
+            return self.record(question, answer, model, retried)
 
-        return Exchange(on_end, self.clock)
+        return Exchange(inner, on_end, self.clock)
 
-    def record(self, question: Turn, answer: Answer, model: str) -> None:
-        """Add the question and its answer to the history (and the store)."""
+    def record(
+        self, question: Turn, answer: Answer, model: str, retried: int | None = None
+    ) -> Write | None:
+        """Add the question and its answer to the history; returns the store write."""
         now = self.wall_clock()
         reply = Turn(
             Role.ASSISTANT,
@@ -112,8 +123,13 @@ class _History:
             time_to_first_token=answer.time_to_first_token,
             duration=answer.duration,
         )
+        replaced = 0
         if answer.complete:
             turns = [question, reply]
+            if retried is not None and any(t.complete for t in self.turns[retried:]):
+                # The retried exchange (and anything after it) gives way to this one.
+                replaced = len(self.turns) - retried
+                self.turns[retried:] = supersede(self.turns[retried:])
         else:
             # Both are kept, marked, and left out of the context from now on;
             # an answer of which nothing arrived is not kept at all.
@@ -122,8 +138,13 @@ class _History:
                 turns.append(reply.incomplete(answer.error))
         self.turns.extend(turns)
         self.model = model
-        if self.store is not None:
-            self.store.append(self.info(now), turns)
+        store = self.store
+        if store is None:
+            return None
+        info = self.info(now)
+        if replaced:
+            return lambda: store.append(info, turns, supersede=replaced)
+        return lambda: store.append(info, turns)
 
     def info(self, updated: float | None = None) -> ConversationInfo:
         """The conversation's row as the store keeps it."""
@@ -143,20 +164,67 @@ class _History:
         return SavedConversation(self.info(), tuple(self.turns))
 
 
-_DOC = """
-    ``system`` goes first with every question. ``window`` is how many of the
-    latest complete user/assistant messages go with each question (6, as the
-    ai.ls web client; ``None`` for all). An answer that failed or was left
-    early is kept with its question, both marked ``complete=False``, and is
-    not sent as context unless ``include_incomplete=True``. ``store`` (a
-    :class:`~ails.ConversationStore` or any :class:`HistoryStore`) saves each
-    exchange as it ends; ``id`` defaults to a new uuid4 hex. ``turns`` starts
-    from an earlier history (see :meth:`resume`).
-"""
+ClientT = TypeVar("ClientT")
+StreamT = TypeVar("StreamT")
+ConversationT = TypeVar("ConversationT", bound="_Base[Any, Any]")
 
 
-class _Base:
-    _history: _History
+class _Base(Generic[ClientT, StreamT]):
+    """The API both conversations share; they differ in the client and the stream."""
+
+    def __init__(
+        self,
+        client: ClientT,
+        *,
+        system: str | None = None,
+        window: int | None = DEFAULT_WINDOW,
+        store: HistoryStore | None = None,
+        id: str | None = None,
+        include_incomplete: bool = False,
+        turns: Iterable[Turn] = (),
+        created: float | None = None,
+        model: str | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        """See the class's documentation; ``model`` is the one last answered, if known."""
+        self._client = client
+        self._history = _History(
+            client,
+            system=system,
+            window=window,
+            store=store,
+            id=id,
+            include_incomplete=include_incomplete,
+            turns=turns,
+            created=created,
+            model=model,
+            clock=clock,
+            wall_clock=wall_clock,
+        )
+
+    @classmethod
+    def resume(
+        cls: type[ConversationT],
+        client: Any,
+        saved: SavedConversation,
+        *,
+        store: HistoryStore | None = None,
+        window: int | None = DEFAULT_WINDOW,
+        include_incomplete: bool = False,
+    ) -> ConversationT:
+        """Go on with a saved conversation (``store.load(id)``, ``store.latest()``)."""
+        return cls(
+            client,
+            system=saved.info.system,
+            window=window,
+            store=store,
+            id=saved.info.id,
+            include_incomplete=include_incomplete,
+            turns=saved.turns,
+            created=saved.info.created,
+            model=saved.info.model,
+        )
 
     @property
     def id(self) -> str:
@@ -167,6 +235,11 @@ class _Base:
     def title(self) -> str | None:
         """The first line of the first question, cut to about 60 characters."""
         return derive_title(self._history.turns)
+
+    @property
+    def model(self) -> str | None:
+        """The model of the last answer: the one the server named, else the one asked."""
+        return self._history.model
 
     @property
     def messages(self) -> tuple[Turn, ...]:
@@ -201,6 +274,33 @@ class _Base:
         """The messages that :meth:`stream` would send for ``question`` now."""
         return self._history.prepare(question)[0]
 
+    def stream(self, text: str, **options: Any) -> StreamT:
+        """Ask ``text``; the answer streams token by token.
+
+        ``options`` go to the client's ``stream`` (``model=``,
+        ``temperature=``...). The exchange joins the history when the stream
+        ends, is closed, or is garbage-collected.
+        """
+        messages, question = self._history.prepare(text)
+        return self._send(messages, question, options, None)
+
+    def retry(self, **options: Any) -> StreamT:
+        """Ask the last question again, with the context it was first asked in.
+
+        When the new answer completes, the exchange it replaces stays in the
+        history marked ``complete=False, error="superseded"`` and is no
+        longer sent as context. Raises ``ValidationError`` when there is no
+        question yet.
+        """
+        index = last_question(self._history.turns)
+        messages, question = self._history.prepare(self._history.turns[index].content, index)
+        return self._send(messages, question, options, index)
+
+    def _send(
+        self, messages: list[Message], question: Turn, options: dict[str, Any], retried: int | None
+    ) -> StreamT:
+        raise NotImplementedError
+
     def snapshot(self) -> SavedConversation:
         """The conversation as a store would return it, for export or comparison."""
         return self._history.snapshot()
@@ -211,181 +311,61 @@ class _Base:
 
         return export(self.snapshot(), format)
 
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(id={self.id!r}, turns={len(self._history.turns)})"
 
-class Conversation(_Base):
+
+_DOC = f"""
+    ``system`` goes first with every question. ``window`` is how many of the
+    latest complete user/assistant messages go with each question (6, as the
+    ai.ls web client; ``None`` for all). An answer that failed or was left
+    early is kept with its question, both marked ``complete=False``, and is
+    not sent as context unless ``include_incomplete=True``; nor is an
+    exchange a :meth:`retry` replaced (``error={SUPERSEDED!r}``). ``store``
+    (a :class:`~ails.ConversationStore` or any :class:`HistoryStore`) saves
+    each exchange as it ends; ``id`` defaults to a new uuid4 hex. ``turns``
+    starts from an earlier history (see :meth:`resume`).
+"""
+
+
+class Conversation(_Base["Client", ConversationStream]):
     """A multi-turn chat over a :class:`~ails.Client`."""
 
     __doc__ = (__doc__ or "") + _DOC
-
-    def __init__(
-        self,
-        client: Client,
-        *,
-        system: str | None = None,
-        window: int | None = DEFAULT_WINDOW,
-        store: HistoryStore | None = None,
-        id: str | None = None,
-        include_incomplete: bool = False,
-        turns: Iterable[Turn] = (),
-        created: float | None = None,
-        clock: Callable[[], float] = time.monotonic,
-        wall_clock: Callable[[], float] = time.time,
-    ) -> None:
-        self._client = client
-        self._history = _History(
-            client,
-            system=system,
-            window=window,
-            store=store,
-            id=id,
-            include_incomplete=include_incomplete,
-            turns=turns,
-            created=created,
-            clock=clock,
-            wall_clock=wall_clock,
-        )
-
-    @classmethod
-    def resume(
-        cls,
-        client: Client,
-        saved: SavedConversation,
-        *,
-        store: HistoryStore | None = None,
-        window: int | None = DEFAULT_WINDOW,
-        include_incomplete: bool = False,
-    ) -> Conversation:
-        """Go on with a saved conversation (``store.load(id)``, ``store.latest()``)."""
-        return cls(
-            client,
-            system=saved.info.system,
-            window=window,
-            store=store,
-            id=saved.info.id,
-            include_incomplete=include_incomplete,
-            turns=saved.turns,
-            created=saved.info.created,
-        )
-
-    def stream(self, text: str, **options: Any) -> ConversationStream:
-        """Ask ``text``; the answer streams token by token.
-
-        ``options`` go to ``Client.stream`` (``model=``, ``temperature=``...).
-        The exchange joins the history when the stream ends or is closed.
-        """
-        messages, question = self._history.prepare(text)
-        return self._send(messages, question, options)
 
     def complete(self, text: str, **options: Any) -> str:
         """Ask ``text`` and return the whole answer."""
         with self.stream(text, **options) as tokens:
             return "".join(tokens)
 
-    def retry(self, **options: Any) -> ConversationStream:
-        """Ask the last question again, with the context it was first asked in.
-
-        The earlier attempt stays in the history; raises ``ValidationError``
-        when there is no question yet.
-        """
-        index = last_question(self._history.turns)
-        messages, question = self._history.prepare(self._history.turns[index].content, index)
-        return self._send(messages, question, options)
-
     def _send(
-        self, messages: list[Message], question: Turn, options: dict[str, Any]
+        self, messages: list[Message], question: Turn, options: dict[str, Any], retried: int | None
     ) -> ConversationStream:
         inner = self._client.stream(messages, **options)
-        return ConversationStream(inner, self._history.exchange(question, options))
-
-    def __repr__(self) -> str:
-        return f"Conversation(id={self.id!r}, turns={len(self._history.turns)})"
+        return ConversationStream(inner, self._history.exchange(inner, question, options, retried))
 
 
-class AsyncConversation(_Base):
-    """A multi-turn chat over an :class:`~ails.AsyncClient` (``async for``)."""
+class AsyncConversation(_Base["AsyncClient", AsyncConversationStream]):
+    """A multi-turn chat over an :class:`~ails.AsyncClient` (``async for``).
+
+    The store, if any, is written on a worker thread, one exchange after the
+    other: a writer waiting for another process never stalls the event loop.
+    """
 
     __doc__ = (__doc__ or "") + _DOC
 
-    def __init__(
-        self,
-        client: AsyncClient,
-        *,
-        system: str | None = None,
-        window: int | None = DEFAULT_WINDOW,
-        store: HistoryStore | None = None,
-        id: str | None = None,
-        include_incomplete: bool = False,
-        turns: Iterable[Turn] = (),
-        created: float | None = None,
-        clock: Callable[[], float] = time.monotonic,
-        wall_clock: Callable[[], float] = time.time,
-    ) -> None:
-        self._client = client
-        self._history = _History(
-            client,
-            system=system,
-            window=window,
-            store=store,
-            id=id,
-            include_incomplete=include_incomplete,
-            turns=turns,
-            created=created,
-            clock=clock,
-            wall_clock=wall_clock,
-        )
-
-    @classmethod
-    def resume(
-        cls,
-        client: AsyncClient,
-        saved: SavedConversation,
-        *,
-        store: HistoryStore | None = None,
-        window: int | None = DEFAULT_WINDOW,
-        include_incomplete: bool = False,
-    ) -> AsyncConversation:
-        """Go on with a saved conversation (``store.load(id)``, ``store.latest()``)."""
-        return cls(
-            client,
-            system=saved.info.system,
-            window=window,
-            store=store,
-            id=saved.info.id,
-            include_incomplete=include_incomplete,
-            turns=saved.turns,
-            created=saved.info.created,
-        )
-
-    def stream(self, text: str, **options: Any) -> AsyncConversationStream:
-        """Ask ``text``; the answer streams token by token (``async for``).
-
-        ``options`` go to ``AsyncClient.stream``. The exchange joins the
-        history when the stream ends or is closed. The store, if any, is
-        written synchronously: one short SQLite transaction per exchange.
-        """
-        messages, question = self._history.prepare(text)
-        return self._send(messages, question, options)
+    _writer: StoreWriter | None = None
 
     async def complete(self, text: str, **options: Any) -> str:
         """Ask ``text`` and return the whole answer."""
         async with self.stream(text, **options) as tokens:
             return "".join([token async for token in tokens])
 
-    def retry(self, **options: Any) -> AsyncConversationStream:
-        """Ask the last question again, with the context it was first asked in.
-
-        The earlier attempt stays in the history; raises ``ValidationError``
-        when there is no question yet.
-        """
-        index = last_question(self._history.turns)
-        messages, question = self._history.prepare(self._history.turns[index].content, index)
-        return self._send(messages, question, options)
-
     def _send(
-        self, messages: list[Message], question: Turn, options: dict[str, Any]
+        self, messages: list[Message], question: Turn, options: dict[str, Any], retried: int | None
     ) -> AsyncConversationStream:
         inner = self._client.stream(messages, **options)
-        return AsyncConversationStream(inner, self._history.exchange(question, options))
-
-    def __repr__(self) -> str:
-        return f"AsyncConversation(id={self.id!r}, turns={len(self._history.turns)})"
+        if self._writer is None:
+            self._writer = StoreWriter()
+        exchange = self._history.exchange(inner, question, options, retried)
+        return AsyncConversationStream(inner, exchange, self._writer)

@@ -22,7 +22,7 @@ from ails.conversations import schema
 from ails.conversations.paths import history_path
 from ails.conversations.records import ConversationInfo, SavedConversation
 from ails.domain.errors import ConversationNotFoundError, HistoryError
-from ails.domain.history import Turn
+from ails.domain.history import SUPERSEDED, Turn
 
 __all__ = ["BUSY_TIMEOUT", "ConversationStore"]
 
@@ -163,8 +163,12 @@ class ConversationStore:
 
     # -- writing ------------------------------------------------------------------------
 
-    def append(self, info: ConversationInfo, turns: Sequence[Turn]) -> None:
-        """Create or update the conversation ``info`` and add ``turns`` after its last."""
+    def append(self, info: ConversationInfo, turns: Sequence[Turn], *, supersede: int = 0) -> None:
+        """Create or update the conversation ``info`` and add ``turns`` after its last.
+
+        ``supersede``: first mark the last ``supersede`` stored messages that
+        are complete as replaced by a retry (``error="superseded"``).
+        """
         row = (
             info.id,
             info.created,
@@ -181,6 +185,12 @@ class ConversationStore:
                 "SELECT coalesce(max(seq), 0) FROM messages WHERE conversation_id = ?",
                 (info.id,),
             ).fetchone()
+            if supersede > 0:
+                conn.execute(
+                    "UPDATE messages SET complete = 0, error = ? "
+                    "WHERE conversation_id = ? AND seq > ? AND complete = 1",
+                    (SUPERSEDED, info.id, last - supersede),
+                )
             conn.executemany(
                 f"INSERT INTO messages (conversation_id, seq, {_TURN_COLUMNS}) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -2,26 +2,48 @@
 
 :class:`ConversationStream` wraps the client's stream. It yields the same
 tokens, and when the answer completes, fails or is left early it tells the
-conversation once, with what arrived and what it cost (token count, time to
-first token, duration), so the exchange joins the history. Anything else
-asked of it (``id``, ``model``, ``finish_reason``, ``usage``) is the client
-stream's.
+conversation once, with what arrived and what it cost, so the exchange joins
+the history. A stream left without being closed (a ``break`` out of a
+``for`` loop, one never read) is recorded when it is garbage-collected: at
+once in CPython when the last reference goes. Anything else asked of it
+(``id``, ``model``, ``finish_reason``, ``usage``, ``time_to_first_token``,
+``attempts``) is the client stream's.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import weakref
 from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from types import TracebackType
 from typing import Any
 
 import attrs
 
-__all__ = ["Answer", "AsyncConversationStream", "ConversationStream", "Exchange"]
+__all__ = [
+    "Answer",
+    "AsyncConversationStream",
+    "ConversationStream",
+    "Exchange",
+    "StoreWriter",
+    "Write",
+]
+
+_log = logging.getLogger("ails")
+
+#: A store write prepared by the history, run where the stream decides.
+Write = Callable[[], None]
 
 
 @attrs.frozen
 class Answer:
-    """How one answer ended: its text, whether it completed, and its measures."""
+    """How one answer ended: its text, whether it completed, and its measures.
+
+    ``time_to_first_token`` is the client stream's (from the request, retries
+    included); ``model`` is the one the server said answered, if it said.
+    """
 
     text: str
     complete: bool
@@ -29,53 +51,54 @@ class Answer:
     tokens: int
     time_to_first_token: float | None
     duration: float | None
+    model: str | None = None
 
 
 class Exchange:
-    """Measures one answer as its tokens pass, and reports its end exactly once."""
+    """Collects one answer as its tokens pass, and reports its end exactly once.
 
-    __slots__ = ("_clock", "_first", "_on_end", "_started", "done", "parts")
+    ``on_end`` adds the exchange to the history and returns the store write
+    to run (or ``None``): the stream runs it inline (sync) or on a worker
+    thread (async).
+    """
 
-    def __init__(self, on_end: Callable[[Answer], None], clock: Callable[[], float]) -> None:
+    __slots__ = ("_clock", "_inner", "_on_end", "_started", "done", "parts")
+
+    def __init__(
+        self,
+        inner: object,
+        on_end: Callable[[Answer], Write | None],
+        clock: Callable[[], float],
+    ) -> None:
+        self._inner = inner
         self._on_end = on_end
         self._clock = clock
         self._started: float | None = None
-        self._first: float | None = None
         self.parts: list[str] = []
         self.done = False
 
     def begin(self) -> None:
-        """Start the clock: the request goes out when iteration starts."""
+        """Start the clock for the duration: the request goes out when iteration starts."""
         if self._started is None:
             self._started = self._clock()
 
-    def token(self, token: str) -> None:
-        """Keep one token (and the time of the first)."""
-        if self._first is None:
-            self._first = self._clock()
-        self.parts.append(token)
-
-    @property
-    def time_to_first_token(self) -> float | None:
-        """Seconds from the first read to the first token, once known."""
-        if self._first is None or self._started is None:
-            return None
-        return self._first - self._started
-
-    def end(self, *, complete: bool, error: str | None) -> None:
-        """Report the answer's end; later calls do nothing."""
+    def end(self, *, complete: bool, error: str | None) -> Write | None:
+        """Report the answer's end; later calls do nothing (and return ``None``)."""
         if self.done:
-            return
+            return None
         self.done = True
         duration = None if self._started is None else self._clock() - self._started
-        self._on_end(
+        ttft = getattr(self._inner, "time_to_first_token", None)
+        model = getattr(self._inner, "model", None)
+        return self._on_end(
             Answer(
                 text="".join(self.parts),
                 complete=complete,
                 error=error,
                 tokens=len(self.parts),
-                time_to_first_token=self.time_to_first_token,
+                time_to_first_token=ttft if isinstance(ttft, (int, float)) else None,
                 duration=duration,
+                model=model if isinstance(model, str) else None,
             )
         )
 
@@ -84,16 +107,63 @@ def _name(exc_type: type[BaseException] | None) -> str | None:
     return None if exc_type is None else exc_type.__name__
 
 
-class ConversationStream(Iterator[str]):
+def _write_logged(write: Write) -> None:
+    # Nobody is left to raise to (garbage collection, a worker thread).
+    try:
+        write()
+    except Exception as exc:
+        _log.warning("ails: could not save a conversation's exchange: %s", type(exc).__name__)
+
+
+def _abandoned(inner: object, exchange: Exchange) -> None:
+    """A sync stream collected before it ended: close the connection, keep what arrived."""
+    if exchange.done:
+        return
+    try:
+        close = getattr(inner, "close", None)
+        if close is not None:
+            close()
+    finally:
+        write = exchange.end(complete=False, error=None)
+        if write is not None:
+            _write_logged(write)
+
+
+class _Common:
+    """What both conversation streams tell about the answer so far."""
+
+    _inner: Any
+    _exchange: Exchange
+
+    @property
+    def text(self) -> str:
+        """The answer so far."""
+        return "".join(self._exchange.parts)
+
+    @property
+    def token_count(self) -> int:
+        """How many tokens arrived so far."""
+        return len(self._exchange.parts)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        # The client stream's id, model, usage, time_to_first_token, attempts...
+        return getattr(self._inner, name)
+
+
+class ConversationStream(_Common, Iterator[str]):
     """The tokens of one answer in a conversation: an iterator and a context manager.
 
-    Leaving early (``break`` inside ``with``, :meth:`close`) closes the
-    connection at once and keeps the partial answer, marked incomplete.
+    Leaving early (``break``, :meth:`close`, an error in the loop) closes the
+    connection and keeps the partial answer, marked incomplete.
     """
 
     def __init__(self, inner: Iterator[str], exchange: Exchange) -> None:
         self._inner = inner
         self._exchange = exchange
+        # Not bound to self: the finalizer must not keep the stream alive.
+        weakref.finalize(self, _abandoned, inner, exchange)
 
     def __iter__(self) -> ConversationStream:
         return self
@@ -102,25 +172,20 @@ class ConversationStream(Iterator[str]):
         exchange = self._exchange
         exchange.begin()
         try:
-            token = next(self._inner)
+            token: str = next(self._inner)
         except StopIteration:
-            exchange.end(complete=True, error=None)
+            self._end(complete=True, error=None)
             raise
         except BaseException as exc:  # KeyboardInterrupt too: the partial answer is kept
-            exchange.end(complete=False, error=type(exc).__name__)
+            self._end(complete=False, error=type(exc).__name__)
             raise
-        exchange.token(token)
+        exchange.parts.append(token)
         return token
 
-    @property
-    def text(self) -> str:
-        """The answer so far."""
-        return "".join(self._exchange.parts)
-
-    @property
-    def time_to_first_token(self) -> float | None:
-        """Seconds from the first read (retries included) to the first token."""
-        return self._exchange.time_to_first_token
+    def _end(self, *, complete: bool, error: str | None) -> None:
+        write = self._exchange.end(complete=complete, error=error)
+        if write is not None:
+            write()  # a store error reaches the caller
 
     def close(self) -> None:
         """Stop reading, release the connection, and keep what arrived as incomplete."""
@@ -132,12 +197,7 @@ class ConversationStream(Iterator[str]):
             if close is not None:
                 close()
         finally:
-            self._exchange.end(complete=False, error=error)
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("_"):
-            raise AttributeError(name)
-        return getattr(self._inner, name)  # the client stream's id, model, usage, ...
+            self._end(complete=False, error=error)
 
     def __enter__(self) -> ConversationStream:
         return self
@@ -151,17 +211,60 @@ class ConversationStream(Iterator[str]):
         self._close(_name(exc_type))
 
 
-class AsyncConversationStream(AsyncIterator[str]):
-    """The tokens of one answer in an async conversation (``async for``, ``async with``).
+class StoreWriter:
+    """Runs an async conversation's store writes on one worker thread, in order.
 
-    Leaving early (``break`` inside ``async with``, :meth:`aclose`, task
-    cancellation) closes the connection at once and keeps the partial answer,
-    marked incomplete.
+    SQLite may wait up to its busy timeout for another writer: off the event
+    loop, that wait stalls nothing else. One thread keeps the writes of a
+    conversation in the order their exchanges ended.
     """
 
-    def __init__(self, inner: AsyncIterator[str], exchange: Exchange) -> None:
+    def __init__(self) -> None:
+        self._executor: ThreadPoolExecutor | None = None
+
+    def submit(self, write: Write) -> Future[None]:
+        """Queue ``write``; its future tells when it ran and how."""
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ails-history")
+        return self._executor.submit(write)
+
+    async def run(self, write: Write) -> None:
+        """Run ``write`` on the worker and wait for it; a store error is raised here."""
+        # Shielded: a second cancellation while waiting must not drop the write.
+        await asyncio.shield(asyncio.wrap_future(self.submit(write)))
+
+    def detached(self, write: Write) -> None:
+        """Queue ``write`` without waiting (a stream collected before it ended)."""
+        try:
+            self.submit(lambda: _write_logged(write))
+        except RuntimeError:  # the interpreter is shutting down: no new threads
+            _write_logged(write)
+
+
+def _abandoned_async(exchange: Exchange, writer: StoreWriter) -> None:
+    """An async stream collected before it ended: keep what arrived.
+
+    Its connection closes when the event loop finalizes the client's
+    generator, collected with it.
+    """
+    write = exchange.end(complete=False, error=None)
+    if write is not None:
+        writer.detached(write)
+
+
+class AsyncConversationStream(_Common, AsyncIterator[str]):
+    """The tokens of one answer in an async conversation (``async for``, ``async with``).
+
+    Leaving early (``break``, :meth:`aclose`, task cancellation) closes the
+    connection and keeps the partial answer, marked incomplete. The store is
+    written on a worker thread (:class:`StoreWriter`), never in the event loop.
+    """
+
+    def __init__(self, inner: AsyncIterator[str], exchange: Exchange, writer: StoreWriter) -> None:
         self._inner = inner
         self._exchange = exchange
+        self._writer = writer
+        weakref.finalize(self, _abandoned_async, exchange, writer)
 
     def __aiter__(self) -> AsyncConversationStream:
         return self
@@ -170,25 +273,20 @@ class AsyncConversationStream(AsyncIterator[str]):
         exchange = self._exchange
         exchange.begin()
         try:
-            token = await self._inner.__anext__()
+            token: str = await self._inner.__anext__()
         except StopAsyncIteration:
-            exchange.end(complete=True, error=None)
+            await self._end(complete=True, error=None)
             raise
         except BaseException as exc:  # CancelledError too: the partial answer is kept
-            exchange.end(complete=False, error=type(exc).__name__)
+            await self._end(complete=False, error=type(exc).__name__)
             raise
-        exchange.token(token)
+        exchange.parts.append(token)
         return token
 
-    @property
-    def text(self) -> str:
-        """The answer so far."""
-        return "".join(self._exchange.parts)
-
-    @property
-    def time_to_first_token(self) -> float | None:
-        """Seconds from the first read (retries included) to the first token."""
-        return self._exchange.time_to_first_token
+    async def _end(self, *, complete: bool, error: str | None) -> None:
+        write = self._exchange.end(complete=complete, error=error)
+        if write is not None:
+            await self._writer.run(write)
 
     async def aclose(self) -> None:
         """Stop reading, release the connection, and keep what arrived as incomplete."""
@@ -200,12 +298,7 @@ class AsyncConversationStream(AsyncIterator[str]):
             if aclose is not None:
                 await aclose()
         finally:
-            self._exchange.end(complete=False, error=error)
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("_"):
-            raise AttributeError(name)
-        return getattr(self._inner, name)
+            await self._end(complete=False, error=error)
 
     async def __aenter__(self) -> AsyncConversationStream:
         return self

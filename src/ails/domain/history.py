@@ -14,6 +14,10 @@ The rules, in one place:
 - **Incomplete exchanges.** When an answer fails or is left early, both the
   question and the partial answer are kept, marked ``complete=False``, and
   are not sent as context unless ``include_incomplete=True``.
+- **Retries.** When a retry's answer completes, the exchange it replaces is
+  kept but marked ``complete=False`` with ``error="superseded"``
+  (:func:`supersede`), so the question goes as context once, with the new
+  answer.
 """
 
 from __future__ import annotations
@@ -27,18 +31,22 @@ from ails.domain.messages import Message, Role
 
 __all__ = [
     "DEFAULT_WINDOW",
+    "SUPERSEDED",
     "TITLE_LENGTH",
     "Turn",
     "check_window",
     "context",
     "derive_title",
     "last_question",
+    "supersede",
 ]
 
 #: The ai.ls web client sends the last six user/assistant messages with each question.
 DEFAULT_WINDOW = 6
 #: Titles are cut to about this many characters (a line in ``ails logs``).
 TITLE_LENGTH = 60
+#: The ``error`` of the turns of an exchange a retry replaced (not an error class).
+SUPERSEDED = "superseded"
 
 
 def _to_role(value: object) -> Role:
@@ -125,6 +133,14 @@ def last_question(turns: Sequence[Turn]) -> int:
         if turns[index].role is Role.USER:
             return index
     raise ValidationError("nothing to retry: the conversation has no question yet")
+
+
+def supersede(turns: Iterable[Turn]) -> list[Turn]:
+    """``turns`` with each complete one marked as replaced by a retry.
+
+    Turns already incomplete keep their own ``error``.
+    """
+    return [turn.incomplete(SUPERSEDED) if turn.complete else turn for turn in turns]
 
 
 def derive_title(turns: Iterable[Turn], *, length: int = TITLE_LENGTH) -> str | None:
