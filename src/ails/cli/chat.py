@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import math
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
+from ails.cli import options
 from ails.cli.errors import CliError
 from ails.cli.history import logging_enabled, open_store, saved_conversation, why_not_logging
 from ails.cli.terminal import Ending, JsonLinesOutput, Spinner, TextOutput, is_terminal
@@ -242,18 +242,6 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _timeout(value: str) -> Timeout:
-    try:
-        seconds = float(value)
-    except ValueError:
-        seconds = math.nan
-    if not 0 < seconds < math.inf:
-        raise argparse.ArgumentTypeError(
-            f"expected a positive number of seconds, such as 30 or 2.5; got {value!r}"
-        )
-    return Timeout(connect=seconds, idle=seconds)
-
-
 def conversation_options() -> argparse.ArgumentParser:
     """The options every command that asks a question shares (a parent parser)."""
     conversation = argparse.ArgumentParser(add_help=False)
@@ -269,7 +257,7 @@ def conversation_options() -> argparse.ArgumentParser:
     conversation.add_argument("--system", help="a system message to send first")
     conversation.add_argument("--transport", choices=("requests", "aiohttp"), default="requests")
     conversation.add_argument(
-        "--timeout", type=_timeout, default=Timeout(), help="seconds (connect and idle)"
+        "--timeout", type=options.timeout, default=Timeout(), help="seconds (connect and idle)"
     )
     conversation.add_argument(
         "--profile",
