@@ -15,6 +15,7 @@ import pytest
 from ails import ConversationStore
 from ails.cli.errors import EXIT_ERROR
 from ails.cli.main import main
+from ails.client import request_builder
 from ails.conversations import ConversationInfo
 from ails.domain.history import Turn
 from ails.domain.messages import DEFAULT_MODEL
@@ -163,6 +164,27 @@ class TestTheModelOfAContinuedConversation:
     def test_a_new_conversation_asks_the_default(self, server: FakeServer, saved: str) -> None:
         assert chat(server, "hello") == 0
         assert server.requests[-1].json["model"] == DEFAULT_MODEL
+
+
+class TestTheServerOfAContinuedConversation:
+    def test_continuing_goes_back_to_the_saved_server(
+        self, server: FakeServer, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.delenv("AILS_BASE_URL", raising=False)
+        # Were the saved server ignored, the default would be used: never the real service here.
+        monkeypatch.setattr(request_builder, "DEFAULT_BASE_URL", refused_url())
+        assert chat(server, "hello") == 0
+        asked = len(server.requests)
+        # No --base-url: the default would be the public service; -c goes back instead.
+        assert main(["chat", "-c", "more"]) == 0
+        assert len(server.requests) == asked + 1
+        assert [m["content"] for m in server.requests[-1].json["messages"]][-1] == "more"
+
+    def test_base_url_still_wins(self, server: FakeServer) -> None:
+        assert main(["chat", "--base-url", refused_url(), "--timeout", "5", "lost"]) == EXIT_ERROR
+        asked = len(server.requests)
+        assert chat(server, "-c", "more") == 0
+        assert len(server.requests) == asked + 1
 
 
 class TestAQuestionThatNeverArrived:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -71,10 +72,21 @@ def _recorder(args: argparse.Namespace) -> RecordingTransport | None:
     return RecordingTransport(_transport(args), out)
 
 
-def client_options(args: argparse.Namespace) -> dict[str, Any]:
-    """The ``Client`` keyword arguments the command line sets."""
+def client_options(
+    args: argparse.Namespace, saved: SavedConversation | None = None
+) -> dict[str, Any]:
+    """The ``Client`` keyword arguments the command line sets.
+
+    Going on with a saved conversation (``-c``, ``--cid``) goes back to the
+    server it was held with, unless ``--base-url`` or ``$AILS_BASE_URL`` says
+    otherwise: continuing a chat held with a local server must not quietly
+    send it to the public service.
+    """
+    base_url = args.base_url
+    if base_url is None and saved is not None and not os.environ.get("AILS_BASE_URL"):
+        base_url = saved.info.base_url
     return {
-        "base_url": args.base_url,
+        "base_url": base_url,
         "timeout": args.timeout,
         "profile": args.profile,
         "api_key": args.api_key,
@@ -133,7 +145,7 @@ def _stream_answer(
         settings = call_options(args, saved)
         log_to = store if logging_enabled(args) else None
         if args.transport == "requests":
-            with Client(cast(Transport, transport), **client_options(args)) as client:
+            with Client(cast(Transport, transport), **client_options(args, saved)) as client:
                 conv = conversation(Conversation, client, args, saved, log_to)
                 if log_to is not None:
                     on_saved(conv.id)
@@ -144,7 +156,7 @@ def _stream_answer(
 
         async def run() -> Ending:
             async with AsyncClient(
-                cast(AsyncTransport, transport), **client_options(args)
+                cast(AsyncTransport, transport), **client_options(args, saved)
             ) as client:
                 conv = conversation(AsyncConversation, client, args, saved, log_to)
                 if log_to is not None:
@@ -177,7 +189,7 @@ def _interactive(args: argparse.Namespace) -> int:
         saving = unsaved is None
         # What was typed is as private as the history: kept only when logging.
         reader = LineReader(ails_home() / INPUT_HISTORY_FILE if saving else None)
-        with Client(RequestsTransport(), **client_options(args)) as client:
+        with Client(RequestsTransport(), **client_options(args, saved)) as client:
             conv = conversation(Conversation, client, args, saved, store if saving else None)
             session = Session(
                 client,
