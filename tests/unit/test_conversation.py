@@ -61,12 +61,14 @@ class MemoryStore:
 
     def __init__(self) -> None:
         self.calls: list[tuple[ConversationInfo, list[Turn]]] = []
-        self.superseded: list[int] = []
+        self.superseded: list[list[tuple[str, str]]] = []
         self.threads: list[str] = []
 
-    def append(self, info: ConversationInfo, turns: Sequence[Turn], *, supersede: int = 0) -> None:
+    def append(
+        self, info: ConversationInfo, turns: Sequence[Turn], *, supersede: Sequence[Turn] = ()
+    ) -> None:
         self.calls.append((info, list(turns)))
-        self.superseded.append(supersede)
+        self.superseded.append([(t.role.value, t.content) for t in supersede])
         self.threads.append(threading.current_thread().name)
 
 
@@ -340,7 +342,11 @@ class TestStateAndStore:
     def test_a_failing_store_still_keeps_the_history(self) -> None:
         class Failing:
             def append(
-                self, info: ConversationInfo, turns: Sequence[Turn], *, supersede: int = 0
+                self,
+                info: ConversationInfo,
+                turns: Sequence[Turn],
+                *,
+                supersede: Sequence[Turn] = (),
             ) -> None:
                 raise OSError("disk full")
 

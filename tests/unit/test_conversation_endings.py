@@ -20,6 +20,7 @@ from test_conversation import (
 
 from ails import ConversationStore
 from ails.conversations import ConversationInfo
+from ails.conversations.writer import shared_writer
 from ails.domain.history import SUPERSEDED, Turn
 from ails.errors import TransportError
 from ails.testing import MockResponse, chat_stream
@@ -62,7 +63,11 @@ class TestLeftWithoutClosing:
     ) -> None:
         class Failing:
             def append(
-                self, info: ConversationInfo, turns: Sequence[Turn], *, supersede: int = 0
+                self,
+                info: ConversationInfo,
+                turns: Sequence[Turn],
+                *,
+                supersede: Sequence[Turn] = (),
             ) -> None:
                 raise OSError("disk full")
 
@@ -81,9 +86,7 @@ class TestLeftWithoutClosing:
         async for _ in conv.stream("q"):
             break
         assert [(t.content, t.complete) for t in conv.messages] == [("q", False), ("a", False)]
-        writer = conv._writer
-        assert writer is not None
-        await asyncio.wrap_future(writer.submit(lambda: None))  # the queue has run
+        await asyncio.wrap_future(shared_writer().submit(lambda: None))  # the queue has run
         assert [len(turns) for _, turns in store.calls] == [2]
         assert store.threads[0].startswith("ails-history")
 
@@ -112,7 +115,7 @@ class TestRetryOfACompleteAnswer:
             ("A3", True, None),
         ]
         assert [m.content for m in conv.context("next")] == ["q1", "A1", "q2", "A3", "next"]
-        assert store.superseded == [0, 0, 2]
+        assert store.superseded == [[], [], [("user", "q2"), ("assistant", "A2")]]
 
     def test_a_retry_that_fails_leaves_the_earlier_answer_standing(self) -> None:
         conv, _ = conversation(MockResponse(chunks=chat_stream(["A1"])), broken("x"))

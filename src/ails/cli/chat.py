@@ -78,19 +78,43 @@ def client_options(
     """The ``Client`` keyword arguments the command line sets.
 
     Going on with a saved conversation (``-c``, ``--cid``) goes back to the
-    server it was held with, unless ``--base-url`` or ``$AILS_BASE_URL`` says
-    otherwise: continuing a chat held with a local server must not quietly
-    send it to the public service.
+    server and the profile it was held with, unless ``--base-url`` (or
+    ``$AILS_BASE_URL``) and ``--profile`` say otherwise: continuing a chat
+    held with a local server must not quietly send it to the public
+    service, nor an ``openai``-profile chat go out signed as the ``ails``
+    one. A conversation saved without its server (by an older ails) is
+    refused unless the server is named.
     """
     base_url = args.base_url
-    if base_url is None and saved is not None and not os.environ.get("AILS_BASE_URL"):
-        base_url = saved.info.base_url
+    profile = args.profile
+    if saved is not None:
+        if base_url is None and not os.environ.get("AILS_BASE_URL"):
+            base_url = saved.info.base_url
+            if base_url is None:
+                raise CliError(
+                    f"conversation {saved.id} was saved without the server it was held with "
+                    "(by an older ails); name the server to go on with it: --base-url URL "
+                    "(or AILS_BASE_URL)"
+                )
+        profile = profile or saved.info.profile
     return {
         "base_url": base_url,
         "timeout": args.timeout,
-        "profile": args.profile,
+        "profile": profile or "ails",
         "api_key": args.api_key,
     }
+
+
+def _tell_profile_change(args: argparse.Namespace, saved: SavedConversation | None) -> None:
+    # The history keeps the profile last used: a change made on purpose is said once.
+    if saved is None or not saved.info.profile or args.profile in (None, saved.info.profile):
+        return
+    if is_terminal(sys.stderr):
+        print(
+            f"ails: conversation {saved.id} was held with the {saved.info.profile} profile; "
+            f"going on with {args.profile} (--profile), which it keeps from now on",
+            file=sys.stderr,
+        )
 
 
 C = TypeVar("C", Conversation, AsyncConversation)
@@ -142,6 +166,7 @@ def _stream_answer(
     store = open_store(args)
     try:
         saved = saved_conversation(args, store)
+        _tell_profile_change(args, saved)
         settings = call_options(args, saved)
         log_to = store if logging_enabled(args) else None
         if args.transport == "requests":
@@ -185,6 +210,7 @@ def _interactive(args: argparse.Namespace) -> int:
     store = open_store(args)
     try:
         saved = saved_conversation(args, store)
+        _tell_profile_change(args, saved)
         unsaved = why_not_logging(args)
         saving = unsaved is None
         # What was typed is as private as the history: kept only when logging.
@@ -274,8 +300,9 @@ def conversation_options() -> argparse.ArgumentParser:
     conversation.add_argument(
         "--profile",
         choices=("ails", "openai"),
-        default="ails",
-        help="ails: the signed ai.ls browser profile; openai: any OpenAI-compatible API",
+        default=None,
+        help="ails: the signed ai.ls browser profile; openai: any OpenAI-compatible API "
+        "(default: a continued conversation's, else ails)",
     )
     conversation.add_argument("--api-key", help="API key (default: $AILS_API_KEY)")
     conversation.add_argument(

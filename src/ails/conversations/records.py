@@ -82,12 +82,15 @@ class HistoryStore(Protocol):
     object with this method (a list in memory, a fake that fails).
     """
 
-    def append(self, info: ConversationInfo, turns: Sequence[Turn], *, supersede: int = 0) -> None:
+    def append(
+        self, info: ConversationInfo, turns: Sequence[Turn], *, supersede: Sequence[Turn] = ()
+    ) -> None:
         """Create or update the conversation row ``info`` and add ``turns`` after its last.
 
         ``supersede`` (given after a retry whose answer completed): first mark
-        the last ``supersede`` messages stored, those still complete, as
-        ``complete=False, error="superseded"`` (see
-        :func:`ails.domain.history.supersede`). All of it in one transaction.
+        the stored messages that are these turns (same role, ``created`` and
+        text), those still complete, as ``complete=False,
+        error="superseded"`` (see :func:`ails.domain.history.supersede`); a
+        turn this store never got marks nothing. All of it in one transaction.
         """
         ...

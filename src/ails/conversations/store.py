@@ -4,8 +4,10 @@ The standard library's ``sqlite3``, the way sqlite-utils and Datasette use
 it: the schema in :mod:`.schema`, WAL so readers and writers of several
 processes get along, short ``BEGIN IMMEDIATE`` transactions (so two writers
 queue on the busy timeout instead of failing), every value a bound
-parameter, and one connection per thread. The folder is created 0700 and
-the file 0600 (SQLite gives its ``-wal`` and ``-shm`` files the same mode).
+parameter, and one connection per thread: the thread that uses it, and the
+one writer thread (:attr:`ConversationStore.writer`) that all its async
+conversations share. The folder is created 0700 and the file 0600 (SQLite
+gives its ``-wal`` and ``-shm`` files the same mode).
 """
 
 from __future__ import annotations
@@ -19,8 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from ails.conversations import schema
+from ails.conversations.leftovers import record_waiting
 from ails.conversations.paths import history_path
 from ails.conversations.records import ConversationInfo, SavedConversation
+from ails.conversations.writer import StoreWriter
 from ails.domain.errors import ConversationNotFoundError, HistoryError
 from ails.domain.history import SUPERSEDED, Turn
 
@@ -92,6 +96,8 @@ class ConversationStore:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._connections: _Connections = []
+        self._closed = False
+        self._writer = StoreWriter(closed=self._closed_error)
         with self._errors():
             _create(self._path)
             schema.prepare(self._connection(), str(self._path))
@@ -101,11 +107,27 @@ class ConversationStore:
         """The database file."""
         return self._path
 
+    @property
+    def writer(self) -> StoreWriter:
+        """The one worker thread the async conversations write this store on.
+
+        Its thread starts with the first write and stops in :meth:`close`.
+        """
+        return self._writer
+
     # -- connections and errors ---------------------------------------------------------
+
+    def _closed_error(self) -> HistoryError:
+        return HistoryError(
+            f"the history {self._path} was closed; open a new ConversationStore to use it",
+            path=str(self._path),
+        )
 
     def _connection(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
+            if self._closed:
+                raise self._closed_error()
             # isolation_level=None: transactions are the explicit BEGINs below.
             conn = sqlite3.connect(
                 self._path, timeout=BUSY_TIMEOUT, isolation_level=None, check_same_thread=False
@@ -145,8 +167,19 @@ class ConversationStore:
                 yield conn
 
     def close(self) -> None:
-        """Close every connection this store opened (each thread's)."""
+        """Save what is still on its way, then close every connection this store opened.
+
+        First the endings of streams dropped but not yet recorded (see
+        :mod:`ails.conversations.leftovers`) and the writes queued on
+        :attr:`writer` are saved (``close`` waits for them); then the writer
+        thread stops and each thread's connection closes. Using the store
+        afterwards raises ``HistoryError``. Closing twice does nothing more.
+        """
+        if not self._closed:
+            record_waiting(self)
+        self._writer.close()
         with self._lock:
+            self._closed = True
             connections, self._connections = self._connections, []
         for conn in connections:
             conn.close()
@@ -163,11 +196,14 @@ class ConversationStore:
 
     # -- writing ------------------------------------------------------------------------
 
-    def append(self, info: ConversationInfo, turns: Sequence[Turn], *, supersede: int = 0) -> None:
+    def append(
+        self, info: ConversationInfo, turns: Sequence[Turn], *, supersede: Sequence[Turn] = ()
+    ) -> None:
         """Create or update the conversation ``info`` and add ``turns`` after its last.
 
-        ``supersede``: first mark the last ``supersede`` stored messages that
-        are complete as replaced by a retry (``error="superseded"``).
+        ``supersede``: first mark the stored messages that are these turns
+        (same role, time and text) and still complete as replaced by a retry
+        (``error="superseded"``). A turn that was never stored marks nothing.
         """
         row = (
             info.id,
@@ -185,11 +221,16 @@ class ConversationStore:
                 "SELECT coalesce(max(seq), 0) FROM messages WHERE conversation_id = ?",
                 (info.id,),
             ).fetchone()
-            if supersede > 0:
-                conn.execute(
-                    "UPDATE messages SET complete = 0, error = ? "
-                    "WHERE conversation_id = ? AND seq > ? AND complete = 1",
-                    (SUPERSEDED, info.id, last - supersede),
+            if supersede:
+                # Matched by what the turns are, not counted from the end:
+                # the file may lack turns the memory has (a failed write).
+                conn.executemany(
+                    "UPDATE messages SET complete = 0, error = ? WHERE conversation_id = ? "
+                    "AND complete = 1 AND role = ? AND created = ? AND content = ?",
+                    [
+                        (SUPERSEDED, info.id, turn.role.value, turn.created, turn.content)
+                        for turn in supersede
+                    ],
                 )
             conn.executemany(
                 f"INSERT INTO messages (conversation_id, seq, {_TURN_COLUMNS}) "

@@ -4,41 +4,39 @@
 tokens, and when the answer completes, fails or is left early it tells the
 conversation once, with what arrived and what it cost, so the exchange joins
 the history. A stream left without being closed (a ``break`` out of a
-``for`` loop, one never read) is recorded when it is garbage-collected: at
-once in CPython when the last reference goes. Anything else asked of it
+``for`` loop, one never read) ends when it is garbage-collected (at once in
+CPython when the last reference goes) and is recorded at the conversation's
+next call (see :mod:`.leftovers`). Anything else asked of it
 (``id``, ``model``, ``finish_reason``, ``usage``, ``time_to_first_token``,
 ``attempts``) is the client stream's.
 """
 
 from __future__ import annotations
 
-import asyncio
+import functools
 import logging
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from types import TracebackType
 from typing import Any
 
 import attrs
 
+from ails.conversations.leftovers import Leftovers
+from ails.conversations.writer import StoreWriter, Write, write_logged
+
 __all__ = [
-    "Answer",
     "AsyncConversationStream",
     "ConversationStream",
     "Exchange",
-    "StoreWriter",
-    "Write",
+    "Outcome",
 ]
 
 _log = logging.getLogger("ails")
 
-#: A store write prepared by the history, run where the stream decides.
-Write = Callable[[], None]
-
 
 @attrs.frozen
-class Answer:
+class Outcome:
     """How one answer ended: its text, whether it completed, and its measures.
 
     ``time_to_first_token`` is the client stream's (from the request, retries
@@ -54,25 +52,43 @@ class Answer:
     model: str | None = None
 
 
+def _then(left: list[Write], write: Write | None) -> Write | None:
+    # Endings left by dropped streams go first (logged: not this call's
+    # business), then this exchange's own write, whose error is the caller's.
+    if not left:
+        return write
+
+    def both() -> None:
+        for earlier in left:
+            write_logged(earlier)
+        if write is not None:
+            write()
+
+    return both
+
+
 class Exchange:
     """Collects one answer as its tokens pass, and reports its end exactly once.
 
     ``on_end`` adds the exchange to the history and returns the store write
-    to run (or ``None``): the stream runs it inline (sync) or on a worker
-    thread (async).
+    to run (or ``None``): the stream runs it inline (sync) or on the store's
+    writer thread (async). A stream dropped before it ended only queues its
+    ending in ``leftovers`` (see :mod:`.leftovers`).
     """
 
-    __slots__ = ("_clock", "_inner", "_on_end", "_started", "done", "parts")
+    __slots__ = ("_clock", "_inner", "_leftovers", "_on_end", "_started", "done", "parts")
 
     def __init__(
         self,
         inner: object,
-        on_end: Callable[[Answer], Write | None],
+        on_end: Callable[[Outcome], Write | None],
         clock: Callable[[], float],
+        leftovers: Leftovers,
     ) -> None:
         self._inner = inner
         self._on_end = on_end
         self._clock = clock
+        self._leftovers = leftovers
         self._started: float | None = None
         self.parts: list[str] = []
         self.done = False
@@ -82,51 +98,62 @@ class Exchange:
         if self._started is None:
             self._started = self._clock()
 
-    def end(self, *, complete: bool, error: str | None) -> Write | None:
-        """Report the answer's end; later calls do nothing (and return ``None``)."""
-        if self.done:
-            return None
-        self.done = True
+    def _outcome(self, complete: bool, error: str | None) -> Outcome:
         duration = None if self._started is None else self._clock() - self._started
         ttft = getattr(self._inner, "time_to_first_token", None)
         model = getattr(self._inner, "model", None)
-        return self._on_end(
-            Answer(
-                text="".join(self.parts),
-                complete=complete,
-                error=error,
-                tokens=len(self.parts),
-                time_to_first_token=ttft if isinstance(ttft, (int, float)) else None,
-                duration=duration,
-                model=model if isinstance(model, str) else None,
-            )
+        return Outcome(
+            text="".join(self.parts),
+            complete=complete,
+            error=error,
+            tokens=len(self.parts),
+            time_to_first_token=ttft if isinstance(ttft, (int, float)) else None,
+            duration=duration,
+            model=model if isinstance(model, str) else None,
         )
+
+    def end(self, *, complete: bool, error: str | None) -> Write | None:
+        """Report the answer's end; later calls do nothing (and return ``None``).
+
+        Endings of dropped streams still waiting are recorded first, so the
+        history keeps the order in which the answers ended.
+        """
+        if self.done:
+            return None
+        self.done = True
+        left = self._leftovers.take()
+        return _then(left, self._on_end(self._outcome(complete, error)))
+
+    def leave(self) -> None:
+        """The stream was dropped before it ended: queue its ending, touch nothing else."""
+        if self.done:
+            return
+        self.done = True
+        self._leftovers.put(functools.partial(self._on_end, self._outcome(False, None)))
 
 
 def _name(exc_type: type[BaseException] | None) -> str | None:
     return None if exc_type is None else exc_type.__name__
 
 
-def _write_logged(write: Write) -> None:
-    # Nobody is left to raise to (garbage collection, a worker thread).
-    try:
-        write()
-    except Exception as exc:
-        _log.warning("ails: could not save a conversation's exchange: %s", type(exc).__name__)
+def _keep_first(error: BaseException, store_error: Exception) -> None:
+    """A store failure while ``error`` is on its way: say so, and let ``error`` go on."""
+    _log.warning(
+        "ails: could not save a conversation's exchange: %s (while %s was raised)",
+        type(store_error).__name__,
+        type(error).__name__,
+    )
+    add_note = getattr(error, "add_note", None)  # Python 3.11+
+    if add_note is not None:
+        add_note(f"ails: the exchange was not saved: {type(store_error).__name__}: {store_error}")
 
 
-def _abandoned(inner: object, exchange: Exchange) -> None:
-    """A sync stream collected before it ended: close the connection, keep what arrived."""
-    if exchange.done:
-        return
-    try:
-        close = getattr(inner, "close", None)
-        if close is not None:
-            close()
-    finally:
-        write = exchange.end(complete=False, error=None)
-        if write is not None:
-            _write_logged(write)
+def _abandoned(exchange: Exchange) -> None:
+    """A stream collected before it ended: queue what arrived (see :mod:`.leftovers`).
+
+    The client stream goes with it, and closes its connection as it is collected.
+    """
+    exchange.leave()
 
 
 class _Common:
@@ -163,7 +190,7 @@ class ConversationStream(_Common, Iterator[str]):
         self._inner = inner
         self._exchange = exchange
         # Not bound to self: the finalizer must not keep the stream alive.
-        weakref.finalize(self, _abandoned, inner, exchange)
+        weakref.finalize(self, _abandoned, exchange)
 
     def __iter__(self) -> ConversationStream:
         return self
@@ -177,27 +204,38 @@ class ConversationStream(_Common, Iterator[str]):
             self._end(complete=True, error=None)
             raise
         except BaseException as exc:  # KeyboardInterrupt too: the partial answer is kept
-            self._end(complete=False, error=type(exc).__name__)
+            self._end(complete=False, error=type(exc).__name__, raising=exc)
             raise
         exchange.parts.append(token)
         return token
 
-    def _end(self, *, complete: bool, error: str | None) -> None:
+    def _end(
+        self, *, complete: bool, error: str | None, raising: BaseException | None = None
+    ) -> None:
         write = self._exchange.end(complete=complete, error=error)
-        if write is not None:
+        if write is None:
+            return
+        if raising is None:
             write()  # a store error reaches the caller
+            return
+        try:
+            write()
+        except Exception as store_error:  # the stream's own error matters more
+            _keep_first(raising, store_error)
 
     def close(self) -> None:
         """Stop reading, release the connection, and keep what arrived as incomplete."""
-        self._close(None)
+        self._close(None, None)
 
-    def _close(self, error: str | None) -> None:
+    def _close(self, error: str | None, raising: BaseException | None) -> None:
         try:
             close = getattr(self._inner, "close", None)
             if close is not None:
                 close()
-        finally:
-            self._end(complete=False, error=error)
+        except BaseException as exc:
+            self._end(complete=False, error=error, raising=raising or exc)
+            raise
+        self._end(complete=False, error=error, raising=raising)
 
     def __enter__(self) -> ConversationStream:
         return self
@@ -208,48 +246,7 @@ class ConversationStream(_Common, Iterator[str]):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self._close(_name(exc_type))
-
-
-class StoreWriter:
-    """Runs an async conversation's store writes on one worker thread, in order.
-
-    SQLite may wait up to its busy timeout for another writer: off the event
-    loop, that wait stalls nothing else. One thread keeps the writes of a
-    conversation in the order their exchanges ended.
-    """
-
-    def __init__(self) -> None:
-        self._executor: ThreadPoolExecutor | None = None
-
-    def submit(self, write: Write) -> Future[None]:
-        """Queue ``write``; its future tells when it ran and how."""
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ails-history")
-        return self._executor.submit(write)
-
-    async def run(self, write: Write) -> None:
-        """Run ``write`` on the worker and wait for it; a store error is raised here."""
-        # Shielded: a second cancellation while waiting must not drop the write.
-        await asyncio.shield(asyncio.wrap_future(self.submit(write)))
-
-    def detached(self, write: Write) -> None:
-        """Queue ``write`` without waiting (a stream collected before it ended)."""
-        try:
-            self.submit(lambda: _write_logged(write))
-        except RuntimeError:  # the interpreter is shutting down: no new threads
-            _write_logged(write)
-
-
-def _abandoned_async(exchange: Exchange, writer: StoreWriter) -> None:
-    """An async stream collected before it ended: keep what arrived.
-
-    Its connection closes when the event loop finalizes the client's
-    generator, collected with it.
-    """
-    write = exchange.end(complete=False, error=None)
-    if write is not None:
-        writer.detached(write)
+        self._close(_name(exc_type), exc)
 
 
 class AsyncConversationStream(_Common, AsyncIterator[str]):
@@ -257,14 +254,17 @@ class AsyncConversationStream(_Common, AsyncIterator[str]):
 
     Leaving early (``break``, :meth:`aclose`, task cancellation) closes the
     connection and keeps the partial answer, marked incomplete. The store is
-    written on a worker thread (:class:`StoreWriter`), never in the event loop.
+    written on its writer thread (:class:`~ails.conversations.writer.StoreWriter`),
+    never in the event loop.
     """
 
     def __init__(self, inner: AsyncIterator[str], exchange: Exchange, writer: StoreWriter) -> None:
         self._inner = inner
         self._exchange = exchange
         self._writer = writer
-        weakref.finalize(self, _abandoned_async, exchange, writer)
+        # The client's stream is an async generator: the event loop closes
+        # its connection when it is collected with this stream.
+        weakref.finalize(self, _abandoned, exchange)
 
     def __aiter__(self) -> AsyncConversationStream:
         return self
@@ -278,27 +278,38 @@ class AsyncConversationStream(_Common, AsyncIterator[str]):
             await self._end(complete=True, error=None)
             raise
         except BaseException as exc:  # CancelledError too: the partial answer is kept
-            await self._end(complete=False, error=type(exc).__name__)
+            await self._end(complete=False, error=type(exc).__name__, raising=exc)
             raise
         exchange.parts.append(token)
         return token
 
-    async def _end(self, *, complete: bool, error: str | None) -> None:
+    async def _end(
+        self, *, complete: bool, error: str | None, raising: BaseException | None = None
+    ) -> None:
         write = self._exchange.end(complete=complete, error=error)
-        if write is not None:
+        if write is None:
+            return
+        if raising is None:
             await self._writer.run(write)
+            return
+        try:
+            await self._writer.run(write)
+        except Exception as store_error:  # the stream's own error matters more
+            _keep_first(raising, store_error)
 
     async def aclose(self) -> None:
         """Stop reading, release the connection, and keep what arrived as incomplete."""
-        await self._aclose(None)
+        await self._aclose(None, None)
 
-    async def _aclose(self, error: str | None) -> None:
+    async def _aclose(self, error: str | None, raising: BaseException | None) -> None:
         try:
             aclose = getattr(self._inner, "aclose", None)
             if aclose is not None:
                 await aclose()
-        finally:
-            await self._end(complete=False, error=error)
+        except BaseException as exc:
+            await self._end(complete=False, error=error, raising=raising or exc)
+            raise
+        await self._end(complete=False, error=error, raising=raising)
 
     async def __aenter__(self) -> AsyncConversationStream:
         return self
@@ -309,4 +320,4 @@ class AsyncConversationStream(_Common, AsyncIterator[str]):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        await self._aclose(_name(exc_type))
+        await self._aclose(_name(exc_type), exc)
