@@ -148,6 +148,14 @@ class TestModels:
             model = c.models.retrieve("gpt-4o-mini")
         assert (model.id, model.object, model.owned_by) == ("gpt-4o-mini", "model", "ails")
 
+    def test_a_model_id_with_a_slash_is_retrieved(self, server: FakeServer) -> None:
+        with gateway(server.url, models=["org/name-7b"]) as url:
+            # As curl sends it: the slash not escaped (the SDK sends %2F, which works too).
+            raw = requests.get(f"{url}/models/org/name-7b", timeout=10)
+            with sdk(url) as c:
+                assert c.models.retrieve("org/name-7b").id == "org/name-7b"
+        assert (raw.status_code, raw.json()["id"]) == (200, "org/name-7b")
+
     def test_another_model_is_a_404_naming_the_offered_ones(self, server: FakeServer) -> None:
         with (
             gateway(server.url) as url,

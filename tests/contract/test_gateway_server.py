@@ -181,6 +181,34 @@ class TestShutdown:
         assert answer[0].json()["error"]["code"] == "shutting_down"
         assert server.requests[-1].disconnected.wait(timeout=5)
 
+    def test_a_shutdown_while_the_head_is_written_still_answers(
+        self, server: FakeServer, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # The event stream's head never goes out: the shutdown lands in prepare().
+        from aiohttp import web
+
+        original = web.StreamResponse.prepare
+        preparing = threading.Event()
+
+        async def stuck(self: web.StreamResponse, request: web.BaseRequest) -> Any:
+            if self.headers.get("content-type", "").startswith("text/event-stream"):
+                preparing.set()
+                await asyncio.Event().wait()
+            return await original(self, request)
+
+        monkeypatch.setattr(web.StreamResponse, "prepare", stuck)
+        app = create_app(lambda: upstream(server.url_for("slow-stream")), drain_timeout=0.1)
+        running = BackgroundGateway(app).start()
+        answer: list[requests.Response] = []
+        asking = threading.Thread(target=lambda: answer.append(post(running.url, ASK)))
+        asking.start()
+        assert preparing.wait(timeout=10)
+        running.stop()
+        asking.join()
+        # Not a dropped connection: nothing was sent yet, so a plain 503 says why.
+        assert answer[0].status_code == 503
+        assert answer[0].json()["error"]["code"] == "shutting_down"
+
 
 ASK_WHOLE: dict[str, Any] = {"model": MODEL, "messages": QUESTION}
 

@@ -11,13 +11,19 @@ import hashlib
 import time
 from datetime import datetime, tzinfo
 
-TYPE_CHECKING = False  # no typing import at run time (mypy reads this name as True)
+# Users reuse the signer on its own, so importing this module stays cheap:
+# no attrs and no typing at run time (mypy treats this name as True), and the
+# error tree and the time-zone names only when they are needed.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Literal
+
     from ails.domain.errors import ValidationError
 
+    LengthMode = Literal["utf16", "python"]
 
-# The error tree and the time-zone names are imported only when needed: the
-# signer alone should cost little more than hashlib and datetime to import.
+
 def _invalid(message: str) -> ValidationError:
     from ails.domain.errors import ValidationError
 
@@ -31,15 +37,6 @@ def _zone(value: str | tzinfo) -> tzinfo:
 
     return parse_tz(value)
 
-
-# Users reuse the signer on its own, so importing this module stays cheap:
-# no attrs and no typing at run time (mypy treats this name as True).
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from collections.abc import Callable
-    from typing import Literal
-
-    LengthMode = Literal["utf16", "python"]
 
 __all__ = [
     "DEFAULT_SECRET",

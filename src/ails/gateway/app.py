@@ -87,7 +87,8 @@ def create_app(
     app.on_shutdown.append(drain)
     app.router.add_post("/v1/chat/completions", chat_completions)
     app.router.add_get("/v1/models", list_models)
-    app.router.add_get("/v1/models/{model}", retrieve_model)
+    # Model ids may hold "/" (org/name): the route takes the rest of the path.
+    app.router.add_get("/v1/models/{model:.+}", retrieve_model)
     return app
 
 

@@ -255,17 +255,19 @@ async def _stream(
     finally:
         _note(trace, stream)
     response = web.StreamResponse(headers=_SSE_HEADERS)
-    await response.prepare(request)
-    trace.status = response.status
     encoder = ChunkEncoder(
         id=stream.id or new_completion_id(),
         model=stream.model or parsed.model,
         created=int(time.time()),
     )
-    head = encoder.role()
-    await response.write(head if first is None else head + encoder.content(first))
     writer = BatchWriter(response)
     try:
+        # Inside the try: a shutdown may land while the head or the first
+        # chunk is written, and must still end the answer with an error event.
+        await response.prepare(request)
+        trace.status = response.status
+        head = encoder.role()
+        await response.write(head if first is None else head + encoder.content(first))
         if first is not None:
             add, content = writer.add, encoder.content
             async for token in stream:
@@ -281,8 +283,10 @@ async def _stream(
             trace.outcome = "client_gone"
             writer.abort()
             raise  # the client hung up: the upstream stream closes on the way out
-        trace.outcome = "stopped_by_shutdown"
+        if not response.prepared:
+            return _stopped(trace)  # nothing sent yet: a plain 503 says it all
         _uncancel()
+        trace.outcome = "stopped_by_shutdown"
         writer.add(error_event(_SHUTTING_DOWN.body()))
         await writer.close()
         return response
