@@ -24,6 +24,8 @@ from ails.errors import AilsError
 from ails.transports.aiohttp_transport import AiohttpTransport
 from ails.transports.requests_transport import RequestsTransport
 
+from .raw_server import read_request
+
 QUESTION = [Message.user("hi")]
 
 
@@ -57,7 +59,7 @@ def run(transport: str, base_url: str, **options: Any) -> AilsError:
 def raw_server(
     reply: Callable[[socket.socket], None], heads: list[bytes] | None = None
 ) -> Iterator[int]:
-    """A loopback server that reads one request head (kept in ``heads``), then calls ``reply``."""
+    """A loopback server that reads one request (head kept in ``heads``), then calls ``reply``."""
     listener = socket.create_server(("127.0.0.1", 0))
     done = threading.Event()
 
@@ -65,14 +67,13 @@ def raw_server(
         with contextlib.suppress(OSError):
             connection, _ = listener.accept()
             with connection:
-                data = b""
-                while b"\r\n\r\n" not in data:
-                    chunk = connection.recv(65536)
-                    if not chunk:
-                        return
-                    data += chunk
+                # The whole request, body included: a reply (or a reset) before
+                # the body is read would race the client still sending it.
+                head = read_request(connection)
+                if not head:
+                    return
                 if heads is not None:
-                    heads.append(data.partition(b"\r\n\r\n")[0])
+                    heads.append(head)
                 reply(connection)
                 done.wait(10)
 
