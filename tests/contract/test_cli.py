@@ -110,6 +110,14 @@ class TestDemoAndServe:
         assert "AiohttpTransport" in out
         assert out.count("signature accepted by the server") == 2
 
+    def test_demo_holds_a_two_turn_conversation_over_one_connection(self, capsys):
+        assert main(["demo"]) == 0
+        out = capsys.readouterr().out
+        # The second question went out with the first question and answer.
+        assert "(sent: system, user)\n" in out
+        assert "(sent: system, user, assistant, user)\n" in out
+        assert "(both turns over 1 connection: keep-alive)" in out
+
     def test_serve_prints_its_url_and_stops_on_ctrl_c(self):
         process = subprocess.Popen(
             [sys.executable, "-m", "ails", "serve", "--port", "0"],

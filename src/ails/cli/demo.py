@@ -1,4 +1,4 @@
-"""``ails demo``: a signed chat through the real stack, against the embedded fake server.
+"""``ails demo``: signed chats, a conversation and the gateway, against the embedded fake server.
 
 Nothing leaves the machine: the server runs in-process on a free loopback
 port, checks each request's headers and signature, and replays recorded
@@ -32,7 +32,7 @@ def _report(
 
 
 def run_demo(out: TextIO) -> int:
-    """Stream one chat with each bundled transport; return the exit status."""
+    """Stream a chat with each bundled transport, a conversation and the gateway; exit status."""
     from ails.testing.server import FakeServer
     from ails.transports.aiohttp_transport import AiohttpTransport
     from ails.transports.requests_transport import RequestsTransport
@@ -54,6 +54,8 @@ def run_demo(out: TextIO) -> int:
                 out.flush()
         _report(out, server, started, first, count)
 
+        _conversation_section(out, server)
+
         async def chat_async(question: str) -> tuple[float, float | None, int]:
             started, first, count = time.perf_counter(), None, 0
             async with AsyncClient(AiohttpTransport(), base_url=server.url) as client:
@@ -71,6 +73,28 @@ def run_demo(out: TextIO) -> int:
         _gateway_section(out, server)
     rejected = [r for r in server.requests if r.rejection is not None]
     return 1 if rejected else 0
+
+
+def _conversation_section(out: TextIO, server: FakeServer) -> None:
+    """Two turns of a ``Conversation``: the second carries the first, over the same connection."""
+    from ails.conversations import Conversation
+    from ails.transports.requests_transport import RequestsTransport
+
+    out.write("[Conversation: two turns through one Client]\n")
+    connections = server.connections_accepted
+    with Client(RequestsTransport(), base_url=server.url) as client:
+        conv = Conversation(client, system="Отвечай кратко.")  # no store: nothing is saved
+        for question in ("Привет!", "Now show me some code"):
+            out.write(f"> {question}\n")
+            for token in conv.stream(question):
+                out.write(token)
+                out.flush()
+            roles = [m["role"] for m in server.requests[-1].json["messages"]]
+            out.write(f"\n  (sent: {', '.join(roles)})\n")
+    opened = server.connections_accepted - connections
+    out.write(
+        f"  (both turns over {opened} connection{'s' if opened != 1 else ''}: keep-alive)\n\n"
+    )
 
 
 def _gateway_section(out: TextIO, server: FakeServer) -> None:
