@@ -48,7 +48,7 @@ class TestTurn:
 
     def test_an_unknown_role_is_refused(self) -> None:
         with pytest.raises(ValidationError, match="unknown role"):
-            Turn("tool", "x")
+            Turn("robot", "x")
 
     def test_content_must_be_text(self) -> None:
         with pytest.raises(TypeError):

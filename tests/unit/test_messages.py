@@ -21,7 +21,7 @@ from ails.domain.messages import (
 
 class TestRole:
     def test_values_are_the_wire_names(self) -> None:
-        assert [role.value for role in Role] == ["system", "user", "assistant"]
+        assert [role.value for role in Role] == ["system", "user", "assistant", "tool"]
 
     def test_str_is_the_wire_name(self) -> None:
         assert str(Role.USER) == "user"
@@ -90,9 +90,9 @@ class TestMessageFromDict:
             Message.from_dict(["user", "hi"])  # type: ignore[arg-type]
 
     def test_unknown_keys_are_named(self) -> None:
-        data = {"role": "user", "content": "hi", "tool_calls": [], "extra": 1}
+        data = {"role": "user", "content": "hi", "zeta": [], "extra": 1}
 
-        with pytest.raises(ValidationError, match=r"unknown key\(s\) 'extra', 'tool_calls'"):
+        with pytest.raises(ValidationError, match=r"unknown key\(s\) 'extra', 'zeta'"):
             Message.from_dict(data)
 
     @pytest.mark.parametrize("missing", ["role", "content"])

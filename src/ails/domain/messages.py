@@ -9,6 +9,7 @@ from typing import Any
 
 import attrs
 
+from ails.domain.completion import ToolCall
 from ails.domain.errors import ValidationError
 from ails.domain.options import NO_OPTIONS, RequestOptions
 
@@ -33,6 +34,7 @@ class Role(str, enum.Enum):
     SYSTEM = "system"
     USER = "user"
     ASSISTANT = "assistant"
+    TOOL = "tool"
 
     def __str__(self) -> str:
         return self.value
@@ -64,6 +66,14 @@ def _to_parts(value: object) -> tuple[str, ...] | None:
     raise ValidationError("message parts must be a list of strings")
 
 
+def _to_tool_calls(value: object) -> tuple[ToolCall, ...]:
+    if isinstance(value, tuple) and all(isinstance(call, ToolCall) for call in value):
+        return value
+    if isinstance(value, (list, tuple)) and all(isinstance(call, ToolCall) for call in value):
+        return tuple(value)
+    raise ValidationError("tool_calls must be ToolCall values")
+
+
 def _check_name(_instance: object, _attribute: object, value: Any) -> None:
     if value is not None and (not isinstance(value, str) or not value):
         raise ValidationError(f"message name must be a non-empty string, got {value!r}")
@@ -79,14 +89,29 @@ class Message:
     ``name`` and ``parts`` are sent only with the ``openai`` profile. ``parts``
     holds the text parts of a message given as ``[{"type": "text", "text":
     ...}, ...]``, which it is sent as; ``content`` is then the parts joined by
-    newlines. Only text parts exist here: images, audio and tool calls are out
-    of scope.
+    newlines. Only text parts exist here: images and audio are out of scope.
+
+    An assistant message may carry the ``tool_calls`` it asked for
+    (``Message.assistant(text, tool_calls=...)``); a ``tool`` message answers
+    one of them by ``tool_call_id`` (``Message.tool(call_id, content)``).
     """
 
     role: Role = attrs.field(converter=_to_role)
     content: str = attrs.field()
     name: str | None = attrs.field(default=None, validator=_check_name, kw_only=True)
     parts: tuple[str, ...] | None = attrs.field(default=None, converter=_to_parts, kw_only=True)
+    tool_calls: tuple[ToolCall, ...] = attrs.field(
+        default=(), converter=_to_tool_calls, kw_only=True
+    )
+    tool_call_id: str | None = attrs.field(default=None, kw_only=True)
+
+    def __attrs_post_init__(self) -> None:
+        if self.tool_calls and self.role is not Role.ASSISTANT:
+            raise ValidationError("only an assistant message carries tool_calls")
+        if (self.role is Role.TOOL) != (self.tool_call_id is not None):
+            raise ValidationError(
+                "a tool message needs the tool_call_id it answers, and only a tool message has one"
+            )
 
     @content.validator
     def _check_content(self, _attribute: attrs.Attribute[str], value: object) -> None:
@@ -107,8 +132,16 @@ class Message:
 
     @property
     def plain(self) -> bool:
-        """True for a message any profile can send: no ``name``, content a plain string."""
-        return self.name is None and self.parts is None
+        """True for a message any profile can send: no ``name``, content a plain string.
+
+        Tool calls and tool results are never plain: only the ``openai`` profile sends them.
+        """
+        return (
+            self.name is None
+            and self.parts is None
+            and not self.tool_calls
+            and self.tool_call_id is None
+        )
 
     @classmethod
     def user(cls, content: str) -> Message:
@@ -121,9 +154,14 @@ class Message:
         return cls(Role.SYSTEM, content)
 
     @classmethod
-    def assistant(cls, content: str) -> Message:
-        """An earlier answer of the assistant."""
-        return cls(Role.ASSISTANT, content)
+    def assistant(cls, content: str, *, tool_calls: Iterable[ToolCall] = ()) -> Message:
+        """An earlier answer of the assistant, with the tool calls it asked for, if any."""
+        return cls(Role.ASSISTANT, content, tool_calls=tuple(tool_calls))
+
+    @classmethod
+    def tool(cls, tool_call_id: str, content: str) -> Message:
+        """The result of the tool call ``tool_call_id``, to send back to the model."""
+        return cls(Role.TOOL, content, tool_call_id=tool_call_id)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, where: str = "message") -> Message:
@@ -139,42 +177,88 @@ class Message:
         if unknown:
             raise ValidationError(
                 f"{where}: unknown key(s) {', '.join(map(repr, unknown))}; "
-                "a message has only 'role', 'content' and (openai profile) 'name'"
-                " (tool calls are not supported)"
+                "a message has only 'role', 'content', and (openai profile) 'name', "
+                "'tool_calls' and 'tool_call_id'"
             )
-        for key in ("role", "content"):
-            if key not in data:
-                raise ValidationError(f"{where}: missing {key!r}")
+        if "role" not in data:
+            raise ValidationError(f"{where}: missing 'role'")
         role = _parse_role(data["role"], where)
+        tool_calls = _parse_tool_calls(data.get("tool_calls"), where)
+        # An assistant message that only calls tools may have no (or null) content.
+        if "content" not in data and not tool_calls:
+            raise ValidationError(f"{where}: missing 'content'")
         name = data.get("name")
         if name is not None and (not isinstance(name, str) or not name):
             raise ValidationError(f"{where}: name must be a non-empty string")
-        content = data["content"]
-        if isinstance(content, list):
-            return cls.from_parts(role, _text_parts(content, where), name=name)
-        if not isinstance(content, str):
-            raise ValidationError(
-                f"{where}: content must be a string or a list of text parts, "
-                f"got {type(content).__name__}"
-            )
-        return cls(role, content, name=name)
+        call_id = data.get("tool_call_id")
+        if call_id is not None and (not isinstance(call_id, str) or not call_id):
+            raise ValidationError(f"{where}: tool_call_id must be a non-empty string")
+        if role is Role.TOOL and call_id is None:
+            raise ValidationError(f"{where}: a 'tool' message needs its 'tool_call_id'")
+        content = data.get("content")
+        if content is None and tool_calls:
+            content = ""
+        extra: dict[str, Any] = {"name": name, "tool_calls": tool_calls, "tool_call_id": call_id}
+        try:
+            if isinstance(content, list):
+                texts = _text_parts(content, where)
+                return cls(role, "\n".join(texts), parts=tuple(texts), **extra)
+            if not isinstance(content, str):
+                raise ValidationError(
+                    f"{where}: content must be a string or a list of text parts, "
+                    f"got {type(content).__name__}"
+                )
+            return cls(role, content, **extra)
+        except ValidationError as exc:
+            if str(exc).startswith(where):
+                raise
+            raise ValidationError(f"{where}: {exc}") from None
 
     def to_dict(self) -> dict[str, Any]:
-        """The wire form, ``{"role": ..., "content": ...}`` (plus ``name`` if set)."""
-        if self.name is None and self.parts is None:
+        """The wire form, ``{"role": ..., "content": ...}`` (plus what else is set)."""
+        if self.plain:
             return {"role": self.role.value, "content": self.content}
         wire: dict[str, Any] = {"role": self.role.value}
         if self.name is not None:
             wire["name"] = self.name
-        wire["content"] = (
-            self.content
-            if self.parts is None
-            else [{"type": "text", "text": part} for part in self.parts]
-        )
+        if self.parts is not None:
+            wire["content"] = [{"type": "text", "text": part} for part in self.parts]
+        elif self.tool_calls and not self.content:
+            wire["content"] = None  # what OpenAI sends for a call without text
+        else:
+            wire["content"] = self.content
+        if self.tool_calls:
+            wire["tool_calls"] = [call.to_dict() for call in self.tool_calls]
+        if self.tool_call_id is not None:
+            wire["tool_call_id"] = self.tool_call_id
         return wire
 
 
-_MESSAGE_KEYS = ("role", "content", "name")
+_MESSAGE_KEYS = ("role", "content", "name", "tool_calls", "tool_call_id")
+
+
+def _parse_tool_calls(value: object, where: str) -> tuple[ToolCall, ...]:
+    """``[{"id", "type": "function", "function": {"name", "arguments"}}, ...]`` as ToolCalls."""
+    if value is None:
+        return ()
+    if not isinstance(value, (list, tuple)):
+        raise ValidationError(f"{where}: tool_calls must be a list")
+    calls = []
+    for i, item in enumerate(value):
+        at = f"{where}: tool_calls[{i}]"
+        function = item.get("function") if isinstance(item, Mapping) else None
+        if not isinstance(item, Mapping) or not isinstance(function, Mapping):
+            raise ValidationError(f"{at} must be {{'id', 'type': 'function', 'function': {{...}}}}")
+        call_id, name = item.get("id"), function.get("name")
+        arguments = function.get("arguments", "")
+        if not isinstance(call_id, str) or not call_id:
+            raise ValidationError(f"{at}.id must be a non-empty string")
+        if not isinstance(name, str) or not name:
+            raise ValidationError(f"{at}.function.name must be a non-empty string")
+        if not isinstance(arguments, str):
+            raise ValidationError(f"{at}.function.arguments must be a string of JSON")
+        calls.append(ToolCall(call_id, name, arguments))
+    return tuple(calls)
 
 
 def _text_parts(content: list[Any], where: str) -> list[str]:
@@ -265,7 +349,15 @@ class ChatRequest:
         self.options.refuse_unless(accepts_options, profile_name)
         for i, message in enumerate(self.messages):
             if not message.plain:
-                what = "a name" if message.name is not None else "content parts"
+                what = (
+                    "a name"
+                    if message.name is not None
+                    else "content parts"
+                    if message.parts is not None
+                    else "tool calls"
+                    if message.tool_calls
+                    else "a tool result"
+                )
                 raise ValidationError(
                     f"messages[{i}] has {what}, which only the 'openai' profile sends; "
                     f"the {profile_name!r} profile sends plain string content"
