@@ -200,6 +200,7 @@ class CompletionRun:
         self._last_event = 0.0
         self._events = 0
         self._first_token: float | None = None
+        self._reading = False  # the body is the answer, and is being read
         self._text = TextSoFar()  # for partial_text, against max_answer_size
         #: The record, once the run ended.
         self.completion: Completion | None = None
@@ -264,6 +265,7 @@ class CompletionRun:
         # but keep-alive comments times out from there, not from the first ping.
         self._last_event = self._s.clock()
         if is_event_stream(status, self._headers.get("content-type", "")):
+            self._reading = True
             return STREAM
         return _READ_EXCERPT
 
@@ -543,13 +545,23 @@ class CompletionRun:
         """
         message = self._message(error, gave_up=gave_up)
         partial_text = error.partial_text or self._partial()
+        phase = error.phase
+        if (
+            phase is None
+            and self._reading
+            and isinstance(error, (TransportError, IncompleteStreamError))
+        ):
+            phase = "read"  # a transport that did not say: the body is what was read
         if (
             message is None
             and error.attempts == self.attempts
             and error.partial_text == partial_text
+            and error.phase == phase
         ):
             return error
-        final = rebuilt(error, message, attempts=self.attempts, partial_text=partial_text)
+        final = rebuilt(
+            error, message, attempts=self.attempts, partial_text=partial_text, phase=phase
+        )
         if within is not None:
             final.__traceback__ = within.__traceback__
             final.__cause__ = error.__cause__  # it stands in error's place
