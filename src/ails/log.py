@@ -17,7 +17,7 @@ from collections.abc import Mapping, MutableMapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from ails.domain.completion import Completion
+    from ails.domain.completion import ToolCall
 
 __all__ = [
     "LOGGER_NAME",
@@ -101,13 +101,52 @@ def default_logger() -> Logger:
     return logger
 
 
+class CompletionFacts(Protocol):
+    """What the log event reads: an ``ails.Completion``, or the run that makes it."""
+
+    @property
+    def attempts(self) -> int:
+        """Requests sent."""
+        ...
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds, start to end."""
+        ...
+
+    @property
+    def time_to_first_token(self) -> float | None:
+        """Seconds to the first token."""
+        ...
+
+    @property
+    def tool_calls(self) -> tuple[ToolCall, ...]:
+        """The tool calls."""
+        ...
+
+    @property
+    def finish_reason(self) -> str | None:
+        """Why it ended."""
+        ...
+
+    @property
+    def outcome(self) -> str | None:
+        """How it ended."""
+        ...
+
+    @property
+    def text(self) -> str:
+        """The answer's text."""
+        ...
+
+
 def _ms(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds * 1000, 1)
 
 
 def log_completion(
     logger: Logger,
-    completion: Completion,
+    completion: CompletionFacts,
     *,
     model: str,
     profile: str,
@@ -116,7 +155,7 @@ def log_completion(
     raised: str | None,
     messages: list[dict[str, Any]] | None = None,
 ) -> None:
-    """Log the one ``ails.completion`` event of a completion, read from its record.
+    """Log the one ``ails.completion`` event of a completion, read from its record (or run).
 
     ``model`` is the model asked for, ``tokens`` how many text tokens arrived,
     ``raised`` the name of the exception that ended it (``None`` if none did,

@@ -107,24 +107,25 @@ Step = Send | Sleep | ReadExcerpt | Stream
 
 # -- the text that arrived ------------------------------------------------------------
 
-#: Tokens kept as separate strings before they are joined into one UTF-8
-#: block. A token string costs ~50 bytes of object overhead for a few
-#: characters; blocks keep a million-token answer near its UTF-8 size.
+#: Tokens kept as separate strings before they are joined into one block. A
+#: token string costs ~50 bytes of object overhead for a few characters;
+#: blocks keep a million-token answer near the size of its text.
 _BLOCK_TOKENS = 1024
 
 
 class TextSoFar:
     """Every token of one answer, in order: the latest as they came, older ones in blocks.
 
-    Blocks are UTF-8 with ``"surrogatepass"``, so a lone surrogate from a
-    JSON escape survives the round trip exactly.
+    A block is the joined ``str`` of its tokens (no encoding: joining the
+    blocks at the end is one copy, and a lone surrogate from a JSON escape
+    survives as it came).
     """
 
     __slots__ = ("_blocks", "_parts", "size", "tokens")
 
     def __init__(self) -> None:
         self._parts: list[str] = []
-        self._blocks: list[bytes] = []
+        self._blocks: list[str] = []
         #: How many tokens, and characters, were kept.
         self.tokens = 0
         self.size = 0
@@ -136,14 +137,15 @@ class TextSoFar:
         parts = self._parts
         parts += tokens
         if len(parts) >= _BLOCK_TOKENS:
-            self._blocks.append("".join(parts).encode("utf-8", "surrogatepass"))
+            self._blocks.append("".join(parts))
             parts.clear()
 
     @property
     def text(self) -> str:
         """Every token kept so far, joined."""
-        head = b"".join(self._blocks).decode("utf-8", "surrogatepass")
-        return head + "".join(self._parts)
+        if not self._blocks:
+            return "".join(self._parts)
+        return "".join([*self._blocks, *self._parts])
 
 
 def os_error(doing: str, exc: OSError) -> TransportError:
@@ -202,8 +204,11 @@ class CompletionRun:
         self._first_token: float | None = None
         self._reading = False  # the body is the answer, and is being read
         self._text = TextSoFar()  # for partial_text, against max_answer_size
-        #: The record, once the run ended.
-        self.completion: Completion | None = None
+        # How it ended, once it did; the record is made from these on first read.
+        self._outcome: Outcome | None = None
+        self._error: AilsError | None = None
+        self._duration: float | None = None
+        self._record: Completion | None = None
 
     # -- attempts ---------------------------------------------------------------
 
@@ -426,7 +431,7 @@ class CompletionRun:
         ``TransportError``. ``close()``, ``break``, garbage collection,
         ``KeyboardInterrupt`` and task cancellation end it as ``"closed"``.
         """
-        if self.completion is not None:
+        if self._outcome is not None:
             return exc  # ended already (a second close)
         raised: BaseException | None = exc
         error: AilsError | None = None
@@ -450,27 +455,16 @@ class CompletionRun:
                     os_error("reading the answer", exc), gave_up=False, within=exc
                 )
             outcome = "incomplete" if isinstance(error, IncompleteStreamError) else "error"
-        end = self._s.clock()
         started = self._started
-        self.completion = Completion(
-            text=self.text,
-            tool_calls=self.tool_calls,
-            reasoning=self._decoder.chunks.reasoning,
-            finish_reason=self.finish_reason,
-            usage=self.usage,
-            id=self.id,
-            model=self.model,
-            time_to_first_token=self.time_to_first_token,
-            duration=None if started is None else end - started,
-            attempts=self.attempts,
-            outcome=outcome,
-            error=error,
-        )
+        self._duration = None if started is None else self._s.clock() - started
+        self._outcome, self._error = outcome, error
         if self.attempts:  # nothing was sent, nothing to log
             s = self._s
+            # The log reads the run's facts, the record's own: making the
+            # record here would join a long answer's text for nothing.
             log_completion(
                 s.logger,
-                self.completion,
+                self,
                 model=self._chat.model,
                 profile=s.profile.name,
                 status=self.status,
@@ -480,20 +474,56 @@ class CompletionRun:
             )
         return raised
 
+    @property
+    def completion(self) -> Completion | None:
+        """The record of the completion once it ended (``None`` until then); made once."""
+        if self._outcome is None:
+            return None
+        if self._record is None:
+            self._record = Completion(
+                text=self.text,
+                tool_calls=self.tool_calls,
+                reasoning=self.reasoning,
+                finish_reason=self.finish_reason,
+                usage=self.usage,
+                id=self.id,
+                model=self.model,
+                time_to_first_token=self.time_to_first_token,
+                duration=self._duration,
+                attempts=self.attempts,
+                outcome=self._outcome,
+                error=self._error,
+            )
+        return self._record
+
+    @property
+    def outcome(self) -> Outcome | None:
+        """How the completion ended (see ``ails.Completion.outcome``); ``None`` until it did."""
+        return self._outcome
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds from the first request to the end, once it ended."""
+        return self._duration
+
+    @property
+    def reasoning(self) -> str | None:
+        """The reasoning text so far, or ``None``."""
+        return self._decoder.chunks.reasoning
+
     def end_unread(self) -> None:
         """A stream closed before it was read: the run ends ``"closed"`` with nothing sent.
 
         Does nothing if the run ended already (the usual case: the client's
         generator ended it as it closed).
         """
-        if self.completion is None:
+        if self._outcome is None:
             self.end(GeneratorExit())
 
     @property
     def keep_connection(self) -> bool:
         """Whether the response may go back to the transport's pool: the answer completed."""
-        completion = self.completion
-        return completion is not None and completion.outcome == "complete"
+        return self._outcome == "complete"
 
     # -- helpers ------------------------------------------------------------------
 

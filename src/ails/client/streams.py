@@ -114,7 +114,7 @@ class TokenStream(_RunFacts, Iterator[str]):
         before reading the stream, instead of iterating the stream itself.
         """
         if not self._typed:
-            if self._run.attempts or self._run.completion is not None:
+            if self._run.attempts or self._run.outcome is not None:
                 raise ValidationError(_LATE_EVENTS)
             self._source = self._open(True)
             self._typed = True
@@ -177,7 +177,7 @@ class AsyncTokenStream(_RunFacts, AsyncIterator[str]):
         before reading the stream, instead of iterating the stream itself.
         """
         if not self._typed:
-            if self._run.attempts or self._run.completion is not None:
+            if self._run.attempts or self._run.outcome is not None:
                 raise ValidationError(_LATE_EVENTS)
             self._source = self._open(True)
             self._typed = True
