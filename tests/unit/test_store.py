@@ -180,7 +180,7 @@ class TestRoundTrip:
     def test_export_marks_incomplete_turns(self, store: ConversationStore) -> None:
         store.append(info("i"), [Turn.user("q").incomplete("KeyboardInterrupt")])
         store.append(info("j"), [Turn.user("q").incomplete(None)])
-        assert "*(incomplete: KeyboardInterrupt)*" in store.export("i")
+        assert "*(incomplete: interrupted)*" in store.export("i")  # plain words, not a class
         assert "*(incomplete)*" in store.export("j")
         assert store.export("j").startswith("# q\n")
 

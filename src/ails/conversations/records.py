@@ -48,7 +48,9 @@ class ConversationInfo:
 
     ``created`` and ``updated`` are Unix times in seconds; ``base_url`` never
     holds credentials (see :func:`public_url`); ``turns`` counts the stored
-    messages (questions and answers). No key, signature or client-id is kept.
+    messages (questions and answers); ``failed`` is true when its last answer
+    ended in an error or was interrupted (``ConversationStore.list`` sets it).
+    No key, signature or client-id is kept.
     """
 
     id: str
@@ -60,6 +62,7 @@ class ConversationInfo:
     base_url: str | None = None
     system: str | None = None
     turns: int = 0
+    failed: bool = False
 
 
 def _to_turns(turns: Iterable[Turn]) -> tuple[Turn, ...]:

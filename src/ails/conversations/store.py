@@ -58,7 +58,9 @@ _UPSERT = f"""
 """
 _LIST = f"""
     SELECT {_INFO_COLUMNS},
-        (SELECT count(*) FROM messages AS m WHERE m.conversation_id = c.id)
+        (SELECT count(*) FROM messages AS m WHERE m.conversation_id = c.id),
+        (SELECT m.complete = 0 AND coalesce(m.error, '') != '{SUPERSEDED}'
+         FROM messages AS m WHERE m.conversation_id = c.id ORDER BY m.seq DESC LIMIT 1)
     FROM conversations AS c
     WHERE ?1 IS NULL
         OR ails_contains(c.title, ?1)
@@ -384,8 +386,9 @@ class ConversationStore:
 
 
 def _info(row: Any) -> ConversationInfo:
-    id, created, updated, title, model, profile, base_url, system, turns = row
+    id, created, updated, title, model, profile, base_url, system, turns, *failed = row
     return ConversationInfo(
+        failed=bool(failed and failed[0]),
         id=id,
         created=created,
         updated=updated,
