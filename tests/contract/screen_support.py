@@ -28,11 +28,15 @@ PROMPT = "you> "
 # terminal's Ctrl-C reaches the CLI as SIGINT (no fork in this threaded process).
 LAUNCH = (
     "import os, sys\n"
-    "os.close(os.open(os.ttyname(0), os.O_RDWR))\n"
+    "os.close(os.open(os.ttyname(1), os.O_RDWR))\n"
     "from ails.cli.main import main\n"
     "sys.exit(main(sys.argv[1:]))\n"
 )
 PASTE_START, PASTE_END = "\x1b[200~", "\x1b[201~"
+#: The line the session writes under each answer (model, tokens, time).
+CLOSING_LINE = re.compile(
+    rb"\xe2\x94\x80\xe2\x94\x80 [^\r\n]*? tokens? [^\r\n]*\xe2\x94\x80\xe2\x94\x80"
+)
 
 
 def environment(home: Path, **extra: str) -> dict[str, str]:
@@ -86,6 +90,7 @@ class Screen:
         )
         os.close(slave)
         self.exited = False
+        self.answers = 0
 
     def _reply(self, data: str) -> None:
         os.write(self.master, data.encode())
@@ -143,6 +148,14 @@ class Screen:
 
         self.wait_until(seen, repr(pattern), timeout)
         return found[-1]
+
+    def expect_answer(self, timeout: float = 20.0) -> None:
+        """Wait for the closing line of one more answer than the last call saw."""
+        wanted = self.answers + 1
+        self.wait_until(
+            lambda: len(CLOSING_LINE.findall(self.raw)) >= wanted, "the line under an answer"
+        )
+        self.answers = wanted
 
     def expect_prompt(self, timeout: float = 20.0) -> None:
         """Wait until an empty prompt waits for input at the cursor."""
