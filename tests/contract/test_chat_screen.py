@@ -366,7 +366,7 @@ class TestOutput:
     def test_the_banner_warns_when_questions_go_to_the_public_service(self, home: Path) -> None:
         screen = Screen(["chat"], environment(home))
         try:
-            screen.expect(r"server https://api\.caipacity\.com · model")
+            screen.expect(r"· server https://api\.caipacity\.com\n")
             screen.expect(r"!! questions go to the public Ails service")
             screen.expect_prompt()
             screen.type("\x04")  # leaves before anything is asked: nothing is sent

@@ -44,7 +44,7 @@ def test_a_session_from_start_to_end(server: FakeServer, tmp_path: Path) -> None
     start = len(server.requests)
     term = Screen(["chat", "--base-url", server.url], env)
     try:
-        first_short = term.expect(r"conversation ([0-9a-f]{12})\n")[1]
+        first_short = term.expect(r"conversation ([0-9a-f]{12}) · server http://127")[1]
         term.expect_prompt()
 
         # Two turns: the second request carries the first exchange.

@@ -130,16 +130,17 @@ class Session:
 
     def _banner(self) -> None:
         conv = self.conversation
+        server = public_url(self.client.base_url) or self.client.base_url
         if conv.messages:
             self.say(
                 f"continuing conversation {conv.id[:12]} ({len(conv.messages)} messages): "
                 f"{conv.title}"
             )
+            self.say(f"server {server}")
         else:
-            self.say(f"conversation {conv.id[:12]}")
-        server = public_url(self.client.base_url) or self.client.base_url
+            self.say(f"conversation {conv.id[:12]} · server {server}")
         self.say(
-            f"server {server} · model {self.options.get('model', DEFAULT_MODEL)} · profile "
+            f"model {self.options.get('model', DEFAULT_MODEL)} · profile "
             f"{self.client.profile.name} · sends {window_text(conv.window)}"
         )
         if self.client.base_url.rstrip("/") == DEFAULT_BASE_URL:
