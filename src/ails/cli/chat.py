@@ -22,7 +22,7 @@ from ails.cli.history import logging_enabled, open_store, saved_conversation, wh
 from ails.cli.render import MarkdownOutput, answer_output
 from ails.cli.terminal import JsonLinesOutput, Spinner, TextOutput, completion_of, is_terminal
 from ails.client import AsyncClient, Client
-from ails.client.timeouts import Timeout
+from ails.client.policies import Timeout
 from ails.conversations.conversation import AsyncConversation, Conversation
 from ails.conversations.records import SavedConversation
 from ails.conversations.store import ConversationStore

@@ -21,7 +21,7 @@ from ails.cli.prompt import Reader
 from ails.cli.render import answer_output
 from ails.cli.terminal import Spinner, closing_line, completion_of, for_stream
 from ails.client import Client
-from ails.client.request_builder import DEFAULT_BASE_URL
+from ails.client.settings import DEFAULT_BASE_URL
 from ails.conversations.conversation import Conversation
 from ails.conversations.records import public_url
 from ails.conversations.stream import ConversationStream

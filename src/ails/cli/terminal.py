@@ -14,7 +14,7 @@ import threading
 from types import TracebackType
 from typing import Any, TextIO
 
-from ails.domain.completion import Completion, Usage
+from ails.domain.completion import Completion
 from ails.domain.errors import AilsError
 
 __all__ = [
@@ -66,34 +66,13 @@ CUT_NOTE = "ails: the answer was cut: it reached the token limit (finish_reason=
 def completion_of(stream: Any) -> Completion:
     """The :class:`~ails.Completion` record of a finished stream (a client's or a conversation's).
 
-    Read from ``stream.completion``; a stream that does not carry one yet
-    (the client before the third release's core) gets one made of what it
-    tells about the answer.
+    What the run wrote when the stream ended (``stream.completion``); the CLI
+    keeps no copy of its own.
     """
-    done = getattr(stream, "completion", None)
-    if isinstance(done, Completion):
-        return done
-    usage = stream.usage
-    return Completion(
-        text=getattr(stream, "text", ""),
-        finish_reason=stream.finish_reason,
-        usage=_usage(usage) if isinstance(usage, dict) else None,
-        id=stream.id,
-        model=stream.model,
-        time_to_first_token=stream.time_to_first_token,
-        attempts=stream.attempts,
-    )
-
-
-def _usage(sent: dict[str, Any]) -> Usage | None:
-    try:
-        return Usage(
-            prompt_tokens=int(sent["prompt_tokens"]),
-            completion_tokens=int(sent["completion_tokens"]),
-            total_tokens=int(sent["total_tokens"]),
-        )
-    except (KeyError, TypeError, ValueError):
-        return None
+    done: Completion | None = stream.completion
+    if done is None:  # not ended: only a stream left before its end has none
+        return Completion(model=stream.model, outcome="closed")
+    return done
 
 
 def closing_line(done: Completion, tokens: int) -> str:
@@ -146,8 +125,10 @@ class Spinner:
         if self._stopped.is_set():
             return
         self._stopped.set()
-        if self._thread is not None:
-            self._thread.join()
+        if self._enabled:
+            # A Ctrl-C may land while the thread starts: it may never have run.
+            if self._thread is not None and self._thread.ident is not None:
+                self._thread.join()
             self._stream.write(self.CLEAR)
             self._stream.flush()
 
