@@ -63,8 +63,10 @@ def _text(source: object) -> str:
 class PendingAnswer:
     """One answer to ``inputs`` (a retry of turn ``retried``), until it is recorded.
 
-    ``tokens`` counts what the stream handed out; :meth:`end` builds the
-    :class:`~ails.Completion` and records it, once.
+    ``tokens`` and ``size`` count what the stream handed out (the run may
+    hold more, decoded from the same chunk): the answer kept is what the
+    caller saw. :meth:`end` builds the :class:`~ails.Completion` and records
+    it, once.
     """
 
     __slots__ = (
@@ -77,6 +79,7 @@ class PendingAnswer:
         "completion",
         "inputs",
         "retried",
+        "size",
         "tokens",
     )
 
@@ -98,7 +101,9 @@ class PendingAnswer:
         self._clock = clock
         self._started: float | None = None
         self._stream: weakref.ref[Any] | None = None
+        #: How many tokens, and characters, the stream handed out.
         self.tokens = 0
+        self.size = 0
         #: How the answer ended, once it is recorded.
         self.completion: Completion | None = None
 
@@ -133,7 +138,7 @@ class PendingAnswer:
         """The answer so far (the client run's), or all of it once recorded."""
         if self.completion is not None:
             return self.completion.text
-        return _text(self._source)
+        return _text(self._source)[: self.size]
 
     def _completion(self, outcome: Outcome, error: BaseException | None) -> Completion:
         source = self._source
@@ -143,7 +148,7 @@ class PendingAnswer:
         model = getattr(chunks, "model", None)
         attempts = getattr(run, "attempts", 0)
         return Completion(
-            text=_text(source),
+            text=_text(source)[: self.size],
             finish_reason=getattr(chunks, "finish_reason", None),
             usage=_usage(getattr(chunks, "usage", None)),
             id=getattr(chunks, "id", None),

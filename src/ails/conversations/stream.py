@@ -100,6 +100,7 @@ class ConversationStream(_Common, Iterator[str]):
             self._end("error", exc)
             raise
         pending.tokens += 1
+        pending.size += len(token)
         return token
 
     def _end(self, outcome: Outcome, raising: BaseException | None = None) -> None:
@@ -176,6 +177,7 @@ class AsyncConversationStream(_Common, AsyncIterator[str]):
             await self._end("error", exc)
             raise
         pending.tokens += 1
+        pending.size += len(token)
         return token
 
     async def _end(self, outcome: Outcome, raising: BaseException | None = None) -> None:
