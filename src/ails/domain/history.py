@@ -242,14 +242,14 @@ def check_tool_results(turns: Sequence[Turn], results: Sequence[Turn]) -> None:
     answered: list[str | None] = []
     asked: tuple[ToolCall, ...] = ()
     for turn in reversed(turns):
+        if not turn.complete:
+            continue  # not sent again: a failed exchange's results and partial answer
         if turn.role is Role.TOOL:
-            if turn.complete:  # a result sent with an answer that failed is not sent again
-                answered.append(turn.tool_call_id)
-        elif turn.role is Role.ASSISTANT and turn.complete:
+            answered.append(turn.tool_call_id)
+            continue
+        if turn.role is Role.ASSISTANT:
             asked = turn.tool_calls
-            break
-        else:
-            break
+        break
     open_calls = [call.id for call in asked if call.id not in answered]
     if not open_calls:
         raise ValidationError(
