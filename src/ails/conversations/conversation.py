@@ -222,8 +222,7 @@ class _Base(Generic[ClientT, StreamT]):
 
 def _completion(stream: ConversationStream | AsyncConversationStream) -> Completion:
     done = stream.completion
-    if done is None:  # pragma: no cover - a stream read to its end has recorded its answer
-        raise ValidationError("the answer has not ended yet")
+    assert done is not None, "a stream read to its end has recorded its answer"
     return done
 
 
@@ -237,6 +236,14 @@ _DOC = f"""
     (a :class:`~ails.ConversationStore` or any :class:`HistoryStore`) saves
     each exchange as it ends; ``id`` defaults to a new uuid4 hex. ``turns``
     starts from an earlier history (see :meth:`resume`).
+
+    An answer's tool calls are kept with it; give their results back with
+    ``stream(Message.tool(call.id, result))`` (a list for several calls),
+    and the call and its results go together as context from then on. The
+    conversation keeps every stream it hands out until its answer is
+    recorded: a stream dropped unread or half-read is recorded at the next
+    call, or by ``close()`` (also the end of a ``with`` block), which closes
+    the streams still open too.
 """
 
 
