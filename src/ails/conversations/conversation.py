@@ -25,7 +25,6 @@ from ails.conversations.saved import HistoryStore, SavedConversation
 from ails.conversations.stream import AsyncConversationStream, ConversationStream
 from ails.conversations.writer import StoreWriter, Write, shared_writer, write_logged
 from ails.domain.completion import Completion
-from ails.domain.errors import ValidationError
 from ails.domain.history import (
     DEFAULT_WINDOW,
     SUPERSEDED,

@@ -18,6 +18,8 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
+import attrs
+
 from ails.conversations.writer import Write
 from ails.domain.completion import Completion, Outcome, Usage
 from ails.domain.errors import AilsError
@@ -32,11 +34,29 @@ Recorder = Callable[["PendingAnswer", Completion, "str | None"], "Write | None"]
 def completion_source(stream: object) -> object:
     """What a client stream keeps about its answer, without the stream itself.
 
-    It outlives the stream: a conversation holds it while the stream may be
+    That is its run, which the stream holds from the moment it is made and
+    which makes the answer's :class:`~ails.Completion` when it ends. It
+    outlives the stream: a conversation holds it while the stream may be
     collected. Any client-shaped object will do (tests pass fakes); one that
     tells nothing gives an empty answer.
     """
+    run = getattr(stream, "_run", None)
+    if run is not None:
+        return run
+    # Before the run was kept on the stream: the holder the generator fills.
     return getattr(stream, "_state", None)
+
+
+def _run(source: object) -> object:
+    holder = getattr(source, "run", None)
+    return source if holder is None else holder
+
+
+def _fact(run: object, name: str) -> Any:
+    # The run's own property, else its chunk interpreter's.
+    if hasattr(run, name):
+        return getattr(run, name)
+    return getattr(getattr(run, "chunks", None), name, None)
 
 
 def _usage(value: object) -> Usage | None:
@@ -55,8 +75,7 @@ def _usage(value: object) -> Usage | None:
 
 
 def _text(source: object) -> str:
-    run = getattr(source, "run", None)
-    text = getattr(run, "text", "")
+    text = getattr(_run(source), "text", "")
     return text if isinstance(text, str) else ""
 
 
@@ -141,17 +160,25 @@ class PendingAnswer:
         return _text(self._source)[: self.size]
 
     def _completion(self, outcome: Outcome, error: BaseException | None) -> Completion:
-        source = self._source
-        run = getattr(source, "run", None)
-        chunks = getattr(run, "chunks", None)
-        ttft = getattr(run, "time_to_first_token", None)
-        model = getattr(chunks, "model", None)
+        run = _run(self._source)
+        done = getattr(run, "completion", None)
+        if isinstance(done, Completion):
+            # The run's own record, its text cut to what the caller saw.
+            if len(done.text) == self.size:
+                return done
+            return attrs.evolve(done, text=done.text[: self.size])
+        # The run has not ended (a stream dropped unread, or an async one whose
+        # close the event loop has not run yet): what it knows so far.
+        ttft = _fact(run, "time_to_first_token")
+        model = _fact(run, "model")
         attempts = getattr(run, "attempts", 0)
+        calls = _fact(run, "tool_calls")
         return Completion(
-            text=_text(source)[: self.size],
-            finish_reason=getattr(chunks, "finish_reason", None),
-            usage=_usage(getattr(chunks, "usage", None)),
-            id=getattr(chunks, "id", None),
+            text=_text(self._source)[: self.size],
+            tool_calls=tuple(calls) if isinstance(calls, tuple) else (),
+            finish_reason=_fact(run, "finish_reason"),
+            usage=_usage(_fact(run, "usage")),
+            id=_fact(run, "id"),
             model=model if isinstance(model, str) else None,
             time_to_first_token=ttft if isinstance(ttft, (int, float)) else None,
             duration=None if self._started is None else self._clock() - self._started,
