@@ -58,13 +58,13 @@ TITLE_LENGTH = 60
 SUPERSEDED = "superseded"
 
 
-_TOOL = (Role.TOOL, Role.TOOL.value)
-
-
 def _to_role(value: object) -> Role:
-    # Parsed as a message's role is (same names, same error), without its other rules.
-    probe = {"role": value, "content": "", "tool_call_id": "-"} if value in _TOOL else None
-    role = Message.from_dict(probe or {"role": value, "content": ""}, where="turn").role
+    try:
+        role = Role(value)
+    except ValueError:
+        raise ValidationError(
+            f"turn: unknown role {value!r}; use 'user', 'assistant' or 'tool'"
+        ) from None
     if role is Role.SYSTEM:
         raise ValidationError("a turn is a user, assistant or tool message; pass system= instead")
     return role
