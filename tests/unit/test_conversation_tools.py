@@ -13,8 +13,8 @@ from ails import AsyncClient, AsyncConversation, Client, Conversation, Conversat
 from ails.domain.completion import ToolCall
 from ails.domain.history import SUPERSEDED, Turn
 from ails.domain.messages import Role
-from ails.errors import TransportError, ValidationError
-from ails.testing import MockResponse, MockTransport
+from ails.errors import IncompleteStreamError, TransportError, ValidationError
+from ails.testing import DONE, MockResponse, MockTransport, sse_event
 
 WEATHER = ToolCall("call_1", "get_weather", '{"city":"Paris"}')
 TIME = ToolCall("call_2", "get_time", "{}")
@@ -228,3 +228,92 @@ class TestAsync:
         ]
         with pytest.raises(ValidationError, match="asked for none"):
             conv.stream(RESULTS)
+
+
+def tool_call_answer(*calls: ToolCall, split: int = 7) -> MockResponse:
+    """An answer asking for ``calls`` in parallel, each call's arguments cut at ``split``."""
+
+    def chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:
+        return sse_event(
+            {
+                "id": "chatcmpl-tools",
+                "object": "chat.completion.chunk",
+                "model": "gpt-4o-mini",
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+            }
+        )
+
+    events = [chunk({"role": "assistant", "content": None})]
+    for index, call in enumerate(calls):
+        head, tail = call.arguments[:split], call.arguments[split:]
+        first = {
+            "index": index,
+            "id": call.id,
+            "type": "function",
+            "function": {"name": call.name, "arguments": head},
+        }
+        events += [
+            chunk({"tool_calls": [first]}),
+            chunk({"tool_calls": [{"index": index, "function": {"arguments": tail}}]}),
+        ]
+    return MockResponse(chunks=[*events, chunk({}, "tool_calls"), DONE])
+
+
+class TestARoundTrip:
+    def test_the_call_the_result_and_the_answer(self, tmp_path: Path) -> None:
+        with ConversationStore(tmp_path / "h.db") as store:
+            conv, transport = openai_conversation(
+                tool_call_answer(WEATHER, TIME), turns=(), store=store
+            )
+            done = conv.create("weather and time in Paris?")
+            assert (done.finish_reason, done.tool_calls) == ("tool_calls", (WEATHER, TIME))
+            assert conv.messages[1].tool_calls == (WEATHER, TIME)
+            assert conv.model == "gpt-4o-mini"
+            final = conv.create(RESULTS)
+            assert final.text == "A2"
+            assert wire(transport)[1] == {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [WEATHER.to_dict(), TIME.to_dict()],
+            }
+            assert store.load(conv.id).turns == conv.messages
+        assert [t.role.value for t in conv.messages] == [
+            "user",
+            "assistant",
+            "tool",
+            "tool",
+            "assistant",
+        ]
+
+    async def test_async(self) -> None:
+        transport = MockTransport(Replies(tool_call_answer(WEATHER)))
+        client = AsyncClient(
+            transport, base_url="http://127.0.0.1:8787", profile="openai", api_key="k"
+        )
+        conv = AsyncConversation(client)
+        done = await conv.create("weather?")
+        assert done.tool_calls == (WEATHER,)
+        assert await conv.complete(Message.tool("call_1", "21")) == "A2"
+        assert [m["role"] for m in wire(transport)] == ["user", "assistant", "tool"]
+
+    def test_a_stream_cut_inside_a_call_keeps_no_call_as_context(self) -> None:
+        cut = tool_call_answer(WEATHER)
+        conv, _ = openai_conversation(MockResponse(chunks=list(cut.chunks)[:2]), turns=())
+        with pytest.raises(IncompleteStreamError):
+            conv.create("weather?")
+        question, partial = conv.messages
+        assert (question.complete, partial.complete) == (False, False)
+        assert partial.error == "IncompleteStreamError"
+        # What arrived of the call is kept, and never sent as context.
+        assert [(c.id, c.arguments) for c in partial.tool_calls] == [("call_1", '{"city"')]
+        assert [m.role.value for m in conv.context("again?")] == ["user"]
+        with pytest.raises(ValidationError, match="asked for none"):
+            conv.stream(Message.tool("call_1", "21"))
+
+    def test_an_answer_of_calls_only_has_no_text_tokens_and_keeps_its_calls(self) -> None:
+        conv, transport = openai_conversation(tool_call_answer(WEATHER), turns=())
+        stream = conv.stream("weather?")
+        with pytest.raises(StopIteration):
+            next(stream)  # a tool-call answer has no text tokens: the stream ends at once
+        assert conv.messages[-1].tool_calls == (WEATHER,)
+        assert transport.open_responses == 0

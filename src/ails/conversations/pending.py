@@ -32,51 +32,23 @@ Recorder = Callable[["PendingAnswer", Completion, "str | None"], "Write | None"]
 
 
 def completion_source(stream: object) -> object:
-    """What a client stream keeps about its answer, without the stream itself.
+    """The run of a client stream: what keeps its answer, without the stream itself.
 
-    That is its run, which the stream holds from the moment it is made and
-    which makes the answer's :class:`~ails.Completion` when it ends. It
-    outlives the stream: a conversation holds it while the stream may be
-    collected. Any client-shaped object will do (tests pass fakes); one that
-    tells nothing gives an empty answer.
+    The stream holds its :class:`~ails.client.run.CompletionRun` from the
+    moment it is made, and the run makes the answer's
+    :class:`~ails.Completion` when it ends (in the stream's own ``finally``
+    when the stream is collected). It outlives the stream: a conversation
+    holds it while the stream may be collected. Any client-shaped object
+    will do (tests pass fakes); one without a run gives an empty answer.
     """
-    run = getattr(stream, "_run", None)
-    if run is not None:
-        return run
-    # Before the run was kept on the stream: the holder the generator fills.
-    return getattr(stream, "_state", None)
+    # The run is the stream's own attribute (ails.client.streams); read by
+    # name so that a fake client's stream needs none.
+    return getattr(stream, "_run", None)
 
 
-def _run(source: object) -> object:
-    holder = getattr(source, "run", None)
-    return source if holder is None else holder
-
-
-def _fact(run: object, name: str) -> Any:
-    # The run's own property, else its chunk interpreter's.
-    if hasattr(run, name):
-        return getattr(run, name)
-    return getattr(getattr(run, "chunks", None), name, None)
-
-
-def _usage(value: object) -> Usage | None:
-    if isinstance(value, Usage) or value is None:
-        return value
-    if isinstance(value, dict):
-        try:
-            return Usage(
-                int(value["prompt_tokens"]),
-                int(value["completion_tokens"]),
-                int(value["total_tokens"]),
-            )
-        except (KeyError, TypeError, ValueError):
-            return None
-    return None
-
-
-def _text(source: object) -> str:
-    text = getattr(_run(source), "text", "")
-    return text if isinstance(text, str) else ""
+def _fact(run: object, name: str, kind: type | tuple[type, ...], default: Any = None) -> Any:
+    value = getattr(run, name, default)
+    return value if isinstance(value, kind) else default
 
 
 class PendingAnswer:
@@ -154,35 +126,33 @@ class PendingAnswer:
 
     @property
     def text(self) -> str:
-        """The answer so far (the client run's), or all of it once recorded."""
+        """The answer so far (the client run's, as handed out), or all of it once recorded."""
         if self.completion is not None:
             return self.completion.text
-        return _text(self._source)[: self.size]
+        text: str = _fact(self._source, "text", str, "")
+        return text[: self.size]
 
     def _completion(self, outcome: Outcome, error: BaseException | None) -> Completion:
-        run = _run(self._source)
+        run = self._source
         done = getattr(run, "completion", None)
         if isinstance(done, Completion):
             # The run's own record, its text cut to what the caller saw.
             if len(done.text) == self.size:
                 return done
             return attrs.evolve(done, text=done.text[: self.size])
-        # The run has not ended (a stream dropped unread, or an async one whose
-        # close the event loop has not run yet): what it knows so far.
-        ttft = _fact(run, "time_to_first_token")
-        model = _fact(run, "model")
-        attempts = getattr(run, "attempts", 0)
-        calls = _fact(run, "tool_calls")
+        # The run has not ended: a stream dropped unread (its generator never
+        # ran), or an async one whose close the event loop has not run yet.
+        # What the run knows so far, and the conversation's own clock.
         return Completion(
-            text=_text(self._source)[: self.size],
-            tool_calls=tuple(calls) if isinstance(calls, tuple) else (),
-            finish_reason=_fact(run, "finish_reason"),
-            usage=_usage(_fact(run, "usage")),
-            id=_fact(run, "id"),
-            model=model if isinstance(model, str) else None,
-            time_to_first_token=ttft if isinstance(ttft, (int, float)) else None,
+            text=_fact(run, "text", str, "")[: self.size],
+            tool_calls=_fact(run, "tool_calls", tuple, ()),
+            finish_reason=_fact(run, "finish_reason", str),
+            usage=_fact(run, "usage", Usage),
+            id=_fact(run, "id", str),
+            model=_fact(run, "model", str),
+            time_to_first_token=_fact(run, "time_to_first_token", (int, float)),
             duration=None if self._started is None else self._clock() - self._started,
-            attempts=attempts if isinstance(attempts, int) else 0,
+            attempts=_fact(run, "attempts", int, 0),
             outcome=outcome,
             error=error if isinstance(error, AilsError) else None,
         )
