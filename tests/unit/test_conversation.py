@@ -483,3 +483,41 @@ class TestAsyncConversation:
         await stream.aclose()
         assert again.messages[-1].content == "more"
         assert [len(turns) for _, turns in store.calls] == [2, 2, 1]
+
+
+class TestCreate:
+    def test_returns_the_runs_completion(self) -> None:
+        conv, _ = conversation()
+        done = conv.create("q")
+        assert (done.text, done.outcome, done.attempts, done.model) == (
+            "A1",
+            "complete",
+            1,
+            "gpt-3.5-turbo",
+        )
+        assert done.message.content == "A1"
+        assert conv.messages[-1].duration == done.duration
+
+    def test_an_error_is_raised_and_the_partial_answer_kept(self) -> None:
+        conv, _ = conversation(broken("p"))
+        with pytest.raises(TransportError):
+            conv.create("q")
+        assert [(t.content, t.error) for t in conv.messages] == [
+            ("q", "TransportError"),
+            ("p", "TransportError"),
+        ]
+
+    def test_the_stream_tells_the_same_record(self) -> None:
+        conv, _ = conversation(broken("p"))
+        tokens = conv.stream("q")
+        with pytest.raises(TransportError) as caught:
+            list(tokens)
+        done = tokens.completion
+        assert done is not None
+        assert (done.outcome, done.text, done.error) == ("error", "p", caught.value)
+
+    async def test_async(self) -> None:
+        conv, _ = async_conversation()
+        done = await conv.create("q")
+        assert (done.text, done.outcome) == ("A1", "complete")
+        assert conv.messages[-1].content == "A1"
