@@ -133,7 +133,8 @@ class Screen:
         while not check():
             remaining = deadline - time.monotonic()
             assert remaining > 0, f"never saw {what}; the screen:\n{self.text}"
-            self._read(remaining)
+            # Short reads: ``check`` may watch something else too (the fake server).
+            self._read(min(remaining, 0.05))
 
     def expect(self, pattern: str, timeout: float = 20.0) -> re.Match[str]:
         """Wait until the screen shows ``pattern`` (a regex); the match."""

@@ -315,8 +315,10 @@ class TestOutput:
     def test_ctrl_c_before_the_first_token_claims_nothing_was_kept(
         self, server: FakeServer, chat: Screen
     ) -> None:
+        start = len(server.requests)
         chat.type("be silent\r")
         chat.expect("waiting for the first token")
+        chat.wait_until(lambda: len(server.requests) > start, "the request at the server")
         chat.type("\x03")
         chat.expect("interrupted before the answer began")
         chat.expect_prompt()

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from ails.conversations import ConversationInfo, SearchHit, schema
-from ails.conversations.records import MATCH_END, MATCH_START
+from ails.conversations.saved import MATCH_END, MATCH_START
 from ails.conversations.store import ConversationStore, match_expression
 from ails.domain.history import Turn
 from ails.domain.messages import Role

@@ -24,7 +24,7 @@ from ails.cli.terminal import JsonLinesOutput, Spinner, TextOutput, completion_o
 from ails.client import AsyncClient, Client
 from ails.client.policies import Timeout
 from ails.conversations.conversation import AsyncConversation, Conversation
-from ails.conversations.records import SavedConversation
+from ails.conversations.saved import SavedConversation
 from ails.conversations.store import ConversationStore
 from ails.domain.completion import Completion
 from ails.domain.errors import AilsError

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ails.conversations.export import describe_error
-from ails.domain.history import SUPERSEDED, last_question
+from ails.domain.history import SUPERSEDED, last_input
 from ails.domain.messages import DEFAULT_MODEL
 
 if TYPE_CHECKING:
@@ -128,7 +128,7 @@ def _history(session: Session, rest: str) -> bool:
 
 def _retry(session: Session, rest: str) -> bool:
     try:
-        last_question(session.conversation.messages)
+        last_input(session.conversation.messages)
     except ValueError:
         session.say("nothing to retry yet: ask a question first")
         return True

@@ -13,7 +13,7 @@ from ails.cli.history import existing_store
 from ails.cli.terminal import for_stream, is_terminal
 from ails.conversations.export import info_to_dict, short_time
 from ails.conversations.paths import history_path
-from ails.conversations.records import MATCH_END, MATCH_START, ConversationInfo, SearchHit
+from ails.conversations.saved import MATCH_END, MATCH_START, ConversationInfo, SearchHit
 from ails.conversations.store import ConversationStore
 
 __all__ = ["register"]

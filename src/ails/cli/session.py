@@ -23,7 +23,7 @@ from ails.cli.terminal import Spinner, closing_line, completion_of, for_stream
 from ails.client import Client
 from ails.client.settings import DEFAULT_BASE_URL
 from ails.conversations.conversation import Conversation
-from ails.conversations.records import public_url
+from ails.conversations.saved import public_url
 from ails.conversations.stream import ConversationStream
 from ails.domain.errors import AilsError
 from ails.domain.messages import DEFAULT_MODEL

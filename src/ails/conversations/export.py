@@ -7,7 +7,7 @@ import re
 from datetime import datetime, timezone
 from typing import Any
 
-from ails.conversations.records import ConversationInfo, SavedConversation
+from ails.conversations.saved import ConversationInfo, SavedConversation
 from ails.domain.errors import ValidationError
 from ails.domain.history import Turn
 
@@ -25,7 +25,7 @@ __all__ = [
 ]
 
 FORMATS = ("markdown", "json")
-_HEADINGS = {"user": "User", "assistant": "Assistant"}
+_HEADINGS = {"user": "User", "assistant": "Assistant", "tool": "Tool"}
 _ATX_HEADING = re.compile(r"^( {0,3})(#{1,6})(?=\s|$)")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 #: Each message is a ``##`` section: its own headings start one level below.
@@ -100,6 +100,8 @@ def turn_to_dict(turn: Turn) -> dict[str, Any]:
         "tokens": turn.tokens,
         "time_to_first_token": turn.time_to_first_token,
         "duration": turn.duration,
+        "tool_calls": [call.to_dict() for call in turn.tool_calls],
+        "tool_call_id": turn.tool_call_id,
     }
 
 
@@ -130,8 +132,18 @@ def to_markdown(saved: SavedConversation) -> str:
     if info.system:
         lines += ["## System", "", demote_headings(info.system), ""]
     for turn in saved.turns:
-        heading = _HEADINGS.get(turn.role.value, turn.role.value.title())
-        lines += [f"## {heading}", "", demote_headings(turn.content), ""]
+        heading = _HEADINGS[turn.role.value]
+        if turn.tool_call_id is not None:
+            heading += f" (result of `{turn.tool_call_id}`)"
+        lines += [f"## {heading}", ""]
+        if turn.content:
+            lines += [demote_headings(turn.content), ""]
+        lines.extend(
+            f"- calls `{call.name}` (`{call.id}`) with `{call.arguments}`"
+            for call in turn.tool_calls
+        )
+        if turn.tool_calls:
+            lines.append("")
         if not turn.complete:
             why = describe_error(turn.error)
             lines += [f"*(incomplete{': ' + why if why else ''})*", ""]
