@@ -48,16 +48,16 @@ def _closes(line: str, fence: str) -> bool:
     return closes and not line.strip().lstrip(fence[0]).strip()
 
 
-def split_blocks(text: str, open_fence: str | None = None) -> tuple[list[str], str, str | None]:
+def split_blocks(text: str) -> tuple[list[str], str, str | None]:
     """Cut ``text`` (whole lines and a last partial one) into finished blocks and the rest.
 
     Returns the finished blocks, the unfinished rest, and the fence (```` ``` ````
-    or ``~~~``) still open at the start of the rest. ``open_fence`` is the
-    fence open at the start of ``text``.
+    or ``~~~``) the rest leaves open, if any. The rest starts where a block
+    may start, so the next call is given the rest and what came after it.
     """
     blocks: list[str] = []
     start = 0
-    fence = open_fence
+    fence: str | None = None
     position = 0
     while True:
         end = text.find("\n", position)
@@ -106,7 +106,7 @@ class MarkdownStream:
 
         self._console = console or Console(file=stream, highlight=False, emoji=False)
         self._live: Live | None = None
-        # The open block and the fence open at its start, replaced as one value:
+        # The open block and the fence it leaves open, replaced as one value:
         # the redrawing thread reads it while tokens arrive.
         self._state: tuple[str, str | None] = ("", None)
         self._drawn: tuple[tuple[str, str | None, bool], Any] | None = None
@@ -143,8 +143,7 @@ class MarkdownStream:
             return
         self.shown = True
         live = self._live or self._start()
-        rest, fence = self._state
-        blocks, rest, fence = split_blocks(rest + sanitize_for_terminal(text), fence)
+        blocks, rest, fence = split_blocks(self._state[0] + sanitize_for_terminal(text))
         if not blocks and rest.count("\n") > self._room():
             blocks, rest = _settle_tall(rest, fence)
         self._state = (rest, fence)
