@@ -21,7 +21,7 @@ from ails.cli.terminal import Ending, JsonLinesOutput, Spinner, TextOutput, is_t
 from ails.client import AsyncClient, Client
 from ails.client.policies import Timeout
 from ails.conversations.conversation import AsyncConversation, Conversation
-from ails.conversations.records import SavedConversation
+from ails.conversations.saved import SavedConversation
 from ails.conversations.store import ConversationStore
 from ails.domain.errors import AilsError
 from ails.domain.messages import DEFAULT_MODEL, DEFAULT_TEMPERATURE

@@ -12,7 +12,7 @@ from ails.cli.history import existing_store
 from ails.cli.terminal import for_stream
 from ails.conversations.export import info_to_dict
 from ails.conversations.paths import history_path
-from ails.conversations.records import ConversationInfo
+from ails.conversations.saved import ConversationInfo
 from ails.conversations.store import ConversationStore
 
 __all__ = ["register"]

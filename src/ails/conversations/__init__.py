@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ails.conversations.conversation import AsyncConversation, Conversation
-from ails.conversations.records import ConversationInfo, HistoryStore, SavedConversation
+from ails.conversations.saved import ConversationInfo, HistoryStore, SavedConversation
 from ails.conversations.stream import AsyncConversationStream, ConversationStream
 
 if TYPE_CHECKING:

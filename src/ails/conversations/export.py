@@ -6,7 +6,7 @@ import json
 from datetime import datetime, timezone
 from typing import Any
 
-from ails.conversations.records import ConversationInfo, SavedConversation
+from ails.conversations.saved import ConversationInfo, SavedConversation
 from ails.domain.errors import ValidationError
 from ails.domain.history import Turn
 
@@ -21,7 +21,7 @@ __all__ = [
 ]
 
 FORMATS = ("markdown", "json")
-_HEADINGS = {"user": "User", "assistant": "Assistant"}
+_HEADINGS = {"user": "User", "assistant": "Assistant", "tool": "Tool"}
 
 
 def iso_time(seconds: float) -> str:
@@ -55,6 +55,8 @@ def turn_to_dict(turn: Turn) -> dict[str, Any]:
         "tokens": turn.tokens,
         "time_to_first_token": turn.time_to_first_token,
         "duration": turn.duration,
+        "tool_calls": [call.to_dict() for call in turn.tool_calls],
+        "tool_call_id": turn.tool_call_id,
     }
 
 
@@ -85,7 +87,18 @@ def to_markdown(saved: SavedConversation) -> str:
     if info.system:
         lines += ["## System", "", info.system, ""]
     for turn in saved.turns:
-        lines += [f"## {_HEADINGS[turn.role.value]}", "", turn.content, ""]
+        heading = _HEADINGS[turn.role.value]
+        if turn.tool_call_id is not None:
+            heading += f" (result of `{turn.tool_call_id}`)"
+        lines += [f"## {heading}", ""]
+        if turn.content:
+            lines += [turn.content, ""]
+        lines.extend(
+            f"- calls `{call.name}` (`{call.id}`) with `{call.arguments}`"
+            for call in turn.tool_calls
+        )
+        if turn.tool_calls:
+            lines.append("")
         if not turn.complete:
             lines += [f"*(incomplete{': ' + turn.error if turn.error else ''})*", ""]
     return "\n".join(lines)

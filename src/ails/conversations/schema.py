@@ -57,6 +57,40 @@ MIGRATIONS: list[Sequence[str]] = [
         """,
         "CREATE INDEX conversations_by_update ON conversations (updated)",
     ),
+    # 2: tool calls. An assistant message keeps the calls it asked for
+    # (``tool_calls``: JSON, the OpenAI wire list) and a ``tool`` message the
+    # call it answers. SQLite cannot change a CHECK constraint in place, so
+    # the table is rebuilt the way its documentation describes
+    # (https://www.sqlite.org/lang_altertable.html#otheralter): create the
+    # new one, copy, drop the old, rename; nothing else refers to it yet.
+    (
+        """
+        CREATE TABLE messages_v2 (
+            conversation_id TEXT NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+            seq INTEGER NOT NULL,
+            role TEXT NOT NULL CHECK (role IN ('user', 'assistant', 'tool')),
+            content TEXT NOT NULL,
+            created REAL NOT NULL,
+            complete INTEGER NOT NULL CHECK (complete IN (0, 1)),
+            tokens INTEGER,
+            time_to_first_token REAL,
+            duration REAL,
+            error TEXT,
+            tool_calls TEXT CHECK (tool_calls IS NULL OR role = 'assistant'),
+            tool_call_id TEXT CHECK ((role = 'tool') = (tool_call_id IS NOT NULL)),
+            PRIMARY KEY (conversation_id, seq)
+        )
+        """,
+        """
+        INSERT INTO messages_v2 (conversation_id, seq, role, content, created, complete,
+                                 tokens, time_to_first_token, duration, error)
+        SELECT conversation_id, seq, role, content, created, complete,
+               tokens, time_to_first_token, duration, error
+        FROM messages
+        """,
+        "DROP TABLE messages",
+        "ALTER TABLE messages_v2 RENAME TO messages",
+    ),
 ]
 
 

@@ -13,6 +13,7 @@ gives its ``-wal`` and ``-shm`` files the same mode).
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import sqlite3
 import threading
@@ -21,10 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from ails.conversations import schema
-from ails.conversations.leftovers import record_waiting
 from ails.conversations.paths import history_path
-from ails.conversations.records import ConversationInfo, SavedConversation
+from ails.conversations.saved import ConversationInfo, SavedConversation
 from ails.conversations.writer import StoreWriter
+from ails.domain.completion import ToolCall
 from ails.domain.errors import ConversationNotFoundError, HistoryError
 from ails.domain.history import SUPERSEDED, Turn
 
@@ -37,7 +38,10 @@ _Infos = list[ConversationInfo]
 BUSY_TIMEOUT = schema.BUSY_TIMEOUT
 
 _INFO_COLUMNS = "id, created, updated, title, model, profile, base_url, system"
-_TURN_COLUMNS = "role, content, created, complete, tokens, time_to_first_token, duration, error"
+_TURN_COLUMNS = (
+    "role, content, created, complete, tokens, time_to_first_token, duration, error, "
+    "tool_calls, tool_call_id"
+)
 _UPSERT = f"""
     INSERT INTO conversations ({_INFO_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (id) DO UPDATE SET
@@ -169,14 +173,13 @@ class ConversationStore:
     def close(self) -> None:
         """Save what is still on its way, then close every connection this store opened.
 
-        First the endings of streams dropped but not yet recorded (see
-        :mod:`ails.conversations.leftovers`) and the writes queued on
-        :attr:`writer` are saved (``close`` waits for them); then the writer
-        thread stops and each thread's connection closes. Using the store
-        afterwards raises ``HistoryError``. Closing twice does nothing more.
+        The writes queued on :attr:`writer` are saved first (``close`` waits
+        for them); then the writer thread stops and each thread's connection
+        closes. A conversation's answers whose streams were dropped unread are
+        recorded by the conversation (its next call, or its ``close()``), so
+        close the conversations first. Using the store afterwards raises
+        ``HistoryError``. Closing twice does nothing more.
         """
-        if not self._closed:
-            record_waiting(self)
         self._writer.close()
         with self._lock:
             self._closed = True
@@ -234,7 +237,7 @@ class ConversationStore:
                 )
             conn.executemany(
                 f"INSERT INTO messages (conversation_id, seq, {_TURN_COLUMNS}) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
                         info.id,
@@ -247,6 +250,8 @@ class ConversationStore:
                         turn.time_to_first_token,
                         turn.duration,
                         turn.error,
+                        _calls_to_json(turn.tool_calls),
+                        turn.tool_call_id,
                     )
                     for offset, turn in enumerate(turns, start=1)
                 ],
@@ -336,8 +341,24 @@ def _info(row: Any) -> ConversationInfo:
     )
 
 
+def _calls_to_json(calls: Sequence[ToolCall]) -> str | None:
+    # The OpenAI wire shape, so the column reads as what was sent.
+    if not calls:
+        return None
+    return json.dumps([call.to_dict() for call in calls], ensure_ascii=False, separators=(",", ":"))
+
+
+def _calls_from_json(text: str | None) -> tuple[ToolCall, ...]:
+    if not text:
+        return ()
+    return tuple(
+        ToolCall(str(item["id"]), str(item["function"]["name"]), str(item["function"]["arguments"]))
+        for item in json.loads(text)
+    )
+
+
 def _turn(row: Any) -> Turn:
-    role, content, created, complete, tokens, ttft, duration, error = row
+    role, content, created, complete, tokens, ttft, duration, error, calls, call_id = row
     return Turn(
         role,
         content,
@@ -347,4 +368,6 @@ def _turn(row: Any) -> Turn:
         tokens=tokens,
         time_to_first_token=ttft,
         duration=duration,
+        tool_calls=_calls_from_json(calls),
+        tool_call_id=call_id,
     )
