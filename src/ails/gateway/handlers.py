@@ -19,10 +19,11 @@ from aiohttp import web
 
 from ails.client.streams import AsyncTokenStream
 from ails.domain.errors import AilsError
-from ails.gateway.batching import BatchWriter
-from ails.gateway.errors import GatewayError, from_ails_error, from_request_error
+from ails.gateway.errors import ErrorAnswer, from_ails_error, from_request_error
 from ails.gateway.limits import OpenStream, TooManyStreams, key_matches
 from ails.gateway.state import GATEWAY, Gateway
+from ails.gateway.stream_writer import BatchWriter
+from ails.gateway.usage import count_usage
 from ails.gateway.validation import ParsedRequest, RequestError, parse_request
 from ails.gateway.wire import (
     DONE,
@@ -39,6 +40,7 @@ __all__ = [
     "chat_completions",
     "error_response",
     "list_models",
+    "read_body",
     "retrieve_model",
     "upstream_call",
 ]
@@ -73,7 +75,7 @@ class Trace:
 TRACE: contextvars.ContextVar[Trace] = contextvars.ContextVar("ails_gateway_trace")
 
 
-def error_response(error: GatewayError) -> web.Response:
+def error_response(error: ErrorAnswer) -> web.Response:
     """An OpenAI-shaped JSON error answer."""
     trace = TRACE.get(None)
     if trace is not None and trace.outcome is None:
@@ -81,11 +83,11 @@ def error_response(error: GatewayError) -> web.Response:
     return web.json_response(error.body(), status=error.status, headers=dict(error.headers))
 
 
-def _authorize(request: web.Request, gateway: Gateway) -> GatewayError | None:
+def _authorize(request: web.Request, gateway: Gateway) -> ErrorAnswer | None:
     key = gateway.config.require_key
     if key is None or key_matches(request.headers.get("authorization"), key):
         return None
-    return GatewayError(
+    return ErrorAnswer(
         401,
         "missing or wrong API key: send Authorization: Bearer <the gateway's --require-key>",
         "invalid_request_error",
@@ -113,7 +115,7 @@ async def retrieve_model(request: web.Request) -> web.StreamResponse:
     if name not in gateway.config.models:
         offered = ", ".join(gateway.config.models)
         return error_response(
-            GatewayError(
+            ErrorAnswer(
                 404,
                 f"the model {name!r} is not offered by this gateway; it offers {offered} "
                 "(start it with --model NAME for more)",
@@ -145,7 +147,13 @@ def upstream_call(parsed: ParsedRequest, *, plain: bool) -> dict[str, Any]:
     return call
 
 
-async def _read_body(request: web.Request, limit: int) -> bytes:
+async def read_body(request: web.Request, limit: int, timeout: float) -> bytes:
+    """The whole request body: at most ``limit`` bytes, arrived within ``timeout`` seconds.
+
+    A body trickled byte by byte, or shorter than its ``Content-Length``,
+    gets a 408 and its connection is closed: nothing waits on a client for ever.
+    A malformed chunked body is a 400. Raises :class:`RequestError`.
+    """
     too_large = RequestError(
         f"the request body is over the gateway's limit of {limit} bytes",
         param="messages",
@@ -154,9 +162,21 @@ async def _read_body(request: web.Request, limit: int) -> bytes:
     if request.content_length is not None and request.content_length > limit:
         raise too_large
     try:
-        return await request.read()
+        return await asyncio.wait_for(request.read(), timeout)
     except web.HTTPRequestEntityTooLarge:
         raise too_large from None
+    except asyncio.TimeoutError:
+        raise RequestError(
+            f"the request body did not arrive within {timeout:g} s (--body-timeout); "
+            "send it whole, with a Content-Length it matches",
+            code="request_timeout",
+            status=408,
+        ) from None
+    except web.RequestPayloadError:
+        raise RequestError(
+            "the request body is malformed (a broken chunked encoding or compression)",
+            code="malformed_body",
+        ) from None
 
 
 async def chat_completions(request: web.Request) -> web.StreamResponse:
@@ -168,28 +188,34 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     client = gateway.client
     assert client is not None, "the app's cleanup context opens the client"
     plain = not client.profile.accepts_options
+    config = gateway.config
     try:
-        body = await _read_body(request, gateway.config.max_body_bytes)
-        parsed = parse_request(body, plain=plain, drop_unsupported=gateway.config.drop_unsupported)
+        body = await read_body(request, config.max_body_bytes, config.limits.body_timeout)
+        parsed = parse_request(body, plain=plain, drop_unsupported=config.drop_unsupported)
     except RequestError as exc:
-        return error_response(from_request_error(exc))
+        response = error_response(from_request_error(exc))
+        if exc.status == 408 or exc.code == "malformed_body":
+            response.force_close()  # what is left of the body cannot be read
+        return response
     trace = TRACE.get()
     trace.stream = parsed.stream
     trace.dropped = parsed.dropped
     call = upstream_call(parsed, plain=plain)
     try:
         # Tracked whether streamed or not: shutdown drains both.
-        with gateway.slots.hold(), gateway.streams.track() as entry:
-            stream = client.stream(parsed.messages, model=parsed.model, **call)
-            async with stream:
-                if parsed.stream:
-                    return await _stream(request, entry, parsed, stream, trace)
-                return await _whole(entry, parsed, stream, trace)
+        async with gateway.slots.hold(config.stream_wait):
+            with gateway.streams.track(request.transport) as entry:
+                stream = client.stream(parsed.messages, model=parsed.model, **call)
+                async with stream:
+                    if parsed.stream:
+                        return await _stream(request, entry, parsed, stream, trace)
+                    return await _whole(entry, parsed, stream, trace)
     except TooManyStreams:
         return error_response(
-            GatewayError(
+            ErrorAnswer(
                 429,
-                f"the gateway already streams {gateway.slots.limit} answers; try again shortly",
+                f"the gateway already streams {gateway.slots.limit} answers and none ended "
+                f"within {config.stream_wait:g} s; try again shortly",
                 "rate_limit_error",
                 "too_many_streams",
                 headers=(("retry-after", "1"),),
@@ -200,7 +226,7 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
 
 
 #: What an answer stopped by shutdown gets: the SDKs retry a 503 on their own.
-_SHUTTING_DOWN = GatewayError(
+_SHUTTING_DOWN = ErrorAnswer(
     503, "the gateway is shutting down; ask again", "server_error", "shutting_down"
 )
 
@@ -211,8 +237,19 @@ def _note(trace: Trace, stream: AsyncTokenStream | None) -> None:
         trace.attempts = stream.attempts
 
 
+def _usage(parsed: ParsedRequest, stream: AsyncTokenStream, text: str) -> dict[str, Any]:
+    """The upstream's counts, or the gateway's own where it sent none."""
+    usage = stream.usage
+    if usage is not None:
+        return usage
+    return count_usage(parsed.messages, text, stream.model or parsed.model)
+
+
 async def _whole(
-    entry: OpenStream, parsed: ParsedRequest, stream: AsyncTokenStream, trace: Trace
+    entry: OpenStream,
+    parsed: ParsedRequest,
+    stream: AsyncTokenStream,
+    trace: Trace,
 ) -> web.StreamResponse:
     try:
         text = "".join([token async for token in stream])
@@ -228,7 +265,7 @@ async def _whole(
         model=stream.model or parsed.model,
         text=text,
         finish_reason=stream.finish_reason or "stop",
-        usage=stream.usage,
+        usage=_usage(parsed, stream, text),
     )
     return web.Response(
         body=json.dumps(body, ensure_ascii=False).encode("utf-8"),
@@ -261,6 +298,9 @@ async def _stream(
         created=int(time.time()),
     )
     writer = BatchWriter(response)
+    # The text is kept only to count it, for an upstream that counts nothing
+    # (the Ails service; others are asked for their counts but may ignore it).
+    counted: list[str] | None = [] if parsed.include_usage else None
     try:
         # Inside the try: a shutdown may land while the head or the first
         # chunk is written, and must still end the answer with an error event.
@@ -270,9 +310,16 @@ async def _stream(
         await response.write(head if first is None else head + encoder.content(first))
         if first is not None:
             add, content = writer.add, encoder.content
-            async for token in stream:
-                if add(content(token)):
-                    await writer.room()
+            if counted is None:
+                async for token in stream:
+                    if add(content(token)):
+                        await writer.room()
+            else:
+                counted.append(first)
+                async for token in stream:
+                    counted.append(token)
+                    if add(content(token)):
+                        await writer.room()
     except AilsError as exc:
         trace.outcome = "upstream_error_mid_stream"
         writer.add(error_event(from_ails_error(exc).body()))
@@ -296,7 +343,11 @@ async def _stream(
         raise
     end = encoder.finish(stream.finish_reason or "stop")
     if parsed.include_usage:
-        end += encoder.usage(stream.usage)
+        usage = stream.usage
+        if usage is None:  # the upstream counted nothing: count the answer it sent
+            text = "".join(counted or ())
+            usage = count_usage(parsed.messages, text, stream.model or parsed.model)
+        end += encoder.usage(usage)
     writer.add(end + DONE)
     await writer.close()
     trace.outcome = "ok"
