@@ -163,7 +163,7 @@ class TestDeadlines:
     def test_a_body_shorter_than_its_length_gets_a_408(self, running: tuple[str, int]) -> None:
         with connect(running) as sock:
             sock.sendall(post_head(Content_Length=len(BODY) + 10) + BODY)
-            rounds, got = rounds_until_closed(sock)
+            _, got = rounds_until_closed(sock)
         status, _, body = parse_answer(got)
         assert status == 408
         assert "--body-timeout" in openai_error(body)["message"]

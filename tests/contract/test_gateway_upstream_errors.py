@@ -132,9 +132,12 @@ class TestUpstream4xx:
         self, server: FakeServer
     ) -> None:
         before = requests_to(server, "context-too-long")
-        with gateway(server.url_for("context-too-long")) as url, sdk(url, max_retries=2) as client:
-            with pytest.raises(openai.BadRequestError) as caught:
-                client.chat.completions.create(model=MODEL, messages=QUESTION)
+        with (
+            gateway(server.url_for("context-too-long")) as url,
+            sdk(url, max_retries=2) as client,
+            pytest.raises(openai.BadRequestError) as caught,
+        ):
+            client.chat.completions.create(model=MODEL, messages=QUESTION)
         assert caught.value.code == "context_length_exceeded"
         assert "maximum context length" in caught.value.message
         assert requests_to(server, "context-too-long") == before + 1
