@@ -204,6 +204,9 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     try:
         # Tracked whether streamed or not: shutdown drains both.
         async with gateway.slots.hold(config.stream_wait):
+            if gateway.streams.closing:  # it waited for a slot until shutdown
+                trace.outcome = "stopped_by_shutdown"
+                return error_response(_SHUTTING_DOWN)
             with gateway.streams.track(request.transport) as entry:
                 stream = client.stream(parsed.messages, model=parsed.model, **call)
                 async with stream:

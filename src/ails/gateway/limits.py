@@ -107,6 +107,8 @@ class OpenStreams:
         self._open: set[OpenStream] = set()
         self._idle = asyncio.Event()
         self._idle.set()
+        #: Set once shutdown began: a request that waited for a slot is not started.
+        self.closing = False
 
     def __len__(self) -> int:
         return len(self._open)
@@ -128,6 +130,7 @@ class OpenStreams:
 
     async def drain(self, grace: float) -> None:
         """Let open answers finish for up to ``grace`` seconds, then stop the rest."""
+        self.closing = True
         try:
             await asyncio.wait_for(self._idle.wait(), grace)
         except asyncio.TimeoutError:
