@@ -345,12 +345,8 @@ async def _stream(
         writer.abort()
         raise
     end = encoder.finish(stream.finish_reason or "stop")
-    if parsed.include_usage:
-        usage = stream.usage
-        if usage is None:  # the upstream counted nothing: count the answer it sent
-            text = "".join(counted or ())
-            usage = count_usage(parsed.messages, text, stream.model or parsed.model)
-        end += encoder.usage(usage)
+    if counted is not None:  # asked with stream_options.include_usage
+        end += encoder.usage(_usage(parsed, stream, "".join(counted)))
     writer.add(end + DONE)
     await writer.close()
     trace.outcome = "ok"
