@@ -133,8 +133,10 @@ def openai_error(body: bytes) -> dict[str, Any]:
 
 
 class TestDeadlines:
-    def test_a_slowloris_head_is_cut(self, running: tuple[str, int]) -> None:
-        with connect(running) as sock:
+    def test_a_slowloris_head_is_cut(self, server: FakeServer) -> None:
+        # An idle timeout of a minute: only the head deadline can cut it in time.
+        args = ("--base-url", server.url, "--head-timeout", DEADLINE, "--idle-timeout", "60")
+        with gateway_process(*args) as (_, url), connect(address(url)) as sock:
             sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n")
             rounds, got = rounds_until_closed(sock, each=b"X-Slow: 1\r\n")
         assert got == b""  # nothing of a head that never ended is answered
