@@ -109,6 +109,16 @@ class TestAnswers:
         assert answer.usage.completion_tokens == len(cl100k().encode(text))
         assert answer.usage.prompt_tokens > 0
 
+    def test_a_long_question_is_counted_too(self, server: FakeServer) -> None:
+        # Long enough to be counted off the event loop.
+        question = [{"role": "user", "content": "word " * 10_000}]
+        with gateway(server.url_for("emoji")) as url, sdk(url) as client:
+            answer = client.chat.completions.create(model=MODEL, messages=question)
+        assert answer.usage is not None
+        expected = count_usage(parse_messages(question), "", MODEL)["prompt_tokens"]
+        assert answer.usage.prompt_tokens == expected
+        assert expected > 10_000
+
     def test_models_are_listed(self, server: FakeServer) -> None:
         with gateway(server.url, models=["gpt-3.5-turbo", "gpt-4o-mini"]) as url, sdk(url) as c:
             assert [m.id for m in c.models.list()] == ["gpt-3.5-turbo", "gpt-4o-mini"]

@@ -240,12 +240,21 @@ def _note(trace: Trace, stream: AsyncTokenStream | None) -> None:
         trace.attempts = stream.attempts
 
 
-def _usage(parsed: ParsedRequest, stream: AsyncTokenStream, text: str) -> dict[str, Any]:
+#: Characters beyond which counting moves off the event loop: the tokenizer is
+#: pure Python (a few MB/s), and other answers must not stall meanwhile.
+_COUNT_INLINE = 32 * 1024
+
+
+async def _usage(parsed: ParsedRequest, stream: AsyncTokenStream, text: str) -> dict[str, Any]:
     """The upstream's counts, or the gateway's own where it sent none."""
     usage = stream.usage
     if usage is not None:
         return usage
-    return count_usage(parsed.messages, text, stream.model or parsed.model)
+    model = stream.model or parsed.model
+    size = len(text) + sum(len(message.content) for message in parsed.messages)
+    if size <= _COUNT_INLINE:
+        return count_usage(parsed.messages, text, model)
+    return await asyncio.to_thread(count_usage, parsed.messages, text, model)
 
 
 async def _whole(
@@ -268,7 +277,7 @@ async def _whole(
         model=stream.model or parsed.model,
         text=text,
         finish_reason=stream.finish_reason or "stop",
-        usage=_usage(parsed, stream, text),
+        usage=await _usage(parsed, stream, text),
     )
     return web.Response(
         body=json.dumps(body, ensure_ascii=False).encode("utf-8"),
@@ -323,6 +332,12 @@ async def _stream(
                     counted.append(token)
                     if add(content(token)):
                         await writer.room()
+        # Counted inside the try: a shutdown may land meanwhile, as above.
+        usage = (
+            b""
+            if counted is None
+            else encoder.usage(await _usage(parsed, stream, "".join(counted)))
+        )
     except AilsError as exc:
         trace.outcome = "upstream_error_mid_stream"
         writer.add(error_event(from_ails_error(exc).body()))
@@ -344,10 +359,7 @@ async def _stream(
         trace.outcome = "client_gone"
         writer.abort()
         raise
-    end = encoder.finish(stream.finish_reason or "stop")
-    if counted is not None:  # asked with stream_options.include_usage
-        end += encoder.usage(_usage(parsed, stream, "".join(counted)))
-    writer.add(end + DONE)
+    writer.add(encoder.finish(stream.finish_reason or "stop") + usage + DONE)
     await writer.close()
     trace.outcome = "ok"
     return response
