@@ -15,7 +15,7 @@ import ails.cli.gateway as gateway_cli
 from ails import AsyncClient, Timeout
 from ails.cli import EXIT_ERROR, main
 from ails.cli.main import build_parser
-from ails.client.retries import RetryPolicy
+from ails.client.policies import RetryPolicy
 from ails.testing import FakeServer
 from ails.testing.fixtures import builtin_fixtures
 from ails.transports.aiohttp_transport import AiohttpTransport

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from ails.client.retries import RetryPolicy
+from ails.client.policies import RetryPolicy
 from ails.domain.errors import ValidationError
 from ails.domain.messages import Message
 from ails.gateway import usage

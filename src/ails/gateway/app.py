@@ -33,7 +33,7 @@ from ails.gateway.state import GATEWAY, Gateway, GatewayConfig
 from ails.log import Logger, default_logger
 
 if TYPE_CHECKING:
-    from ails.client.async_client import AsyncClient
+    from ails.client.clients import AsyncClient
 
 __all__ = ["GatewayConfig", "create_app"]
 
@@ -201,13 +201,17 @@ def _paths(app: web.Application) -> str:
 
 
 def _log(request: web.Request, trace: Trace, started: float, status: int) -> None:
+    # What the upstream completion tells comes from its record, once it ended.
+    upstream = trace.upstream
+    done = None if upstream is None else upstream.completion
+    ttft = None if done is None else done.time_to_first_token
     fields: dict[str, object] = {
         "method": request.method,
         "path": request.path,
         "status": status,
         "duration_ms": round((time.monotonic() - started) * 1000, 1),
-        "ttft_ms": None if trace.ttft is None else round(trace.ttft * 1000, 1),
-        "attempts": trace.attempts,
+        "ttft_ms": None if ttft is None else round(ttft * 1000, 1),
+        "attempts": 0 if done is None else done.attempts,
         "stream": trace.stream,
         "outcome": trace.outcome,
         "dropped": list(trace.dropped) or None,

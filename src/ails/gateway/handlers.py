@@ -18,6 +18,7 @@ import attrs
 from aiohttp import web
 
 from ails.client.streams import AsyncTokenStream
+from ails.domain.completion import Completion
 from ails.domain.errors import AilsError
 from ails.gateway.errors import ErrorAnswer, from_ails_error, from_request_error
 from ails.gateway.limits import OpenStream, TooManyStreams, key_matches
@@ -64,8 +65,8 @@ class Trace:
     stream: bool | None = None
     #: The status once an event stream began (200), for a client that hangs up.
     status: int | None = None
-    ttft: float | None = None
-    attempts: int = 0
+    #: The upstream completion's stream: the log reads its record (``completion``).
+    upstream: AsyncTokenStream | None = None
     outcome: str | None = None
     #: The names of options left out (``drop_unsupported``); never their values.
     dropped: tuple[str, ...] = ()
@@ -208,7 +209,7 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
                 trace.outcome = "stopped_by_shutdown"
                 return error_response(_SHUTTING_DOWN)
             with gateway.streams.track(request.transport) as entry:
-                stream = client.stream(parsed.messages, model=parsed.model, **call)
+                stream = trace.upstream = client.stream(parsed.messages, model=parsed.model, **call)
                 async with stream:
                     if parsed.stream:
                         return await _stream(request, entry, parsed, stream, trace)
@@ -234,23 +235,17 @@ _SHUTTING_DOWN = ErrorAnswer(
 )
 
 
-def _note(trace: Trace, stream: AsyncTokenStream | None) -> None:
-    if stream is not None:
-        trace.ttft = stream.time_to_first_token
-        trace.attempts = stream.attempts
-
-
 #: Characters beyond which counting moves off the event loop: the tokenizer is
 #: pure Python (a few MB/s), and other answers must not stall meanwhile.
 _COUNT_INLINE = 32 * 1024
 
 
-async def _usage(parsed: ParsedRequest, stream: AsyncTokenStream, text: str) -> dict[str, Any]:
+async def _usage(parsed: ParsedRequest, done: Completion) -> dict[str, Any]:
     """The upstream's counts, or the gateway's own where it sent none."""
-    usage = stream.usage
-    if usage is not None:
-        return usage
-    model = stream.model or parsed.model
+    if done.usage is not None:
+        return done.usage.to_dict()
+    model = done.model or parsed.model
+    text = done.text
     size = len(text) + sum(len(message.content) for message in parsed.messages)
     if size <= _COUNT_INLINE:
         return count_usage(parsed.messages, text, model)
@@ -264,20 +259,21 @@ async def _whole(
     trace: Trace,
 ) -> web.StreamResponse:
     try:
-        text = "".join([token async for token in stream])
+        async for _ in stream:
+            pass
     except asyncio.CancelledError:
         if not entry.stopped_by_shutdown:
             raise  # the client hung up: the upstream stream closes on the way out
         return _stopped(trace)
-    finally:
-        _note(trace, stream)
+    done = stream.completion
+    assert done is not None, "the stream ended"
     trace.outcome = "ok"
     body = completion(
-        id=stream.id or new_completion_id(),
-        model=stream.model or parsed.model,
-        text=text,
-        finish_reason=stream.finish_reason or "stop",
-        usage=await _usage(parsed, stream, text),
+        id=done.id or new_completion_id(),
+        model=done.model or parsed.model,
+        text=done.text,
+        finish_reason=done.finish_reason or "stop",
+        usage=await _usage(parsed, done),
     )
     return web.Response(
         body=json.dumps(body, ensure_ascii=False).encode("utf-8"),
@@ -301,8 +297,6 @@ async def _stream(
         if not entry.stopped_by_shutdown:
             raise
         return _stopped(trace)
-    finally:
-        _note(trace, stream)
     response = web.StreamResponse(headers=_SSE_HEADERS)
     encoder = ChunkEncoder(
         id=stream.id or new_completion_id(),
@@ -310,9 +304,6 @@ async def _stream(
         created=int(time.time()),
     )
     writer = BatchWriter(response)
-    # The text is kept only to count it, for an upstream that counts nothing
-    # (the Ails service; others are asked for their counts but may ignore it).
-    counted: list[str] | None = [] if parsed.include_usage else None
     try:
         # Inside the try: a shutdown may land while the head or the first
         # chunk is written, and must still end the answer with an error event.
@@ -322,22 +313,13 @@ async def _stream(
         await response.write(head if first is None else head + encoder.content(first))
         if first is not None:
             add, content = writer.add, encoder.content
-            if counted is None:
-                async for token in stream:
-                    if add(content(token)):
-                        await writer.room()
-            else:
-                counted.append(first)
-                async for token in stream:
-                    counted.append(token)
-                    if add(content(token)):
-                        await writer.room()
+            async for token in stream:
+                if add(content(token)):
+                    await writer.room()
+        done = stream.completion
+        assert done is not None, "the stream ended"
         # Counted inside the try: a shutdown may land meanwhile, as above.
-        usage = (
-            b""
-            if counted is None
-            else encoder.usage(await _usage(parsed, stream, "".join(counted)))
-        )
+        usage = encoder.usage(await _usage(parsed, done)) if parsed.include_usage else b""
     except AilsError as exc:
         trace.outcome = "upstream_error_mid_stream"
         writer.add(error_event(from_ails_error(exc).body()))
@@ -359,7 +341,7 @@ async def _stream(
         trace.outcome = "client_gone"
         writer.abort()
         raise
-    writer.add(encoder.finish(stream.finish_reason or "stop") + usage + DONE)
+    writer.add(encoder.finish(done.finish_reason or "stop") + usage + DONE)
     await writer.close()
     trace.outcome = "ok"
     return response
