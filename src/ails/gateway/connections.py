@@ -173,7 +173,8 @@ class GuardedConnection(web.RequestHandler):
 
     def request_started(self) -> None:
         """A whole head arrived: its deadline is met."""
-        self._busy = True
+        if self._busy is not None:  # None: the socket is gone already
+            self._busy = True
 
     def request_done(self) -> None:
         """The answer is out: the next request must begin within the idle timeout."""
