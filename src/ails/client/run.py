@@ -301,7 +301,15 @@ class CompletionRun:
         decoder = self._decoder
         tokens = decoder.feed(chunk)
         if tokens:
-            self._keep(tokens, now)
+            # _keep, inline: this runs once per chunk of the text path.
+            if self._first_token is None:
+                self._first_token = now
+            kept = self._text
+            size = kept.size + sum(map(len, tokens))
+            limit = self._s.max_answer_size
+            if limit is not None and size > limit:
+                raise self._too_long(limit)
+            kept.keep(tokens, size)
         elif self._first_token is None and decoder.chunks.carried_more:
             self._first_token = now  # a tool call or reasoning came first
         if decoder.events != self._events:
@@ -336,16 +344,19 @@ class CompletionRun:
         size = kept.size + sum(map(len, tokens))
         limit = self._s.max_answer_size
         if limit is not None and size > limit:
-            # Raised before these tokens are handed out: partial_text is
-            # exactly the text the caller already has.
-            raise ProtocolError(
-                f"the answer passed max_answer_size ({limit} characters); the first "
-                f"{kept.size} are in .partial_text; raise max_answer_size "
-                "(None for no limit) if such long answers are expected",
-                attempts=self.attempts,
-                partial_text=self._partial(),
-            )
+            raise self._too_long(limit)
         kept.keep(tokens, size)
+
+    def _too_long(self, limit: int) -> ProtocolError:
+        # Raised before these tokens are handed out: partial_text is
+        # exactly the text the caller already has.
+        return ProtocolError(
+            f"the answer passed max_answer_size ({limit} characters); the first "
+            f"{self._text.size} are in .partial_text; raise max_answer_size "
+            "(None for no limit) if such long answers are expected",
+            attempts=self.attempts,
+            partial_text=self._partial(),
+        )
 
     @property
     def complete(self) -> bool:
