@@ -144,9 +144,12 @@ class TestAsync:
         assert done.usage == Usage(11, 8, 19)
 
     async def test_events_come_in_order(self, server: FakeServer) -> None:
-        async with AsyncClient(
-            AiohttpTransport(), base_url=server.url_for("tools"), profile="openai", api_key=KEY
-        ) as client, client.stream(QUESTION, **OPTIONS) as stream:
+        async with (
+            AsyncClient(
+                AiohttpTransport(), base_url=server.url_for("tools"), profile="openai", api_key=KEY
+            ) as client,
+            client.stream(QUESTION, **OPTIONS) as stream,
+        ):
             events = [event async for event in stream.events()]
         assert [e.index for e in events if isinstance(e, ToolCallDelta)] == [0, 1, 0, 1]
         assert stream.completion is not None
