@@ -11,7 +11,20 @@ import attrs
 from ails.domain.history import Turn, derive_title
 from ails.ports.http import redact_url
 
-__all__ = ["ConversationInfo", "HistoryStore", "SavedConversation", "public_url"]
+__all__ = [
+    "MATCH_END",
+    "MATCH_START",
+    "ConversationInfo",
+    "HistoryStore",
+    "SavedConversation",
+    "SearchHit",
+    "public_url",
+]
+
+#: Around each matched word in :attr:`SearchHit.snippet` (STX and ETX: characters
+#: no answer shows, so a screen or a page replaces them with its own marks).
+MATCH_START = "\x02"
+MATCH_END = "\x03"
 
 
 def public_url(url: str | None) -> str | None:
@@ -35,7 +48,9 @@ class ConversationInfo:
 
     ``created`` and ``updated`` are Unix times in seconds; ``base_url`` never
     holds credentials (see :func:`public_url`); ``turns`` counts the stored
-    messages (questions and answers). No key, signature or client-id is kept.
+    messages (questions and answers); ``failed`` is true when its last answer
+    ended in an error or was interrupted (``ConversationStore.list`` sets it).
+    No key, signature or client-id is kept.
     """
 
     id: str
@@ -47,6 +62,7 @@ class ConversationInfo:
     base_url: str | None = None
     system: str | None = None
     turns: int = 0
+    failed: bool = False
 
 
 def _to_turns(turns: Iterable[Turn]) -> tuple[Turn, ...]:
@@ -72,6 +88,31 @@ class SavedConversation:
     def title(self) -> str | None:
         """The title, from the first question."""
         return self.info.title or derive_title(self.turns)
+
+
+@attrs.frozen
+class SearchHit:
+    """One message that matched :meth:`ails.ConversationStore.search`.
+
+    ``seq`` numbers the message in its conversation from 1 (as ``ails logs
+    show`` and the export count them); ``role`` is the message's role
+    (``"user"``, ``"assistant"``...); ``snippet`` is the text around the match, each matched
+    word between :data:`MATCH_START` and :data:`MATCH_END`, cut with "…";
+    ``rank`` is FTS5's bm25 score, lower is a better match (hits come best
+    first); ``updated`` is the conversation's last change (Unix seconds).
+    """
+
+    conversation_id: str
+    title: str | None
+    seq: int
+    role: str
+    snippet: str
+    rank: float
+    updated: float
+
+    def marked(self, start: str, end: str) -> str:
+        """The snippet with ``start`` and ``end`` around each match instead of the markers."""
+        return self.snippet.replace(MATCH_START, start).replace(MATCH_END, end)
 
 
 @runtime_checkable

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -23,7 +24,13 @@ from typing import Any
 
 from ails.conversations import schema
 from ails.conversations.paths import history_path
-from ails.conversations.saved import ConversationInfo, SavedConversation
+from ails.conversations.saved import (
+    MATCH_END,
+    MATCH_START,
+    ConversationInfo,
+    SavedConversation,
+    SearchHit,
+)
 from ails.conversations.writer import StoreWriter
 from ails.domain.completion import ToolCall
 from ails.domain.errors import ConversationNotFoundError, HistoryError
@@ -34,6 +41,7 @@ __all__ = ["BUSY_TIMEOUT", "ConversationStore"]
 # The class has a method named list: these aliases keep the builtin in annotations.
 _Connections = list[sqlite3.Connection]
 _Infos = list[ConversationInfo]
+_Hits = list[SearchHit]
 
 BUSY_TIMEOUT = schema.BUSY_TIMEOUT
 
@@ -54,7 +62,9 @@ _UPSERT = f"""
 """
 _LIST = f"""
     SELECT {_INFO_COLUMNS},
-        (SELECT count(*) FROM messages AS m WHERE m.conversation_id = c.id)
+        (SELECT count(*) FROM messages AS m WHERE m.conversation_id = c.id),
+        (SELECT m.complete = 0 AND coalesce(m.error, '') != '{SUPERSEDED}'
+         FROM messages AS m WHERE m.conversation_id = c.id ORDER BY m.seq DESC LIMIT 1)
     FROM conversations AS c
     WHERE ?1 IS NULL
         OR ails_contains(c.title, ?1)
@@ -63,6 +73,33 @@ _LIST = f"""
     ORDER BY c.updated DESC, c.rowid DESC
     LIMIT ?2
 """
+
+
+# Best match first (bm25 is lower for a better match), then the newest.
+_SEARCH = f"""
+    SELECT m.conversation_id, c.title, m.seq, m.role,
+        snippet(message_search, 0, '{MATCH_START}', '{MATCH_END}', '…', 16),
+        bm25(message_search), c.updated
+    FROM message_search
+    JOIN messages AS m ON m.rowid = message_search.rowid
+    JOIN conversations AS c ON c.id = m.conversation_id
+    WHERE message_search MATCH ?
+    ORDER BY bm25(message_search), c.updated DESC, m.seq
+    LIMIT ?
+"""
+#: What FTS5's unicode61 tokenizer takes for part of a word.
+_WORD = re.compile(r"\w+")
+
+
+def match_expression(query: str) -> str | None:
+    """The FTS5 query for what a person typed: every word, each as a prefix.
+
+    Words are quoted, so FTS5's own syntax (``AND``, ``-``, ``"``, ``:``) in
+    the text is searched for, never run; ``None`` when there is no word.
+    A prefix finds other forms of a word ("привет" finds "приветствую").
+    """
+    words = _WORD.findall(query)
+    return " ".join(f'"{word}"*' for word in words) or None
 
 
 def _contains(haystack: str | None, needle: str) -> bool:
@@ -292,6 +329,33 @@ class ConversationStore:
             rows = self._connection().execute(_LIST, (search, -1 if limit is None else limit))
             return [_info(row) for row in rows]
 
+    def search(self, query: str, *, limit: int = 20) -> _Hits:
+        """The messages holding every word of ``query``, best match first, at most ``limit``.
+
+        Full-text search (SQLite FTS5, ranked with bm25) over every message
+        of every conversation: case and diacritics do not matter in any
+        script ("Привет" finds "привет", "cafe" finds "café"), each word
+        also matches as the start of a longer one, and punctuation is
+        ignored. A query with no word finds nothing.
+        """
+        expression = match_expression(query)
+        if expression is None or limit <= 0:
+            return []
+        with self._errors():
+            rows = self._connection().execute(_SEARCH, (expression, limit))
+            return [
+                SearchHit(
+                    conversation_id=id,
+                    title=title,
+                    seq=seq,
+                    role=role,
+                    snippet=snippet,
+                    rank=rank,
+                    updated=updated,
+                )
+                for id, title, seq, role, snippet, rank, updated in rows
+            ]
+
     def load(self, id: str) -> SavedConversation:
         """One conversation with all its turns; ``id`` may be a unique prefix.
 
@@ -327,8 +391,9 @@ class ConversationStore:
 
 
 def _info(row: Any) -> ConversationInfo:
-    id, created, updated, title, model, profile, base_url, system, turns = row
+    id, created, updated, title, model, profile, base_url, system, turns, *failed = row
     return ConversationInfo(
+        failed=bool(failed and failed[0]),
         id=id,
         created=created,
         updated=updated,
