@@ -57,7 +57,28 @@ MIGRATIONS: list[Sequence[str]] = [
         """,
         "CREATE INDEX conversations_by_update ON conversations (updated)",
     ),
+    # 4 (branches; the lead stitches it after 2, tool calls, and 3, the full-text
+    # index): each message names the one it answers or follows (``parent``, a
+    # ``seq`` of the same conversation; NULL for a first question), so an edited
+    # question or a regenerated answer is a sibling and the old one stays. A
+    # conversation's ``head`` is the last message of the branch shown last
+    # (NULL: its newest message), the one ``ails chat -c`` goes on from. The
+    # history so far becomes one branch: each message follows the one before.
+    (
+        "ALTER TABLE messages ADD COLUMN parent INTEGER",
+        """
+        UPDATE messages SET parent = (
+            SELECT max(before.seq) FROM messages AS before
+            WHERE before.conversation_id = messages.conversation_id AND before.seq < messages.seq
+        )
+        """,
+        "ALTER TABLE conversations ADD COLUMN head INTEGER",
+        "CREATE INDEX messages_by_parent ON messages (conversation_id, parent)",
+    ),
 ]
+
+#: The index in :data:`MIGRATIONS` of the step that adds branches (``parent``, ``head``).
+BRANCHES_STEP = len(MIGRATIONS) - 1
 
 
 def latest_version() -> int:
