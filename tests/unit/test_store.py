@@ -297,7 +297,8 @@ class TestMigrations:
         conn = sqlite3.connect(store.path)
         assert conn.execute("PRAGMA user_version").fetchone() == (schema.latest_version(),)
         assert conn.execute("PRAGMA application_id").fetchone() == (schema.APPLICATION_ID,)
-        assert schema.latest_version() == len(schema.MIGRATIONS)
+        # 1: the first release, 2: tool calls, 3: the full-text index, 4: branches.
+        assert schema.latest_version() == 4
 
     def test_an_older_file_is_upgraded_in_place_keeping_its_data(
         self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -319,13 +320,13 @@ class TestMigrations:
         path = tmp_path / "h.db"
         with ConversationStore(path) as old:
             chat(old, "kept")
-        before = schema.latest_version()
+        version = schema.latest_version()
         step = ["ALTER TABLE conversations ADD COLUMN x INTEGER", "THIS IS NOT SQL"]
         monkeypatch.setattr(schema, "MIGRATIONS", [*schema.MIGRATIONS, step])
         with pytest.raises(HistoryError):
             ConversationStore(path)
         conn = sqlite3.connect(path)
-        assert conn.execute("PRAGMA user_version").fetchone() == (before,)
+        assert conn.execute("PRAGMA user_version").fetchone() == (version,)
         columns = [row[1] for row in conn.execute("PRAGMA table_info(conversations)")]
         assert "x" not in columns
 

@@ -12,15 +12,23 @@ from ails.domain.history import Turn, derive_title
 from ails.ports.http import redact_url
 
 __all__ = [
+    "MATCH_END",
+    "MATCH_START",
     "ConversationInfo",
     "ConversationTree",
     "HistoryStore",
     "Node",
     "SavedConversation",
+    "SearchHit",
     "branch_to",
     "newest_leaf",
     "public_url",
 ]
+
+#: Around each matched word in :attr:`SearchHit.snippet` (STX and ETX: characters
+#: no answer shows, so a screen or a page replaces them with its own marks).
+MATCH_START = "\x02"
+MATCH_END = "\x03"
 
 
 def public_url(url: str | None) -> str | None:
@@ -142,6 +150,31 @@ class ConversationTree:
     def branch(self) -> list[Node]:
         """The messages of the branch shown last, first question first."""
         return branch_to(self.nodes, self.head)
+
+
+@attrs.frozen
+class SearchHit:
+    """One message that matched :meth:`ails.ConversationStore.search`.
+
+    ``seq`` numbers the message in its conversation from 1 (as ``ails logs
+    show`` and the export count them); ``role`` is the message's role
+    (``"user"``, ``"assistant"``...); ``snippet`` is the text around the match, each matched
+    word between :data:`MATCH_START` and :data:`MATCH_END`, cut with "…";
+    ``rank`` is FTS5's bm25 score, lower is a better match (hits come best
+    first); ``updated`` is the conversation's last change (Unix seconds).
+    """
+
+    conversation_id: str
+    title: str | None
+    seq: int
+    role: str
+    snippet: str
+    rank: float
+    updated: float
+
+    def marked(self, start: str, end: str) -> str:
+        """The snippet with ``start`` and ``end`` around each match instead of the markers."""
+        return self.snippet.replace(MATCH_START, start).replace(MATCH_END, end)
 
 
 @runtime_checkable

@@ -15,7 +15,14 @@ from collections.abc import Sequence
 
 from ails.domain.errors import HistoryError
 
-__all__ = ["APPLICATION_ID", "BUSY_TIMEOUT", "MIGRATIONS", "latest_version", "prepare"]
+__all__ = [
+    "APPLICATION_ID",
+    "BUSY_TIMEOUT",
+    "MESSAGE_SEARCH",
+    "MIGRATIONS",
+    "latest_version",
+    "prepare",
+]
 
 #: Seconds a writer waits for another process's transaction before giving up.
 BUSY_TIMEOUT = 10.0
@@ -23,6 +30,46 @@ _WAL_RETRY = 0.005
 
 #: "AiLs" in ASCII: SQLite's documented way to tell one file format from another.
 APPLICATION_ID = 0x41694C73
+
+#: The full-text index of every message and the triggers that keep it in step
+#: with ``messages``. FTS5 with an external content table: the index keeps no
+#: copy of the text, it reads ``messages`` by rowid (which VACUUM keeps).
+#: ``unicode61`` folds case in every script (Cyrillic included) and, with
+#: ``remove_diacritics 2``, matches "cafe" with "café". A later migration that
+#: rebuilds the ``messages`` table drops these triggers with it: it runs
+#: these statements again (they end by rebuilding the index from the rows).
+MESSAGE_SEARCH: tuple[str, ...] = (
+    """
+    CREATE VIRTUAL TABLE message_search USING fts5(
+        content,
+        content = 'messages',
+        content_rowid = 'rowid',
+        tokenize = 'unicode61 remove_diacritics 2'
+    )
+    """,
+    """
+    CREATE TRIGGER message_search_insert AFTER INSERT ON messages BEGIN
+        INSERT INTO message_search (rowid, content) VALUES (new.rowid, new.content);
+    END
+    """,
+    """
+    CREATE TRIGGER message_search_delete AFTER DELETE ON messages BEGIN
+        INSERT INTO message_search (message_search, rowid, content)
+        VALUES ('delete', old.rowid, old.content);
+    END
+    """,
+    # Only a change of the text touches the index (a retry marks rows
+    # superseded without changing their text).
+    """
+    CREATE TRIGGER message_search_update AFTER UPDATE OF content ON messages BEGIN
+        INSERT INTO message_search (message_search, rowid, content)
+        VALUES ('delete', old.rowid, old.content);
+        INSERT INTO message_search (rowid, content) VALUES (new.rowid, new.content);
+    END
+    """,
+    # The rows saved before this version are indexed now.
+    "INSERT INTO message_search (message_search) VALUES ('rebuild')",
+)
 
 #: Each step is a list of statements run in one transaction.
 MIGRATIONS: list[Sequence[str]] = [
@@ -57,8 +104,12 @@ MIGRATIONS: list[Sequence[str]] = [
         """,
         "CREATE INDEX conversations_by_update ON conversations (updated)",
     ),
-    # 4 (branches; the lead stitches it after 2, tool calls, and 3, the full-text
-    # index): each message names the one it answers or follows (``parent``, a
+    # 2: tool calls and tool results (built on the conv branch; this empty
+    # step only holds its place so that the search index below is version 3).
+    (),
+    # 3: the full-text index behind ConversationStore.search and ails logs -q.
+    MESSAGE_SEARCH,
+    # 4: branches. Each message names the one it answers or follows (``parent``, a
     # ``seq`` of the same conversation; NULL for a first question), so an edited
     # question or a regenerated answer is a sibling and the old one stays. A
     # conversation's ``head`` is the last message of the branch shown last
@@ -76,9 +127,6 @@ MIGRATIONS: list[Sequence[str]] = [
         "CREATE INDEX messages_by_parent ON messages (conversation_id, parent)",
     ),
 ]
-
-#: The index in :data:`MIGRATIONS` of the step that adds branches (``parent``, ``head``).
-BRANCHES_STEP = len(MIGRATIONS) - 1
 
 
 def latest_version() -> int:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -24,10 +25,13 @@ from ails.conversations import schema
 from ails.conversations.leftovers import record_waiting
 from ails.conversations.paths import history_path
 from ails.conversations.records import (
+    MATCH_END,
+    MATCH_START,
     ConversationInfo,
     ConversationTree,
     Node,
     SavedConversation,
+    SearchHit,
     newest_leaf,
 )
 from ails.conversations.writer import StoreWriter
@@ -39,6 +43,7 @@ __all__ = ["BUSY_TIMEOUT", "ConversationStore"]
 # The class has a method named list: these aliases keep the builtin in annotations.
 _Connections = list[sqlite3.Connection]
 _Infos = list[ConversationInfo]
+_Hits = list[SearchHit]
 
 BUSY_TIMEOUT = schema.BUSY_TIMEOUT
 
@@ -69,6 +74,33 @@ _LIST = f"""
     ORDER BY c.updated DESC, c.rowid DESC
     LIMIT ?2
 """
+
+
+# Best match first (bm25 is lower for a better match), then the newest.
+_SEARCH = f"""
+    SELECT m.conversation_id, c.title, m.seq, m.role,
+        snippet(message_search, 0, '{MATCH_START}', '{MATCH_END}', '…', 16),
+        bm25(message_search), c.updated
+    FROM message_search
+    JOIN messages AS m ON m.rowid = message_search.rowid
+    JOIN conversations AS c ON c.id = m.conversation_id
+    WHERE message_search MATCH ?
+    ORDER BY bm25(message_search), c.updated DESC, m.seq
+    LIMIT ?
+"""
+#: What FTS5's unicode61 tokenizer takes for part of a word.
+_WORD = re.compile(r"\w+")
+
+
+def match_expression(query: str) -> str | None:
+    """The FTS5 query for what a person typed: every word, each as a prefix.
+
+    Words are quoted, so FTS5's own syntax (``AND``, ``-``, ``"``, ``:``) in
+    the text is searched for, never run; ``None`` when there is no word.
+    A prefix finds other forms of a word ("привет" finds "приветствую").
+    """
+    words = _WORD.findall(query)
+    return " ".join(f'"{word}"*' for word in words) or None
 
 
 def _contains(haystack: str | None, needle: str) -> bool:
@@ -337,6 +369,33 @@ class ConversationStore:
         with self._errors():
             rows = self._connection().execute(_LIST, (search, -1 if limit is None else limit))
             return [_info(row) for row in rows]
+
+    def search(self, query: str, *, limit: int = 20) -> _Hits:
+        """The messages holding every word of ``query``, best match first, at most ``limit``.
+
+        Full-text search (SQLite FTS5, ranked with bm25) over every message
+        of every conversation: case and diacritics do not matter in any
+        script ("Привет" finds "привет", "cafe" finds "café"), each word
+        also matches as the start of a longer one, and punctuation is
+        ignored. A query with no word finds nothing.
+        """
+        expression = match_expression(query)
+        if expression is None or limit <= 0:
+            return []
+        with self._errors():
+            rows = self._connection().execute(_SEARCH, (expression, limit))
+            return [
+                SearchHit(
+                    conversation_id=id,
+                    title=title,
+                    seq=seq,
+                    role=role,
+                    snippet=snippet,
+                    rank=rank,
+                    updated=updated,
+                )
+                for id, title, seq, role, snippet, rank, updated in rows
+            ]
 
     def load(self, id: str) -> SavedConversation:
         """One conversation with the turns of the branch shown last; ``id`` may be a unique prefix.
