@@ -56,7 +56,7 @@ class TestAdd:
         assert contents(store) == ["q", "a2"]
 
     def test_an_edited_question_branches_from_its_parent(self, store: ConversationStore) -> None:
-        q1, a1, q2, a2 = store.add(
+        _q1, a1, _q2, _a2 = store.add(
             info(), [Turn.user("q1"), answer("a1"), Turn.user("q2"), answer("a2")], parent=None
         )
         store.add(info(), [Turn.user("q2 edited"), answer("a2'")], parent=a1)

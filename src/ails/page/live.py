@@ -54,7 +54,9 @@ class LiveAnswer:
         self.parts.append(text)
         self._wake()
 
-    def finish(self, *, seq: int | None, complete: bool, error: str | None, message: str | None) -> None:
+    def finish(
+        self, *, seq: int | None, complete: bool, error: str | None, message: str | None
+    ) -> None:
         """Record how the answer ended and wake the followers one last time."""
         self.seq, self.complete, self.error, self.message = seq, complete, error, message
         self.done = True
