@@ -784,9 +784,9 @@ el.system.addEventListener("change", async () => {
   try {
     const response = await withKey(() => api("PATCH", `${API}/conversations/${encodeURIComponent(state.current.info.id)}`, { system: value || null }));
     state.current.info = (await response.json()).conversation;
-    say("System message saved.");
+    say("System prompt saved.");
   } catch (error) {
-    say(`Could not save the system message: ${error.message}`, true);
+    say(`Could not save the system prompt: ${error.message}`, true);
   }
 });
 
@@ -812,6 +812,9 @@ document.addEventListener("keydown", (event) => {
   if (event.key === "Escape" && state.live && !el.keyDialog.open) { event.preventDefault(); stop(); }
 });
 el.newChat.addEventListener("click", newChat);
+// A link to the conversation already shown changes no hash: close the menu anyway.
+el.list.addEventListener("click", (event) => { if (event.target.closest("a")) closeMenu(); });
+el.resultList.addEventListener("click", (event) => { if (event.target.closest("a")) closeMenu(); });
 
 function closeMenu() {
   el.app.classList.remove("menu-open");
