@@ -300,7 +300,23 @@ function branch(current, head) {
 
 // -- rendering -------------------------------------------------------------------------
 
-function article(m, current) {
+// A long chat opens fast: only the answers near the screen are turned into
+// Markdown at once (the last EAGER of them); the others when scrolled to.
+const EAGER = 30;
+const pending = new WeakMap();
+const renderer = new IntersectionObserver((entries) => {
+  for (const entry of entries) {
+    if (!entry.isIntersecting) continue;
+    const body = entry.target;
+    renderer.unobserve(body);
+    if (!pending.has(body)) continue;
+    fillBody(body, pending.get(body));
+    pending.delete(body);
+    decorateCode(body);
+  }
+}, { root: document.getElementById("messages"), rootMargin: "1200px 0px" });
+
+function article(m, current, lazy = false) {
   const node = document.createElement("article");
   node.dataset.role = m.role;
   if (m.seq !== undefined) node.dataset.seq = String(m.seq);
@@ -314,6 +330,12 @@ function article(m, current) {
   if (m.role === "user") {
     body.classList.add("plain");
     body.textContent = m.content;
+  } else if (lazy) {
+    // Far from the screen: plain text now, Markdown when it comes near.
+    body.classList.add("plain");
+    body.textContent = m.content;
+    pending.set(body, m.content);
+    renderer.observe(body);
   } else {
     fillBody(body, m.content);
     decorateCode(body);
@@ -371,7 +393,8 @@ function renderConversation(scroll = true) {
   el.messages.replaceChildren();
   if (!current) return;
   const fragment = document.createDocumentFragment();
-  for (const m of branch(current, current.head)) fragment.append(article(m, current));
+  const shown = branch(current, current.head);
+  shown.forEach((m, at) => fragment.append(article(m, current, at < shown.length - EAGER)));
   el.messages.append(fragment);
   if (scroll) el.messages.scrollTop = el.messages.scrollHeight;
   performance.mark("ails:rendered");
