@@ -43,10 +43,9 @@ from ails.conversations.store import ConversationStore
 from ails.domain.errors import AilsError, ConversationNotFoundError, ValidationError
 from ails.domain.history import DEFAULT_WINDOW, Turn, context, derive_title
 from ails.domain.messages import Role
-from ails.gateway.errors import GatewayError
-from ails.gateway.handlers import error_response
 from ails.gateway.limits import key_matches
 from ails.gateway.state import GATEWAY
+from ails.gateway.wire import error_body
 from ails.page.live import STOPPED, LiveAnswer, LiveAnswers
 
 __all__ = ["PAGE", "Page", "routes"]
@@ -81,13 +80,28 @@ PAGE = web.AppKey("ails.page", Page)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
+@attrs.frozen
+class _Error:
+    """An error answer in the OpenAI shape, as ``/v1`` gives them."""
+
+    status: int
+    message: str
+    type: str = "invalid_request_error"
+    code: str | None = None
+    param: str | None = None
+
+    def response(self) -> web.Response:
+        body = error_body(self.message, type=self.type, code=self.code, param=self.param)
+        return web.json_response(body, status=self.status, headers={"cache-control": "no-store"})
+
+
 class _Refused(Exception):
-    def __init__(self, error: GatewayError) -> None:
+    def __init__(self, error: _Error) -> None:
         self.error = error
 
 
 def _bad(message: str, param: str | None = None) -> _Refused:
-    return _Refused(GatewayError(400, message, "invalid_request_error", "invalid_value", param))
+    return _Refused(_Error(400, message, code="invalid_value", param=param))
 
 
 def _guarded(handler: Handler) -> Handler:
@@ -96,26 +110,18 @@ def _guarded(handler: Handler) -> Handler:
     async def guarded(request: web.Request) -> web.StreamResponse:
         key = request.app[GATEWAY].config.require_key
         if key is not None and not key_matches(request.headers.get("authorization"), key):
-            return error_response(
-                GatewayError(
-                    401,
-                    "wrong or missing key: this gateway was started with --require-key",
-                    "invalid_request_error",
-                    "invalid_api_key",
-                )
-            )
+            message = "wrong or missing key: this gateway was started with --require-key"
+            return _Error(401, message, code="invalid_api_key").response()
         try:
             return await handler(request)
         except _Refused as refused:
-            return error_response(refused.error)
+            return refused.error.response()
         except ConversationNotFoundError as exc:
-            return error_response(
-                GatewayError(404, str(exc), "invalid_request_error", "conversation_not_found")
-            )
+            return _Error(404, str(exc), code="conversation_not_found").response()
         except ValidationError as exc:
-            return error_response(GatewayError(400, str(exc), "invalid_request_error"))
+            return _Error(400, str(exc)).response()
         except AilsError as exc:  # the history file: the message names it and what to do
-            return error_response(GatewayError(500, str(exc), "server_error", "history_error"))
+            return _Error(500, str(exc), "server_error", "history_error").response()
 
     guarded.__doc__ = handler.__doc__
     return guarded
@@ -355,14 +361,8 @@ async def post_answer(request: web.Request) -> web.StreamResponse:
         tree = await _thread(page.store.tree, ask.conversation)
     id = tree.info.id
     if page.live.get(id) is not None:
-        raise _Refused(
-            GatewayError(
-                409,
-                "an answer is still streaming in this conversation; stop it first",
-                "invalid_request_error",
-                "answer_in_progress",
-            )
-        )
+        message = "an answer is still streaming in this conversation; stop it first"
+        raise _Refused(_Error(409, message, code="answer_in_progress"))
     system = ask.system if ask.has_system else tree.info.system
     now = time.time()
     if ask.regenerate is not None:
@@ -476,11 +476,7 @@ async def follow_answer(request: web.Request) -> web.StreamResponse:
     id = request.match_info["id"]
     answer = _page(request).live.get(id)
     if answer is None:
-        raise _Refused(
-            GatewayError(
-                404, "no answer is streaming in this conversation", "invalid_request_error"
-            )
-        )
+        raise _Refused(_Error(404, "no answer is streaming in this conversation"))
     head = {"conversation": id, "question": answer.question, "model": answer.model}
     return await _follow(request, answer, head)
 
