@@ -148,7 +148,12 @@ class TestAnswers:
         assert complaint in response.json()["error"]["message"]
 
     def test_a_body_that_is_not_json_or_an_unknown_conversation(self, gateway: str) -> None:
-        response = requests.post(f"{gateway}/page/api/answers", data=b"{", timeout=10)
+        response = requests.post(
+            f"{gateway}/page/api/answers",
+            data=b"{",
+            headers={"content-type": "application/json"},
+            timeout=10,
+        )
         assert response.status_code == 400
         response = requests.post(
             f"{gateway}/page/api/answers", json={"conversation": "nope", "content": "x"}, timeout=10
