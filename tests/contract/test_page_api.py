@@ -284,3 +284,33 @@ class TestLiveAnswers:
         assert end["error"] == "Stopped"
         gone = requests.get(f"{slow}/page/api/conversations/{id}", timeout=10)
         assert gone.status_code == 404  # saved when stopped, then deleted: nothing comes back
+
+
+class TestTheCommand:
+    @pytest.mark.parametrize("no_page", [False, True])
+    def test_ails_gateway_serves_the_page_unless_told_not_to(
+        self, fake: FakeServer, tmp_path: Path, no_page: bool
+    ) -> None:
+        import os
+        import subprocess
+        import sys
+
+        args = ["--no-page"] if no_page else []
+        process = subprocess.Popen(
+            [sys.executable, "-m", "ails", "gateway", "--port", "0", "--quiet"]
+            + ["--base-url", fake.url, *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "AILS_HOME": str(tmp_path)},
+        )
+        try:
+            assert process.stdout is not None
+            url = process.stdout.readline().rsplit(" ", 1)[1].strip().removesuffix("v1")
+            second = process.stdout.readline()
+            status = requests.get(url, timeout=10).status_code
+        finally:
+            process.terminate()
+            process.communicate(timeout=20)
+        assert ("chat page at" in second) is not no_page
+        assert status == (404 if no_page else 200)
