@@ -295,10 +295,10 @@ class TestTheCommand:
         import subprocess
         import sys
 
-        args = ["--no-page"] if no_page else []
+        command = [sys.executable, "-m", "ails", "gateway", "--port", "0", "--quiet"]
+        command += ["--base-url", fake.url, *(["--no-page"] if no_page else [])]
         process = subprocess.Popen(
-            [sys.executable, "-m", "ails", "gateway", "--port", "0", "--quiet"]
-            + ["--base-url", fake.url, *args],
+            command,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
