@@ -115,6 +115,21 @@ PAGE_FIXTURES = {
         fixture(
             "medium", r"(?i)\bmedium\b", [[f" m{i}" for i in range(30)]], delay=0.03, realtime=True
         ),
+        # The upstream refuses (a 4xx is not retried): the page says so.
+        parse_fixture(
+            {
+                "name": "broken",
+                "match": r"(?i)\bbroken\b",
+                "replies": [
+                    {
+                        "status": 400,
+                        "headers": {"content-type": "application/json"},
+                        "body": [{"data": '{"error": {"message": "no such thing"}}'}],
+                    }
+                ],
+            },
+            "broken",
+        ),
     )
 }
 

@@ -112,6 +112,32 @@ class TestAsking:
             assert history.latest().info.system == "Answer in French."
 
 
+class TestFailures:
+    def test_an_upstream_error_is_shown_and_kept(self, page, gateway) -> None:
+        send(page, "a broken question")
+        answer = answered(page)
+        assert "did not complete (HTTPStatusError)" in answer.inner_text()
+        status = page.get_by_role("status")
+        assert "did not complete" in status.inner_text()
+        with store(gateway) as history:
+            saved = history.latest().turns
+        assert [(t.complete, t.error) for t in saved] == [(False, "HTTPStatusError")] * 2
+
+    def test_going_to_another_conversation_while_it_streams_and_back(self, page) -> None:
+        send(page, "look here first")
+        answered(page)
+        page.get_by_role("button", name="New chat").click()
+        send(page, "answer slowly while I look elsewhere")
+        page.wait_for_selector("article.streaming .body:has-text('s1')")
+        nav = page.get_by_role("navigation", name="Conversations")
+        nav.get_by_role("link", name="look here first").click()
+        page.wait_for_selector("article[data-role=user]:has-text('look here first')")
+        nav.get_by_role("link", name="answer slowly while I look elsewhere").click()
+        answer = answered(page)
+        assert "s39" in answer.inner_text()
+        assert "look elsewhere" in page.locator("article[data-role=user]").inner_text()
+
+
 class TestUntrustedText:
     def test_script_and_onerror_payloads_do_not_run_and_javascript_links_are_dead(
         self, page

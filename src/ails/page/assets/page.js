@@ -446,6 +446,11 @@ async function open(id, focusSeq) {
     current.head = data.live.question;
     renderConversation();
     follow(id, data.live);
+  } else if (data.live && state.live && state.live.id === id && state.live.article) {
+    // Back to the conversation this tab is streaming into: show it again.
+    current.head = data.live.question;
+    renderConversation();
+    el.messages.append(state.live.article);
   } else {
     renderConversation(focusSeq === undefined);
   }
@@ -475,7 +480,7 @@ function route() {
   const id = params.get("c");
   const seq = params.has("m") ? Number(params.get("m")) : undefined;
   if (!id) return newChat();
-  if (state.live && state.live.id === id && seq === undefined) return undefined;
+  if (state.live && state.live.id === id && seq === undefined && state.live.article?.isConnected) return undefined;
   return open(id, seq).catch((error) => say(`Could not open it: ${error.message}`, true));
 }
 
@@ -597,15 +602,16 @@ async function finish(live, ended) {
   if (live.frame) cancelAnimationFrame(live.frame);
   state.live = null;
   setStreaming(false);
-  if (live.id) {
+  const shown = state.current && state.current.info.id;
+  if (live.id && (shown === live.id || !live.article || live.article.isConnected)) {
     // The saved answer, its branches and the title, as the gateway has them now.
     try {
       await open(live.id);
     } catch (error) {
       say(`Could not reload the conversation: ${error.message}`, true);
     }
-    refreshList().catch(() => {});
   }
+  refreshList().catch(() => {});
   if (ended && ended.error && ended.error !== "Stopped") say(`The answer did not complete: ${ended.message || ended.error}`, true);
   else if (ended && ended.error === "Stopped") say("Stopped.");
 }
