@@ -1,4 +1,8 @@
-"""The page in a real browser: one Chromium per session, a gateway and a fake server per module.
+"""The page in a real browser: one Chromium, a gateway and a fake server per module.
+
+Module scope, not session: Playwright's sync API keeps an event loop running
+in this thread while it is open, and the async tests of the other folders
+could not run their own loops meanwhile.
 
 Without a browser the tests skip on a developer's machine (and the summary
 says which, and how to get them); under CI (``CI=true``) they fail instead.
@@ -32,7 +36,7 @@ def _ci() -> bool:
     return os.environ.get("CI", "").lower() == "true"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     why = chromium_available()
     if why is not None:

@@ -1,6 +1,6 @@
 """The browser tests' setup: Debian's Chromium through Playwright, a gateway process, fixtures.
 
-One browser per session (launching costs about a second); a fresh context
+One browser per module (launching costs about a second); a fresh context
 (its own storage) per test. The gateway is a real ``ails gateway`` process
 in front of a :class:`~ails.testing.FakeServer` with the fixtures below.
 """
