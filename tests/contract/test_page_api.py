@@ -160,6 +160,15 @@ class TestAnswers:
         )
         assert response.status_code == 404
 
+    def test_a_body_must_be_json_so_another_site_cannot_post_a_form(self, gateway: str) -> None:
+        response = requests.post(
+            f"{gateway}/page/api/answers",
+            data=b'{"content": "x"}',
+            headers={"content-type": "text/plain"},
+            timeout=10,
+        )
+        assert response.status_code == 415
+
     def test_regenerate_must_name_a_question_and_after_a_message(self, gateway: str) -> None:
         head, *_ = ask(gateway, content="q")
         id = head["conversation"]

@@ -137,6 +137,11 @@ def _json(data: Any, status: int = 200) -> web.Response:
 
 
 async def _body(request: web.Request) -> dict[str, Any]:
+    if request.can_read_body and request.content_type != "application/json":
+        # Another site's form can send text/plain without asking first; JSON it cannot.
+        raise _Refused(
+            _Error(415, "send the body as application/json", code="unsupported_media_type")
+        )
     try:
         data = json.loads(await request.read() or b"{}")
     except ValueError:
