@@ -7,7 +7,7 @@ DOCS_STAMP := $(VENV)/.installed-docs
 BENCH_STAMP := $(VENV)/.installed-bench
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test lint type cov check docs bench fuzz fmt clean
+.PHONY: help install demo test lint type cov check docs bench fuzz fmt clean vendor screenshots
 
 help:
 	@echo "make demo   - stream a signed chat against the embedded fake server"
@@ -16,6 +16,8 @@ help:
 	@echo "make docs   - build the documentation site into site/ (mkdocs --strict)"
 	@echo "make bench  - benchmarks against a raw-socket floor (writes benchmarks/results.md)"
 	@echo "make fuzz   - fuzz the parser for FUZZ_SECONDS (default 300); prints the input count"
+	@echo "make vendor - refresh the page's vendored libraries from npm (pinned in .ci/vendor-page)"
+	@echo "make screenshots - the page at desktop and phone width, into docs/images (needs chromium)"
 	@echo "make lint / type / cov / fmt / clean"
 
 $(STAMP): pyproject.toml
@@ -67,6 +69,13 @@ bench: $(BENCH_STAMP)
 FUZZ_SECONDS ?= 300
 fuzz: $(STAMP)
 	$(BIN)/python tests/fuzz/fuzz_parser.py --seconds $(FUZZ_SECONDS)
+
+# The page's libraries (marked, DOMPurify, highlight.js) are committed; this refreshes them.
+vendor:
+	.ci/vendor-page
+
+screenshots: $(STAMP)
+	$(BIN)/python -m benchmarks.page --screenshots docs/images
 
 fmt: $(STAMP)
 	$(BIN)/ruff format src tests docs
