@@ -1,0 +1,39 @@
+"""Fixtures for the compatibility tests: the two upstreams, and a gateway per test."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+
+import pytest
+
+from ails.testing import FakeServer
+
+from .support import Upstream, ails_server, openai_server, running_gateway
+
+#: ``gateway(fixture, profile="openai")`` starts a gateway in front of that upstream.
+GatewayFactory = Callable[..., Upstream]
+
+
+@pytest.fixture(scope="session")
+def openai_upstream() -> Iterator[FakeServer]:
+    with openai_server() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def ails_upstream() -> Iterator[FakeServer]:
+    with ails_server() as server:
+        yield server
+
+
+@pytest.fixture
+def gateway(openai_upstream: FakeServer, ails_upstream: FakeServer) -> Iterator[GatewayFactory]:
+    """A factory of gateways that all stop when the test ends."""
+    servers = {"openai": openai_upstream, "ails": ails_upstream}
+    with ExitStack() as stack:
+
+        def start(fixture: str, *, profile: str = "openai") -> Upstream:
+            return stack.enter_context(running_gateway(servers[profile], fixture))
+
+        yield start
