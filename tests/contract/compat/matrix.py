@@ -72,7 +72,10 @@ CLIENTS = (
         "langchain-openai",
         "langchain-openai",
         "`ChatOpenAI(base_url=...)`: `invoke`, `stream`, `bind_tools`, `use_responses_api=True`",
-        "`langchain_core.exceptions.ContextOverflowError`",
+        "`OpenAIInvalidRequestError` (an `openai.BadRequestError` and a LangChain "
+        "`ModelError`), `code == 'context_length_exceeded'`; not `ContextOverflowError`, "
+        "which langchain-openai 1.8 finds by the code in the exception's text, and openai 3 "
+        "puts only the message there (against OpenAI itself too)",
     ),
     Client(
         "test_llm",

@@ -160,7 +160,12 @@ def test_errors_context_length(configure: Configure) -> None:
     with pytest.raises(openai.BadRequestError) as caught:
         llm.get_model(NAME).prompt("hi").text()
     assert (caught.value.status_code, caught.value.code) == (400, "context_length_exceeded")
-    assert caught.value.message == CONTEXT_MESSAGE
+    assert caught.value.body == {
+        "message": CONTEXT_MESSAGE,
+        "type": "invalid_request_error",
+        "param": "messages",
+        "code": "context_length_exceeded",
+    }
     assert_one_request(upstream)
 
 

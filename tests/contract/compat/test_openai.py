@@ -202,5 +202,10 @@ def test_errors_context_length(gateway: GatewayFactory) -> None:
         c.chat.completions.create(model=MODEL, messages=QUESTION)
     assert caught.value.status_code == 400
     assert caught.value.code == "context_length_exceeded"
-    assert caught.value.message == CONTEXT_MESSAGE
+    assert caught.value.body == {
+        "message": CONTEXT_MESSAGE,
+        "type": "invalid_request_error",
+        "param": "messages",
+        "code": "context_length_exceeded",
+    }
     assert_one_request(upstream)

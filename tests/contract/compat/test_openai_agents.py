@@ -160,5 +160,10 @@ async def test_errors_context_length(gateway: GatewayFactory, model: Models) -> 
     with pytest.raises(openai.BadRequestError) as caught:
         await Runner.run(agent, "hi")
     assert (caught.value.status_code, caught.value.code) == (400, "context_length_exceeded")
-    assert caught.value.message == CONTEXT_MESSAGE
+    assert caught.value.body == {
+        "message": CONTEXT_MESSAGE,
+        "type": "invalid_request_error",
+        "param": "messages",
+        "code": "context_length_exceeded",
+    }
     assert_one_request(upstream)
