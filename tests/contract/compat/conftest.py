@@ -9,7 +9,7 @@ import pytest
 
 from ails.testing import FakeServer
 
-from .support import Upstream, ails_server, openai_server, running_gateway
+from .support import TOOL_FIXTURE, Upstream, ails_server, openai_server, running_gateway
 
 #: ``gateway(fixture, profile="openai")`` starts a gateway in front of that upstream.
 GatewayFactory = Callable[..., Upstream]
@@ -22,18 +22,28 @@ def openai_upstream() -> Iterator[FakeServer]:
 
 
 @pytest.fixture(scope="session")
+def tools_upstream() -> Iterator[FakeServer]:
+    with openai_server(check=False) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
 def ails_upstream() -> Iterator[FakeServer]:
     with ails_server() as server:
         yield server
 
 
 @pytest.fixture
-def gateway(openai_upstream: FakeServer, ails_upstream: FakeServer) -> Iterator[GatewayFactory]:
+def gateway(
+    openai_upstream: FakeServer, tools_upstream: FakeServer, ails_upstream: FakeServer
+) -> Iterator[GatewayFactory]:
     """A factory of gateways that all stop when the test ends."""
     servers = {"openai": openai_upstream, "ails": ails_upstream}
     with ExitStack() as stack:
 
         def start(fixture: str, *, profile: str = "openai") -> Upstream:
-            return stack.enter_context(running_gateway(servers[profile], fixture))
+            # The tool round trips go to the upstream that leaves bodies unchecked.
+            server = tools_upstream if fixture == TOOL_FIXTURE else servers[profile]
+            return stack.enter_context(running_gateway(server, fixture))
 
         yield start

@@ -35,6 +35,8 @@ CLIENT_KEY = "sk-client-not-checked"
 TEXT = "Hello from the gateway."
 USAGE = {"prompt_tokens": 9, "completion_tokens": 5, "total_tokens": 14}
 TOOL_NAME = "get_weather"
+#: The fixture that asks for the tool, then answers with its result.
+TOOL_FIXTURE = "compat-tool"
 TOOL_ARGUMENTS = '{"city": "Paris"}'
 TOOL_RESULT = "21 degrees and sunny"
 AFTER_TOOL = "It is 21 degrees and sunny in Paris."
@@ -190,10 +192,20 @@ def running_gateway(server: FakeServer, fixture: str) -> Iterator[Upstream]:
         yield Upstream(url=gateway.url, server=server, base=base)
 
 
-def openai_server() -> FakeServer:
-    """An OpenAI-compatible upstream that checks its key, with the compat fixtures."""
+def openai_server(*, check: bool = True) -> FakeServer:
+    """An OpenAI-compatible upstream that checks its key and bodies, with the compat fixtures.
+
+    ``check=False`` is for the tool round trips: the fake's own OpenAI checks
+    refuse an assistant message with ``tool_calls`` and ``content: null``, and
+    a ``tool`` message, so those bodies are checked by
+    :func:`assert_tool_round_trip` instead.
+    """
     return FakeServer(
-        profile="openai", api_key=UPSTREAM_KEY, fixtures=compat_fixtures(), delay_scale=0.0
+        profile="openai",
+        api_key=UPSTREAM_KEY,
+        check=check,
+        fixtures=compat_fixtures(),
+        delay_scale=0.0,
     )
 
 
