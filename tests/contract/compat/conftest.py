@@ -14,6 +14,14 @@ from .support import TOOL_FIXTURE, Upstream, ails_server, openai_server, running
 #: ``gateway(fixture, profile="openai")`` starts a gateway in front of that upstream.
 GatewayFactory = Callable[..., Upstream]
 
+#: Every test id collected here (``test_x.py::test_y[z]``), before ``-k`` or ``-m``
+#: deselect any: test_matrix.py checks the page's ids against them.
+COLLECTED: set[str] = set()
+
+
+def pytest_itemcollected(item: pytest.Item) -> None:
+    COLLECTED.add(item.nodeid.rpartition("/")[2])
+
 
 @pytest.fixture(scope="session")
 def openai_upstream() -> Iterator[FakeServer]:
