@@ -137,3 +137,9 @@ class TestSdist:
 
     def test_holds_no_caches(self, sdist_names):
         assert not [name for name in sdist_names if "__pycache__" in name or name.endswith(".pyc")]
+
+    def test_holds_the_ai_sdk_project_but_not_its_install(self, sdist_names):
+        # make test runs npm ci from the lock file; node_modules is tens of MB.
+        js = "tests/contract/compat/js/"
+        assert {js + "package.json", js + "package-lock.json", js + "compat.mjs"} <= sdist_names
+        assert not [name for name in sdist_names if "node_modules" in name]
