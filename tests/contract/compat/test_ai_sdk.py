@@ -27,7 +27,6 @@ from .support import (
     PLAIN_TEXT,
     PROFILES,
     TEXT,
-    WAITS_FOR_ERRORS,
     WAITS_FOR_RESPONSES,
     WAITS_FOR_TOOLS,
     assert_counts,
@@ -126,7 +125,6 @@ def test_usage(node: str, gateway: GatewayFactory, profile: str, scenario: str) 
     )
 
 
-@WAITS_FOR_ERRORS
 def test_errors_context_length(node: str, gateway: GatewayFactory) -> None:
     upstream = gateway("compat-context-length")
     result = sdk(node, "error", upstream.url)

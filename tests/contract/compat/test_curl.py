@@ -21,7 +21,6 @@ from .support import (
     TEXT,
     TOOL_ARGUMENTS,
     TOOL_NAME,
-    WAITS_FOR_ERRORS,
     WAITS_FOR_RESPONSES,
     WAITS_FOR_TOOLS,
     WEATHER_PARAMETERS,
@@ -140,7 +139,6 @@ def test_usage(gateway: GatewayFactory, profile: str) -> None:
     )
 
 
-@WAITS_FOR_ERRORS
 def test_errors_context_length(gateway: GatewayFactory) -> None:
     upstream = gateway("compat-context-length")
     status, text = curl(upstream.url + "/chat/completions", {"model": MODEL, "messages": QUESTION})

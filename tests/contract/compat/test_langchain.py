@@ -22,7 +22,6 @@ from .support import (
     TEXT,
     TOOL_NAME,
     TOOL_RESULT,
-    WAITS_FOR_ERRORS,
     WAITS_FOR_RESPONSES,
     WAITS_FOR_TOOLS,
     assert_counts,
@@ -114,7 +113,6 @@ def test_usage(gateway: GatewayFactory, profile: str, stream: bool) -> None:
     assert_counts(usage["input_tokens"], usage["output_tokens"], usage["total_tokens"], profile)
 
 
-@WAITS_FOR_ERRORS
 def test_errors_context_length(gateway: GatewayFactory) -> None:
     upstream = gateway("compat-context-length")
     # LangChain's own retry default: a 400 must not be retried.

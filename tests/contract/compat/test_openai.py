@@ -22,7 +22,6 @@ from .support import (
     TOOL_ARGUMENTS,
     TOOL_NAME,
     TOOL_RESULT,
-    WAITS_FOR_ERRORS,
     WAITS_FOR_RESPONSES,
     WAITS_FOR_TOOLS,
     WEATHER_PARAMETERS,
@@ -191,7 +190,6 @@ def test_usage_streamed(sdk: Any, profile: str) -> None:
     assert_counts(usage.prompt_tokens, usage.completion_tokens, usage.total_tokens, profile)
 
 
-@WAITS_FOR_ERRORS
 def test_errors_context_length(gateway: GatewayFactory) -> None:
     upstream = gateway("compat-context-length")
     # The SDK's own retry policy (two retries of a 5xx): a 400 must not be retried.

@@ -29,7 +29,6 @@ from .support import (
     TEXT,
     TOOL_NAME,
     TOOL_RESULT,
-    WAITS_FOR_ERRORS,
     WAITS_FOR_RESPONSES,
     WAITS_FOR_TOOLS,
     assert_counts,
@@ -153,7 +152,6 @@ async def test_usage(gateway: GatewayFactory, model: Models, profile: str, strea
     assert_counts(usage.input_tokens, usage.output_tokens, usage.total_tokens, profile)
 
 
-@WAITS_FOR_ERRORS
 async def test_errors_context_length(gateway: GatewayFactory, model: Models) -> None:
     upstream = gateway("compat-context-length")
     agent = Agent(name="a", model=model(upstream.url, retries=2))

@@ -23,7 +23,6 @@ from .support import (
     TEXT,
     TOOL_NAME,
     TOOL_RESULT,
-    WAITS_FOR_ERRORS,
     WAITS_FOR_RESPONSES,
     WAITS_FOR_TOOLS,
     assert_counts,
@@ -126,7 +125,6 @@ async def test_usage(gateway: GatewayFactory, model: Models, profile: str) -> No
     assert usage.requests == 1
 
 
-@WAITS_FOR_ERRORS
 async def test_errors_context_length(gateway: GatewayFactory, model: Models) -> None:
     upstream = gateway("compat-context-length")
     # The SDK's retry default under pydantic-ai: a 400 must not be retried.
