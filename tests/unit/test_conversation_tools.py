@@ -24,6 +24,7 @@ ASKED = (
     Turn(Role.ASSISTANT, "", tool_calls=(WEATHER, TIME)),
 )
 RESULTS = [Message.tool("call_1", '{"temp": 21}'), Message.tool("call_2", "12:00")]
+TOOL = {"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}
 
 
 def wire(transport: MockTransport, index: int = -1) -> list[dict[str, Any]]:
@@ -265,7 +266,9 @@ class TestARoundTrip:
             conv, transport = openai_conversation(
                 tool_call_answer(WEATHER, TIME), turns=(), store=store
             )
-            done = conv.create("weather and time in Paris?")
+            done = conv.create("weather and time in Paris?", tools=[TOOL], tool_choice="auto")
+            body = json.loads(transport.requests[0].body)
+            assert (body["tools"], body["tool_choice"]) == ([TOOL], "auto")
             assert (done.finish_reason, done.tool_calls) == ("tool_calls", (WEATHER, TIME))
             assert conv.messages[1].tool_calls == (WEATHER, TIME)
             assert conv.model == "gpt-4o-mini"

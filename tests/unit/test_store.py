@@ -297,8 +297,8 @@ class TestMigrations:
         conn = sqlite3.connect(store.path)
         assert conn.execute("PRAGMA user_version").fetchone() == (schema.latest_version(),)
         assert conn.execute("PRAGMA application_id").fetchone() == (schema.APPLICATION_ID,)
-        # 1: the first release, 2: tool calls, 3: the full-text index.
-        assert schema.latest_version() == 3
+        # 1: the first release, 2: tool calls, 3: the full-text index, 4: branches.
+        assert schema.latest_version() == 4
 
     def test_an_older_file_is_upgraded_in_place_keeping_its_data(
         self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

@@ -171,12 +171,19 @@ class TestMigration:
         path = tmp_path / "history.db"
         with monkeypatch.context() as patch:
             patch.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:2])
-            with ConversationStore(path) as old:
-                save(old, "before", "Привет из прошлого")
+            ConversationStore(path).close()
+        # Rows written as an ails of that version did (today's store writes later columns).
+        with sqlite3.connect(path) as conn:
+            conn.execute("INSERT INTO conversations (id, created, updated) VALUES ('before', 1, 1)")
+            conn.execute(
+                "INSERT INTO messages (conversation_id, seq, role, content, created, complete) "
+                "VALUES ('before', 1, 'user', 'Привет из прошлого', 1, 1)"
+            )
         assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone() == (2,)
 
         with ConversationStore(path) as upgraded:
             hits = upgraded.search("прошлого")
 
         assert [h.conversation_id for h in hits] == ["before"]
-        assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone() == (3,)
+        version = sqlite3.connect(path).execute("PRAGMA user_version").fetchone()
+        assert version == (schema.latest_version(),)

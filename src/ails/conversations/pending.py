@@ -103,21 +103,14 @@ class PendingAnswer:
         self._stream = weakref.ref(stream)
 
     @property
-    def recorded(self) -> bool:
-        """True once the answer is in the history."""
-        return self.completion is not None
-
-    @property
     def dropped(self) -> bool:
         """True when its stream was collected before it recorded the answer."""
         return self.completion is None and self._stream is not None and self._stream() is None
 
     @property
     def stream(self) -> Any:
-        """The stream, while it is alive and the answer not recorded; else ``None``."""
-        if self.completion is not None or self._stream is None:
-            return None
-        return self._stream()
+        """The stream while it is alive (``None`` once collected, or before :meth:`watch`)."""
+        return None if self._stream is None else self._stream()
 
     def begin(self) -> None:
         """Start the clock for the duration: the request goes out when iteration starts."""

@@ -15,9 +15,13 @@ __all__ = [
     "MATCH_END",
     "MATCH_START",
     "ConversationInfo",
+    "ConversationTree",
     "HistoryStore",
+    "Node",
     "SavedConversation",
     "SearchHit",
+    "branch_to",
+    "newest_leaf",
     "public_url",
 ]
 
@@ -88,6 +92,67 @@ class SavedConversation:
     def title(self) -> str | None:
         """The title, from the first question."""
         return self.info.title or derive_title(self.turns)
+
+
+@attrs.frozen
+class Node:
+    """One stored message and where it sits: its ``seq`` and the ``seq`` it follows.
+
+    ``parent`` is ``None`` for a first question. Two nodes with the same
+    parent are branches: an edited question, or a regenerated answer.
+    """
+
+    seq: int
+    parent: int | None
+    turn: Turn
+
+
+def _to_nodes(nodes: Iterable[Node]) -> tuple[Node, ...]:
+    return tuple(nodes)
+
+
+def newest_leaf(nodes: Sequence[Node], seq: int) -> int:
+    """The last message of the newest branch through ``seq``: follow the newest child down."""
+    newest: dict[int, int] = {}
+    for node in nodes:
+        if node.parent is not None and node.seq > newest.get(node.parent, -1):
+            newest[node.parent] = node.seq
+    while seq in newest:
+        seq = newest[seq]
+    return seq
+
+
+def branch_to(nodes: Sequence[Node], head: int | None) -> list[Node]:
+    """The messages from the first question down to ``head`` (``None``: the newest message)."""
+    if not nodes:
+        return []
+    by_seq = {node.seq: node for node in nodes}
+    seq: int | None = head if head in by_seq else max(by_seq)
+    path: list[Node] = []
+    while seq is not None and seq in by_seq and len(path) <= len(by_seq):
+        node = by_seq[seq]
+        path.append(node)
+        seq = node.parent
+    path.reverse()
+    return path
+
+
+@attrs.frozen
+class ConversationTree:
+    """A conversation with every branch: its row, all its messages, and the one shown last.
+
+    ``head`` is the ``seq`` of the last message of the branch shown last
+    (what :meth:`~ails.ConversationStore.load` returns and ``ails chat -c``
+    goes on from); ``None`` before the first message.
+    """
+
+    info: ConversationInfo
+    nodes: tuple[Node, ...] = attrs.field(converter=_to_nodes)
+    head: int | None = None
+
+    def branch(self) -> list[Node]:
+        """The messages of the branch shown last, first question first."""
+        return branch_to(self.nodes, self.head)
 
 
 @attrs.frozen

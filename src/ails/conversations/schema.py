@@ -141,6 +141,23 @@ MIGRATIONS: list[Sequence[str]] = [
     # 3: the full-text index behind ConversationStore.search and ails logs -q
     # (after 2, which rebuilt the messages table: its triggers start here).
     MESSAGE_SEARCH,
+    # 4: branches. Each message names the one it answers or follows (``parent``, a
+    # ``seq`` of the same conversation; NULL for a first question), so an edited
+    # question or a regenerated answer is a sibling and the old one stays. A
+    # conversation's ``head`` is the last message of the branch shown last
+    # (NULL: its newest message), the one ``ails chat -c`` goes on from. The
+    # history so far becomes one branch: each message follows the one before.
+    (
+        "ALTER TABLE messages ADD COLUMN parent INTEGER",
+        """
+        UPDATE messages SET parent = (
+            SELECT max(before.seq) FROM messages AS before
+            WHERE before.conversation_id = messages.conversation_id AND before.seq < messages.seq
+        )
+        """,
+        "ALTER TABLE conversations ADD COLUMN head INTEGER",
+        "CREATE INDEX messages_by_parent ON messages (conversation_id, parent)",
+    ),
 ]
 
 

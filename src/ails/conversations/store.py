@@ -28,8 +28,11 @@ from ails.conversations.saved import (
     MATCH_END,
     MATCH_START,
     ConversationInfo,
+    ConversationTree,
+    Node,
     SavedConversation,
     SearchHit,
+    newest_leaf,
 )
 from ails.conversations.writer import StoreWriter
 from ails.domain.completion import ToolCall
@@ -50,6 +53,10 @@ _TURN_COLUMNS = (
     "role, content, created, complete, tokens, time_to_first_token, duration, error, "
     "tool_calls, tool_call_id"
 )
+_HEAD = """
+    SELECT coalesce(head, (SELECT max(seq) FROM messages WHERE conversation_id = ?1))
+    FROM conversations WHERE id = ?1
+"""
 _UPSERT = f"""
     INSERT INTO conversations ({_INFO_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (id) DO UPDATE SET
@@ -245,22 +252,8 @@ class ConversationStore:
         (same role, time and text) and still complete as replaced by a retry
         (``error="superseded"``). A turn that was never stored marks nothing.
         """
-        row = (
-            info.id,
-            info.created,
-            info.updated,
-            info.title,
-            info.model,
-            info.profile,
-            info.base_url,
-            info.system,
-        )
         with self._write() as conn:
-            conn.execute(_UPSERT, row)
-            (last,) = conn.execute(
-                "SELECT coalesce(max(seq), 0) FROM messages WHERE conversation_id = ?",
-                (info.id,),
-            ).fetchone()
+            conn.execute(_UPSERT, _row(info))
             if supersede:
                 # Matched by what the turns are, not counted from the end:
                 # the file may lack turns the memory has (a failed write).
@@ -272,26 +265,79 @@ class ConversationStore:
                         for turn in supersede
                     ],
                 )
-            conn.executemany(
-                f"INSERT INTO messages (conversation_id, seq, {_TURN_COLUMNS}) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        info.id,
-                        last + offset,
-                        turn.role.value,
-                        turn.content,
-                        turn.created,
-                        int(turn.complete),
-                        turn.tokens,
-                        turn.time_to_first_token,
-                        turn.duration,
-                        turn.error,
-                        _calls_to_json(turn.tool_calls),
-                        turn.tool_call_id,
-                    )
-                    for offset, turn in enumerate(turns, start=1)
-                ],
+            # After the branch shown last: what ``ails chat -c`` resumed.
+            (head,) = conn.execute(_HEAD, (info.id,)).fetchone()
+            _insert(conn, info.id, head, turns)
+
+    def add(
+        self,
+        info: ConversationInfo,
+        turns: Sequence[Turn],
+        *,
+        parent: int | None,
+        settle: tuple[int, bool, str | None] | None = None,
+    ) -> list[int]:
+        """Add ``turns`` as a branch below message ``parent`` and show it; returns their seqs.
+
+        ``parent=None`` starts from the top (an edited first question). The
+        conversation row ``info`` is created or updated as by :meth:`append`,
+        and the new last message becomes the one shown (``head``).
+        ``settle=(seq, complete, error)`` first marks that message's
+        ``complete`` and ``error`` (a question whose answer came in, or did
+        not), in the same transaction.
+        """
+        with self._write() as conn:
+            conn.execute(_UPSERT, _row(info))
+            if parent is not None:
+                self._node(conn, info.id, parent)
+            if settle is not None:
+                seq, complete, error = settle
+                conn.execute(
+                    "UPDATE messages SET complete = ?, error = ? "
+                    "WHERE conversation_id = ? AND seq = ?",
+                    (int(complete), error, info.id, seq),
+                )
+            return _insert(conn, info.id, parent, turns)
+
+    def select(self, id: str, seq: int) -> int:
+        """Show the branch through message ``seq``: its newest continuation; returns its last seq.
+
+        ``load`` and ``ails chat -c`` then go on from that branch.
+        """
+        with self._write() as conn:
+            full = self._resolve(conn, id)
+            self._node(conn, full, seq)
+            rows = conn.execute(
+                "SELECT seq, parent FROM messages WHERE conversation_id = ?", (full,)
+            ).fetchall()
+            nodes = [Node(row[0], row[1], Turn.user("")) for row in rows]
+            head = newest_leaf(nodes, seq)
+            conn.execute("UPDATE conversations SET head = ? WHERE id = ?", (head, full))
+        return head
+
+    def rename(self, id: str, title: str) -> str:
+        """Give a conversation its own title; returns its full id."""
+        with self._write() as conn:
+            full = self._resolve(conn, id)
+            conn.execute("UPDATE conversations SET title = ? WHERE id = ?", (title, full))
+        return full
+
+    def set_system(self, id: str, system: str | None) -> str:
+        """Change the system message sent with the conversation's next questions."""
+        with self._write() as conn:
+            full = self._resolve(conn, id)
+            conn.execute("UPDATE conversations SET system = ? WHERE id = ?", (system, full))
+        return full
+
+    def _node(self, conn: sqlite3.Connection, id: str, seq: int) -> None:
+        found = conn.execute(
+            "SELECT 1 FROM messages WHERE conversation_id = ? AND seq = ?", (id, seq)
+        ).fetchone()
+        if not found:
+            raise ConversationNotFoundError(
+                f"conversation {id!r} in {self._path} has no message {seq}; reload it",
+                path=str(self._path),
+                conversation_id=id,
             )
 
     def delete(self, id: str) -> str:
@@ -357,10 +403,17 @@ class ConversationStore:
             ]
 
     def load(self, id: str) -> SavedConversation:
-        """One conversation with all its turns; ``id`` may be a unique prefix.
+        """One conversation with the turns of the branch shown last; ``id`` may be a unique prefix.
 
-        Raises ``ConversationNotFoundError`` when there is none.
+        A conversation never edited or regenerated in the page has one
+        branch: all its turns. Raises ``ConversationNotFoundError`` when there
+        is none. :meth:`tree` has every branch.
         """
+        tree = self.tree(id)
+        return SavedConversation(tree.info, tuple(node.turn for node in tree.branch()))
+
+    def tree(self, id: str) -> ConversationTree:
+        """One conversation with every message of every branch, and the branch shown last."""
         with self._errors():
             conn = self._connection()
             with conn:  # one read transaction: the row and its turns agree
@@ -372,11 +425,14 @@ class ConversationStore:
                     "FROM conversations WHERE id = ?1",
                     (full,),
                 ).fetchall()
-                turns = conn.execute(
-                    f"SELECT {_TURN_COLUMNS} FROM messages WHERE conversation_id = ? ORDER BY seq",
+                (head,) = conn.execute(_HEAD, (full,)).fetchone()
+                rows = conn.execute(
+                    f"SELECT seq, parent, {_TURN_COLUMNS} FROM messages "
+                    "WHERE conversation_id = ? ORDER BY seq",
                     (full,),
                 ).fetchall()
-        return SavedConversation(_info(row), tuple(_turn(t) for t in turns))
+        nodes = tuple(Node(r[0], r[1], _turn(r[2:])) for r in rows)
+        return ConversationTree(_info(row), nodes, head)
 
     def latest(self) -> SavedConversation | None:
         """The most recently updated conversation, or ``None`` when there is none."""
@@ -388,6 +444,55 @@ class ConversationStore:
         from ails.conversations.export import export
 
         return export(self.load(id), format)
+
+
+def _row(info: ConversationInfo) -> tuple[Any, ...]:
+    return (
+        info.id,
+        info.created,
+        info.updated,
+        info.title,
+        info.model,
+        info.profile,
+        info.base_url,
+        info.system,
+    )
+
+
+def _insert(
+    conn: sqlite3.Connection, id: str, parent: int | None, turns: Sequence[Turn]
+) -> list[int]:
+    """Insert ``turns`` each after the one before, the first after ``parent``; show the last."""
+    (last,) = conn.execute(
+        "SELECT coalesce(max(seq), 0) FROM messages WHERE conversation_id = ?", (id,)
+    ).fetchone()
+    seqs = list(range(last + 1, last + 1 + len(turns)))
+    parents = [parent, *seqs][: len(seqs)]
+    conn.executemany(
+        f"INSERT INTO messages (conversation_id, seq, parent, {_TURN_COLUMNS}) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (
+                id,
+                seq,
+                above,
+                turn.role.value,
+                turn.content,
+                turn.created,
+                int(turn.complete),
+                turn.tokens,
+                turn.time_to_first_token,
+                turn.duration,
+                turn.error,
+                _calls_to_json(turn.tool_calls),
+                turn.tool_call_id,
+            )
+            for seq, above, turn in zip(seqs, parents, turns, strict=True)
+        ],
+    )
+    if seqs:
+        conn.execute("UPDATE conversations SET head = ? WHERE id = ?", (seqs[-1], id))
+    return seqs
 
 
 def _info(row: Any) -> ConversationInfo:
