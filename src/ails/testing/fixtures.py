@@ -33,6 +33,15 @@ answer, or ``{"error": "<ails.errors class name>", ...}`` with any of
 ``message_contains`` (strings the error message must hold). ``attempts`` may
 accompany ``text`` too. ``client_options`` are keyword arguments the kit
 passes to the client for this fixture (JSON values only).
+
+What the finished ``ails.Completion`` holds may be expected too (the kit
+reads it through ``stream.events()`` and ``create()``): ``tool_calls`` (a
+list of ``{"id", "name", "arguments"}``), ``reasoning``, ``finish_reason``,
+``usage`` (``{"prompt_tokens", "completion_tokens", "total_tokens"}``) and
+``outcome``; and ``events``, the deltas in arrival order, each
+``{"text": ...}``, ``{"reasoning": ...}`` or ``{"tool_call": {"index",
+"id", "name", "arguments"}}`` (``id`` and ``name`` null after a call's
+first piece).
 """
 
 from __future__ import annotations

@@ -41,7 +41,7 @@ from ails.testing.fixtures import (
     unknown_fixture_message,
 )
 from ails.testing.replay import ClientGone, send_simple, write_reply
-from ails.testing.threaded import Handler, ThreadedServer
+from ails.testing.threaded import ConnectionHandler, ThreadedServer
 
 __all__ = ["MAX_BODY_SIZE", "FakeServer", "RecordedRequest"]
 
@@ -158,9 +158,14 @@ class FakeServer:
         if self._server is not None:
             raise RuntimeError("this FakeServer is already running")
         self._stopping.clear()  # a stopped server may be started again
-        server = ThreadedServer(("127.0.0.1", self._port), Handler)
-        server.owner = self
-        server.slots = threading.BoundedSemaphore(self.max_connections)
+        server = ThreadedServer(
+            ("127.0.0.1", self._port),
+            answer=self._serve,
+            track=self._track,
+            stopping=self._stopping,
+            connection_timeout=self.connection_timeout,
+            max_connections=self.max_connections,
+        )
         if self._tls is not None:
             # The handshake happens in each connection's thread (see setup).
             server.socket = self._tls.wrap_socket(
@@ -266,7 +271,7 @@ class FakeServer:
                 raise AssertionError(f"expected {count} requests, got {self.request_count}")
             return list(self.requests)
 
-    def _track(self, connection: socket.socket, *, add: bool) -> None:
+    def _track(self, connection: socket.socket, add: bool) -> None:
         with self._lock:
             if add:
                 self._connections.add(connection)
@@ -277,7 +282,7 @@ class FakeServer:
 
     # -- serving ----------------------------------------------------------------------
 
-    def _serve(self, handler: Handler) -> None:
+    def _serve(self, handler: ConnectionHandler) -> None:
         url = urlsplit(handler.path)
         headers = {name.lower(): value for name, value in handler.headers.items()}
         length, refused = body_length(headers)

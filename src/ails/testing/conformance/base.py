@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 import pytest
 
-from ails.testing.conformance.support import OPENAI_KEY, Outcome, make_certificate
+from ails.testing.conformance.support import OPENAI_KEY, ChatResult, make_certificate
 from ails.testing.server import FakeServer
 
 
@@ -73,7 +73,7 @@ class ContractBase:
         leave: str = "break",
         transport_options: dict[str, Any] | None = None,
         **options: Any,
-    ) -> Outcome:
+    ) -> ChatResult:
         """Run one chat through the transport under test.
 
         ``stop_after`` tokens, then leave the stream: ``"break"`` out of its
@@ -88,7 +88,7 @@ class ContractBase:
         stops: list[int | None],
         *,
         transport_options: dict[str, Any] | None = None,
-    ) -> list[Outcome]:
+    ) -> list[ChatResult]:
         """One client, one chat per entry of ``stops``, in turn; one outcome each.
 
         An entry is how many tokens to read before leaving with ``break``

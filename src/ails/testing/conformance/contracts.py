@@ -16,7 +16,7 @@ from ails.testing.conformance.leaks import AsyncLeakCases, LeakCases
 from ails.testing.conformance.network import NetworkCases
 from ails.testing.conformance.proxies import ProxyCases
 from ails.testing.conformance.secrets import SecretCases
-from ails.testing.conformance.support import QUESTION, Outcome, contract_options
+from ails.testing.conformance.support import QUESTION, ChatResult, contract_options
 from ails.testing.conformance.timeouts import TimeoutCases
 from ails.testing.conformance.tls import TlsCases
 from ails.testing.conformance.validation import ValidationCases
@@ -55,7 +55,7 @@ class SyncTransportContract(_Contract):
         leave: str = "break",
         transport_options: dict[str, Any] | None = None,
         **options: Any,
-    ) -> Outcome:
+    ) -> ChatResult:
         """Run one chat with :class:`~ails.Client` over the transport under test."""
         started = time.monotonic()
         tokens: list[str] = []
@@ -64,13 +64,13 @@ class SyncTransportContract(_Contract):
             client = Client(transport, base_url=base_url, **contract_options(options))
         except AilsError as error:
             transport.close()
-            return Outcome(tokens, error, time.monotonic() - started)
+            return ChatResult(tokens, error, time.monotonic() - started)
         try:
             with client:
                 _read(client, tokens, stop_after, leave)
         except AilsError as error:
-            return Outcome(tokens, error, time.monotonic() - started)
-        return Outcome(tokens, None, time.monotonic() - started)
+            return ChatResult(tokens, error, time.monotonic() - started)
+        return ChatResult(tokens, None, time.monotonic() - started)
 
     def run_sequence(
         self,
@@ -78,9 +78,9 @@ class SyncTransportContract(_Contract):
         stops: list[int | None],
         *,
         transport_options: dict[str, Any] | None = None,
-    ) -> list[Outcome]:
+    ) -> list[ChatResult]:
         """One :class:`~ails.Client` over the transport under test, one chat per entry."""
-        outcomes: list[Outcome] = []
+        outcomes: list[ChatResult] = []
         transport = self.transport(**(transport_options or {}))
         with Client(transport, base_url=base_url, **contract_options({})) as client:
             for stop_after in stops:
@@ -88,9 +88,9 @@ class SyncTransportContract(_Contract):
                 try:
                     _read(client, tokens, stop_after, "break")
                 except AilsError as error:
-                    outcomes.append(Outcome(tokens, error, time.monotonic() - started))
+                    outcomes.append(ChatResult(tokens, error, time.monotonic() - started))
                 else:
-                    outcomes.append(Outcome(tokens, None, time.monotonic() - started))
+                    outcomes.append(ChatResult(tokens, None, time.monotonic() - started))
         return outcomes
 
     def abandon_streams(self, runs: list[tuple[str, str, int]]) -> None:
@@ -146,7 +146,7 @@ class AsyncTransportContract(_Contract, AsyncLeakCases):
         leave: str = "break",
         transport_options: dict[str, Any] | None = None,
         **options: Any,
-    ) -> Outcome:
+    ) -> ChatResult:
         """Run one chat with :class:`~ails.AsyncClient` over the transport under test."""
         started = time.monotonic()
         outcome = asyncio.run(self._chat(base_url, stop_after, leave, transport_options, options))
@@ -160,20 +160,20 @@ class AsyncTransportContract(_Contract, AsyncLeakCases):
         leave: str,
         transport_options: dict[str, Any] | None,
         options: dict[str, Any],
-    ) -> Outcome:
+    ) -> ChatResult:
         tokens: list[str] = []
         transport = self.transport(**(transport_options or {}))
         try:
             client = AsyncClient(transport, base_url=base_url, **contract_options(options))
         except AilsError as error:
             await transport.aclose()
-            return Outcome(tokens, error)
+            return ChatResult(tokens, error)
         try:
             async with client:
                 await _aread(client, tokens, stop_after, leave)
         except AilsError as error:
-            return Outcome(tokens, error)
-        return Outcome(tokens, None)
+            return ChatResult(tokens, error)
+        return ChatResult(tokens, None)
 
     def run_sequence(
         self,
@@ -181,11 +181,11 @@ class AsyncTransportContract(_Contract, AsyncLeakCases):
         stops: list[int | None],
         *,
         transport_options: dict[str, Any] | None = None,
-    ) -> list[Outcome]:
+    ) -> list[ChatResult]:
         """One :class:`~ails.AsyncClient` over the transport under test, one chat per entry."""
 
-        async def scenario() -> list[Outcome]:
-            outcomes: list[Outcome] = []
+        async def scenario() -> list[ChatResult]:
+            outcomes: list[ChatResult] = []
             transport = self.transport(**(transport_options or {}))
             async with AsyncClient(transport, base_url=base_url, **contract_options({})) as client:
                 for stop_after in stops:
@@ -193,9 +193,9 @@ class AsyncTransportContract(_Contract, AsyncLeakCases):
                     try:
                         await _aread(client, tokens, stop_after, "break")
                     except AilsError as error:
-                        outcomes.append(Outcome(tokens, error))
+                        outcomes.append(ChatResult(tokens, error))
                     else:
-                        outcomes.append(Outcome(tokens, None))
+                        outcomes.append(ChatResult(tokens, None))
             return outcomes
 
         return asyncio.run(scenario())

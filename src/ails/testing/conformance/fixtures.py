@@ -11,7 +11,7 @@ from ails.testing.conformance.base import ContractBase
 from ails.testing.conformance.support import (
     CONTRACT_FIXTURES,
     OPENAI_KEY,
-    Outcome,
+    ChatResult,
     ails_class,
     records_for,
 )
@@ -21,7 +21,7 @@ from ails.testing.server import FakeServer
 class FixtureCases(ContractBase):
     """Each fixture's tokens or error, under the ails and the openai profile."""
 
-    def check_outcome(self, name: str, outcome: Outcome, expect: dict[str, Any]) -> None:
+    def check_outcome(self, name: str, outcome: ChatResult, expect: dict[str, Any]) -> None:
         """The outcome is what the fixture's ``expect`` block says."""
         if "text" in expect:
             assert outcome.error is None, f"{name}: unexpected {outcome.error!r}"

@@ -34,7 +34,7 @@ QUESTION = [Message.user("Привет! Как дела? 😀")]
 
 
 @attrs.define
-class Outcome:
+class ChatResult:
     """What one chat produced: the tokens, the error that ended it if any, and how long."""
 
     tokens: list[str]
