@@ -7,11 +7,12 @@ DOCS_STAMP := $(VENV)/.installed-docs
 BENCH_STAMP := $(VENV)/.installed-bench
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test lint type cov check docs bench fuzz fmt clean
+.PHONY: help install demo test test-kit lint type cov check docs bench bench-save fuzz fmt clean
 
 help:
 	@echo "make demo   - stream a signed chat against the embedded fake server"
-	@echo "make test   - run all tests (creates .venv on first use)"
+	@echo "make test   - run the tests (creates .venv on first use)"
+	@echo "make test-kit - the rest of the conformance kit on the test-only transports (CI runs it)"
 	@echo "make check  - lint, type check and tests with coverage"
 	@echo "make docs   - build the documentation site into site/ (mkdocs --strict)"
 	@echo "make bench  - benchmarks against a raw-socket floor (writes benchmarks/results.md)"
@@ -39,6 +40,10 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# The conformance kit's cases that make test samples out (tests/contract/conftest.py).
+test-kit: $(STAMP)
+	$(BIN)/python -m pytest -m kit tests/contract
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests docs

@@ -46,6 +46,10 @@ from ails.testing.threaded import ConnectionHandler, ThreadedServer
 __all__ = ["MAX_BODY_SIZE", "FakeServer", "RecordedRequest"]
 
 _DEFAULT_FIXTURE = "default"
+#: How often the accept loop looks whether stop() was called. socketserver's
+#: default, half a second, made every stop() wait a quarter of a second on
+#: average: whole seconds of a test suite that starts servers per test.
+_STOP_POLL = 0.02
 #: The one path the server answers, after an optional ``/fixtures/<name>[/<scope>]``.
 CHAT_PATH = "/v1/chat/completions"
 
@@ -172,7 +176,9 @@ class FakeServer:
                 server.socket, server_side=True, do_handshake_on_connect=False
             )
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, name="ails-fake-server")
+        self._thread = threading.Thread(
+            target=server.serve_forever, args=(_STOP_POLL,), name="ails-fake-server"
+        )
         self._thread.daemon = True
         self._thread.start()
         return self
