@@ -15,7 +15,8 @@ help:
 	@echo "make test-kit - the rest of the conformance kit on the test-only transports (CI runs it)"
 	@echo "make check  - lint, type check and tests with coverage"
 	@echo "make docs   - build the documentation site into site/ (mkdocs --strict)"
-	@echo "make bench  - benchmarks against a raw-socket floor (writes benchmarks/results.md)"
+	@echo "make bench  - benchmarks against a raw-socket floor (writes benchmarks/latest.md, untracked)"
+	@echo "make bench-save - the same, written to the committed benchmarks/results.md"
 	@echo "make fuzz   - fuzz the parser for FUZZ_SECONDS (default 300); prints the input count"
 	@echo "make lint / type / cov / fmt / clean"
 
@@ -64,7 +65,11 @@ docs: $(DOCS_STAMP)
 
 # Not part of make test: about 8 minutes on 2 cores, 127.0.0.1 only.
 bench: $(BENCH_STAMP)
-	$(BIN)/python -m benchmarks.run
+	AILS_BENCH_COMMAND="make bench" $(BIN)/python -m benchmarks.run
+
+# The same run, written over the figures kept in the repository (commit them).
+bench-save: $(BENCH_STAMP)
+	AILS_BENCH_COMMAND="make bench-save" $(BIN)/python -m benchmarks.run --output benchmarks/results.md
 
 # Not part of test or CI: a long, time-boxed mutation run over the parser.
 FUZZ_SECONDS ?= 300
