@@ -228,7 +228,7 @@ async def _whole(
         model=stream.model or parsed.model,
         text=text,
         finish_reason=stream.finish_reason or "stop",
-        usage=stream.usage,
+        usage=None if stream.usage is None else stream.usage.to_dict(),
     )
     return web.Response(
         body=json.dumps(body, ensure_ascii=False).encode("utf-8"),
@@ -296,7 +296,7 @@ async def _stream(
         raise
     end = encoder.finish(stream.finish_reason or "stop")
     if parsed.include_usage:
-        end += encoder.usage(stream.usage)
+        end += encoder.usage(None if stream.usage is None else stream.usage.to_dict())
     writer.add(end + DONE)
     await writer.close()
     trace.outcome = "ok"
