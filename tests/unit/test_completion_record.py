@@ -98,9 +98,13 @@ class TestCreate:
         assert done.time_to_first_token is not None
 
     async def test_parallel_tool_calls_are_assembled_by_index(self, driver: Driver) -> None:
+        transport = answer(PARALLEL_CALLS)
         done = await driver.create(
-            answer(PARALLEL_CALLS), extra_body={"stream_options": {"include_usage": True}}
+            transport, tools=[WEATHER_TOOL], stream_options={"include_usage": True}
         )
+
+        body = json.loads(transport.requests[0].body)
+        assert (body["tools"], body["stream_options"]) == ([WEATHER_TOOL], {"include_usage": True})
 
         assert done.tool_calls == (
             ToolCall("call_a", "get_weather", '{"city": "Paris"}'),
@@ -115,11 +119,11 @@ class TestCreate:
     async def test_the_message_goes_back_into_the_history_with_its_calls(
         self, driver: Driver
     ) -> None:
-        done = await driver.create(answer(PARALLEL_CALLS))
+        done = await driver.create(answer(PARALLEL_CALLS), tools=[WEATHER_TOOL], tool_choice="auto")
         follow_up = [*HELLO, done.message, Message.tool("call_a", '{"temp": 21}')]
         transport = mock(ok("It is 21 degrees."))
 
-        again = await driver.create(transport, follow_up)
+        again = await driver.create(transport, follow_up, tools=[WEATHER_TOOL])
 
         sent = json.loads(transport.requests[0].body)["messages"]
         assert sent[1] == {
@@ -154,6 +158,32 @@ class TestCreate:
             ToolCall("call_b", "get_weather", '{"city": "\\u04'),
         )
         assert [type(e) for e in events] == [ToolCallDelta] * 3
+
+
+class TestTheAilsProfileHasNoTools:
+    @pytest.mark.parametrize(
+        ("name", "value"),
+        [
+            ("tools", [WEATHER_TOOL]),
+            ("tool_choice", "auto"),
+            ("parallel_tool_calls", True),
+            ("response_format", {"type": "json_object"}),
+            ("max_completion_tokens", 10),
+            ("reasoning_effort", "high"),
+        ],
+    )
+    def test_each_is_refused_by_name_before_anything_is_sent(self, name: str, value: Any) -> None:
+        transport = mock(ok())
+        with ails.Client(transport) as client, pytest.raises(ValidationError, match=f"^{name} "):
+            client.create(HELLO, **{name: value})
+        assert transport.requests == []
+
+    async def test_the_async_client_refuses_them_too(self) -> None:
+        transport = mock(ok())
+        async with ails.AsyncClient(transport) as client:
+            with pytest.raises(ValidationError, match=r"^tools "):
+                await client.create(HELLO, tools=[WEATHER_TOOL])
+        assert transport.requests == []
 
 
 class TestEvents:
@@ -328,3 +358,38 @@ class TestTheSeedsCallShape:
         assert [t async for t in stream] == ["x"]
         assert stream.completion is not None
         assert stream.completion.text == "x"
+
+
+class TestPhases:
+    async def test_a_body_failure_without_a_phase_is_a_read(self, driver: Driver) -> None:
+        from ails.errors import TransportError
+
+        response = MockResponse(chunks=[chunk({"content": "a"}), TransportError("reset")])
+        error = await driver.fail(mock(response))
+
+        assert isinstance(error, TransportError)
+        assert error.phase == "read"
+        assert error.partial_text == "a"
+
+    async def test_a_transports_phase_is_kept(self, driver: Driver) -> None:
+        from ails.errors import ConnectError
+
+        error = await driver.fail(mock(ConnectError("refused", phase="connect")), max_retries=0)
+
+        assert isinstance(error, ConnectError)
+        assert (error.phase, error.attempts) == ("connect", 1)
+
+    async def test_a_send_failure_without_a_phase_stays_unknown(self, driver: Driver) -> None:
+        from ails.errors import TransportError
+
+        error = await driver.fail(mock(TransportError("broke")))
+
+        assert error.phase is None  # type: ignore[attr-defined]
+
+    def test_the_phase_survives_pickle(self) -> None:
+        import pickle
+
+        from ails.errors import TimeoutError
+
+        copy = pickle.loads(pickle.dumps(TimeoutError("slow", phase="head", attempts=2)))
+        assert (copy.phase, copy.attempts) == ("head", 2)

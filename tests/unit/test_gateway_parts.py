@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+from typing import Any
 
 import pytest
 
@@ -41,13 +43,41 @@ class TestBindRule:
 
 
 class TestSlots:
-    def test_beyond_the_limit_is_refused_and_slots_come_back(self) -> None:
+    async def test_beyond_the_limit_is_refused_and_slots_come_back(self) -> None:
         slots = StreamSlots(1)
-        with slots.hold(), pytest.raises(TooManyStreams), slots.hold():
-            pass
-        with slots.hold():
+        async with slots.hold():
+            with pytest.raises(TooManyStreams):
+                async with slots.hold(wait=0):
+                    pass
+            with pytest.raises(TooManyStreams):
+                async with slots.hold(wait=0.01):
+                    pass
+        async with slots.hold():
             assert slots.used == 1
         assert slots.used == 0
+
+    async def test_a_request_beyond_the_limit_waits_for_a_slot(self) -> None:
+        slots = StreamSlots(1)
+        entered = asyncio.Event()
+        release = asyncio.Event()
+
+        async def holder() -> None:
+            async with slots.hold():
+                entered.set()
+                await release.wait()
+
+        async def waiter() -> int:
+            async with slots.hold(wait=30):
+                return slots.used
+
+        held = asyncio.create_task(holder())
+        await entered.wait()
+        waiting = asyncio.create_task(waiter())
+        await asyncio.sleep(0)  # it is queued behind the holder now
+        assert not waiting.done()
+        release.set()
+        assert await waiting == 1
+        await held
 
     def test_the_limit_is_positive(self) -> None:
         with pytest.raises(ValueError, match="at least 1"):
@@ -86,8 +116,11 @@ class TestWire:
         assert json.loads(data[6:].decode("utf-8"))["choices"][0]["delta"]["content"] == "a\ud800"
 
     def test_completion_and_models(self) -> None:
-        body = completion(id="i", model="m", text="hi", finish_reason="stop", usage=None)
-        assert body["choices"][0]["message"] == {"role": "assistant", "content": "hi"}
+        usage = {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}
+        body = completion(id="i", model="m", text="hi", finish_reason="stop", usage=usage)
+        message = {"role": "assistant", "content": "hi", "refusal": None}
+        assert body["choices"][0]["message"] == message
+        assert body["usage"] == usage
         assert model_list(["a"], owned_by="ails")["data"][0]["id"] == "a"
 
 
@@ -99,7 +132,8 @@ class TestErrorMapping:
             (RateLimitError("slow down", status=429, retry_after=1.2), 429),
             (ProviderError("quota", code="notice"), 429),
             (TimeoutError("late"), 504),
-            (HTTPStatusError("no", status=401), 502),
+            (HTTPStatusError("no", status=401), 401),
+            (HTTPStatusError("down", status=503), 502),
             (ProviderError("overloaded", code="model_overloaded"), 502),
             (IncompleteStreamError("cut"), 502),
         ],
@@ -138,10 +172,81 @@ class TestValidation:
             parse_request(body, plain=True)
         assert caught.value.param == param
 
-    def test_max_completion_tokens_is_max_tokens(self) -> None:
+    def test_max_completion_tokens_is_sent_as_given(self) -> None:
+        # A declared option of its own now: an OpenAI upstream gets the name it knows.
         body = b'{"model": "m", "messages": [{"role": "user", "content": "x"}],'
         body += b' "max_completion_tokens": 9}'
-        assert parse_request(body, plain=False).call["max_tokens"] == 9
+        assert parse_request(body, plain=False).call["max_completion_tokens"] == 9
+
+    def test_no_temperature_sends_none_upstream(self) -> None:
+        body = b'{"model": "m", "messages": [{"role": "user", "content": "x"}]}'
+        for plain in (True, False):
+            assert parse_request(body, plain=plain).call["temperature"] is None
+
+    def test_tools_and_tool_messages_pass_to_an_openai_upstream(self) -> None:
+        tool = {"type": "function", "function": {"name": "f", "parameters": {}}}
+        call = {"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}
+        request = {
+            "model": "m",
+            "messages": [
+                {"role": "user", "content": "x"},
+                {"role": "assistant", "content": None, "tool_calls": [call]},
+                {"role": "tool", "tool_call_id": "c1", "content": "42"},
+            ],
+            "tools": [tool],
+            "tool_choice": "auto",
+            "parallel_tool_calls": False,
+        }
+        parsed = parse_request(json.dumps(request).encode(), plain=False)
+        assert parsed.call["tools"] == [tool]
+        assert (parsed.call["tool_choice"], parsed.call["parallel_tool_calls"]) == ("auto", False)
+        assert [m.to_dict() for m in parsed.messages] == request["messages"]
+
+    @pytest.mark.parametrize(
+        "field",
+        [
+            {"tools": [{"type": "function", "function": {"name": "f"}}]},
+            {"response_format": {"type": "json_object"}},
+            {"reasoning_effort": "low"},
+            {"verbosity": "low"},
+            {"logprobs": True},
+        ],
+    )
+    def test_the_ails_profile_refuses_what_changes_the_answer(self, field: dict[str, Any]) -> None:
+        body = json.dumps({"model": "m", "messages": [{"role": "user", "content": "x"}], **field})
+        with pytest.raises(RequestError) as caught:
+            parse_request(body.encode(), plain=True)
+        assert caught.value.param == next(iter(field))
+        assert caught.value.code == "unsupported_parameter"
+
+    def test_the_ails_profile_drops_what_changes_nothing(self) -> None:
+        fields = {
+            "prompt_cache_key": "k",
+            "safety_identifier": "s",
+            "service_tier": "auto",
+            "store": True,
+            "metadata": {"a": "b"},
+            "user": "u",
+            "parallel_tool_calls": True,
+            "n": 1,
+            "top_p": 1,
+            "logprobs": False,
+        }
+        body = json.dumps({"model": "m", "messages": [{"role": "user", "content": "x"}], **fields})
+        parsed = parse_request(body.encode(), plain=True)
+        assert parsed.call == {"temperature": None}
+
+    def test_newer_fields_pass_to_an_openai_upstream(self) -> None:
+        fields = {"prompt_cache_key": "k", "verbosity": "low", "service_tier": "flex"}
+        body = json.dumps({"model": "m", "messages": [{"role": "user", "content": "x"}], **fields})
+        call = parse_request(body.encode(), plain=False).call
+        assert {name: call[name] for name in fields} == fields
+
+    def test_a_bad_value_is_checked_by_the_declaration(self) -> None:
+        body = b'{"model": "m", "messages": [{"role": "user", "content": "x"}], "top_logprobs": 99}'
+        with pytest.raises(RequestError, match="top_logprobs must be at most 20") as caught:
+            parse_request(body, plain=False)
+        assert caught.value.param == "top_logprobs"
 
 
 def test_a_lone_surrogate_in_a_message_is_sent_as_the_browser_sends_it() -> None:

@@ -1,14 +1,18 @@
 """Turn an OpenAI ``chat/completions`` request body into what the gateway sends upstream.
 
-Anything the gateway cannot honour is refused with a :class:`RequestError`
-(400) that names the field and says why, rather than dropped silently: ``n``
-above 1, tools and function calls, a role ails does not send, content that is
-not text. Unknown fields are refused as OpenAI refuses them. Every option's
-value is checked here, so a 400 names the field (``param``) in the client's
-terms. Options whose value changes nothing (``n: 1``, ``top_p: 1``, zero
-penalties) and ``user`` are dropped for an upstream that sends no options
-(the ``ails`` profile); other options are refused for it with a 400 that says
-how to start the gateway instead, or dropped with ``drop_unsupported``.
+The request fields are the library's own declaration
+(:data:`ails.domain.options.OPTIONS`): a field it does not declare is refused
+as OpenAI refuses unknown ones, and each value is checked once, by the
+option's own check, so a 400 names the field (``param``). Anything the
+gateway cannot honour is refused with a :class:`RequestError` (400) that says
+why, rather than dropped silently: the legacy ``functions``, audio output, a
+role ails does not send, content that is not text. Tools, tool calls and
+tool results pass through to an ``openai``-profile upstream. For an upstream
+that sends no options (the ``ails`` profile), options that change nothing
+about the answer (``user``, ``store``, ``metadata``, ``n: 1``, ``top_p: 1``,
+...) are dropped; the others are refused with a 400 that says how to start
+the gateway instead, or dropped with ``drop_unsupported``. A request without
+``temperature`` sends none upstream: the upstream's default applies.
 """
 
 from __future__ import annotations
@@ -20,43 +24,27 @@ from typing import Any
 import attrs
 
 from ails.domain.errors import ValidationError
-from ails.domain.messages import ChatRequest, Message, Role
-from ails.domain.options import OPTION_NAMES, RequestOptions
+from ails.domain.messages import Message, Role, check_temperature
+from ails.domain.options import OPTIONS
 
 __all__ = ["ParsedRequest", "RequestError", "parse_request"]
 
-#: Fields that change nothing for a plain text answer, accepted and ignored.
-_IGNORED = frozenset(
-    {"store", "metadata", "service_tier", "parallel_tool_calls", "prediction", "modalities"}
-)
 #: Fields the gateway cannot honour unless they have their "off" value.
 _OFF_VALUES: dict[str, tuple[Any, ...]] = {
-    "tools": (None, []),
     "functions": (None, []),
-    "tool_choice": (None, "none"),
     "function_call": (None, "none"),
-    "logprobs": (None, False),
-    "top_logprobs": (None, 0),
-    "logit_bias": (None, {}),
     "audio": (None,),
-    "response_format": (None, {"type": "text"}),
 }
-_KNOWN = frozenset(
-    {"model", "messages", "stream", "stream_options", "temperature", "n", "max_completion_tokens"}
-    | set(OPTION_NAMES)
-    | _IGNORED
-    | set(_OFF_VALUES)
-)
-#: Option values that are OpenAI's defaults: sending them or not is the same.
-_NO_OP = {"n": 1, "top_p": 1, "presence_penalty": 0, "frequency_penalty": 0}
-#: Dropped for an upstream that sends no options: they do not change the answer.
-_HARMLESS = frozenset({"user"})
+#: Read by the gateway itself (whether to send usage), not sent as given.
+_OWN = frozenset({"model", "messages", "stream", "temperature", "stream_options"})
+_KNOWN = _OWN | {option.name for option in OPTIONS} | set(_OFF_VALUES)
 #: OpenAI's newer "developer" role is its system role.
 _ROLES = {
     "system": Role.SYSTEM,
     "developer": Role.SYSTEM,
     "user": Role.USER,
     "assistant": Role.ASSISTANT,
+    "tool": Role.TOOL,
 }
 
 
@@ -113,25 +101,35 @@ def _message(raw: object, index: int, *, plain: bool) -> Message:
     if not isinstance(raw, dict):
         raise RequestError(f"{where} must be an object", param=where)
     role = raw.get("role")
-    if role in ("tool", "function"):
+    tools = ("tool_calls", "tool_call_id")
+    present = [key for key in tools if key in raw]
+    if plain and (role in ("tool", "function") or present):
         raise RequestError(
-            f"{where}: role {role!r} is not supported: the gateway answers with text only "
-            "(no tool or function calls)",
+            f"{where}: tool calls and tool results are not supported by this gateway's "
+            "upstream (the 'ails' profile answers with text only); restart the gateway "
+            "with `--profile openai` for an OpenAI-compatible upstream",
+            param=f"{where}.{present[0] if present else 'role'}",
+            code="unsupported_role",
+        )
+    if role == "function":
+        raise RequestError(
+            f"{where}: role 'function' is the legacy form of 'tool'; send tool results "
+            "as role 'tool' with their tool_call_id",
             param=f"{where}.role",
             code="unsupported_role",
         )
     if not isinstance(role, str) or role not in _ROLES:
         raise RequestError(
-            f"{where}: role must be one of 'system', 'developer', 'user' or 'assistant', "
-            f"got {role!r}",
+            f"{where}: role must be one of 'system', 'developer', 'user', 'assistant' or "
+            f"'tool', got {role!r}",
             param=f"{where}.role",
             code="invalid_role",
         )
-    extra = sorted(str(key) for key in raw if key not in ("role", "content", "name"))
+    known = ("role", "content", "name", *tools)
+    extra = sorted(str(key) for key in raw if key not in known)
     if extra:
         raise RequestError(
-            f"{where}: unsupported field(s) {', '.join(map(repr, extra))}; tool calls are "
-            "not supported",
+            f"{where}: unsupported field(s) {', '.join(map(repr, extra))}",
             param=f"{where}.{extra[0]}",
         )
     data = {**raw, "role": _ROLES[role].value}
@@ -159,16 +157,11 @@ def _refuse_unsupported(data: dict[str, Any]) -> None:
             param=unknown[0],
             code="unknown_parameter",
         )
-    n = data.get("n")
-    if n is not None and n != 1:
-        raise RequestError(
-            f"n must be 1 (one answer per request), got {n!r}", param="n", code="unsupported_n"
-        )
     for name, off in _OFF_VALUES.items():
         if name in data and data[name] not in off:
-            why = "no tool or function calls" if "tool" in name or "function" in name else "text"
+            why = "use tools and tool_choice" if "function" in name else "it answers with text"
             raise RequestError(
-                f"{name} is not supported: the gateway answers with plain text ({why})",
+                f"{name} is not supported by this gateway ({why})",
                 param=name,
                 code="unsupported_parameter",
             )
@@ -190,20 +183,10 @@ def _include_usage(data: dict[str, Any], stream: bool) -> bool:
     return include
 
 
-#: A valid message, to check a temperature the way the library does.
-_PROBE = (Message(Role.USER, "?"),)
-
-
-def _check_value(name: str, sent: str, value: Any) -> None:
-    """Raise a 400 naming ``sent`` (the client's field) unless the library accepts ``value``."""
-    try:
-        if name == "temperature":
-            ChatRequest(_PROBE, temperature=value)
-        else:
-            RequestOptions(**{name: value})
-    except ValidationError as exc:
-        message = str(exc) if sent == name else f"{sent}: {exc}"
-        raise RequestError(message, param=sent, code="invalid_value") from None
+def _invalid(exc: ValidationError, name: str) -> RequestError:
+    # n above 1 is a valid request the gateway cannot serve: its own code.
+    code = "unsupported_n" if name == "n" else "invalid_value"
+    return RequestError(str(exc), param=name, code=code)
 
 
 def _unsupported(sent: str) -> RequestError:
@@ -220,27 +203,29 @@ def _unsupported(sent: str) -> RequestError:
 def _call_options(
     data: dict[str, Any], *, plain: bool, drop_unsupported: bool
 ) -> tuple[dict[str, Any], tuple[str, ...]]:
-    call: dict[str, Any] = {}
+    """The keyword arguments for ``AsyncClient.stream``, each value checked once."""
+    try:
+        # None when the client sent none: then none goes upstream either.
+        call: dict[str, Any] = {"temperature": check_temperature(data.get("temperature"))}
+    except ValidationError as exc:
+        raise _invalid(exc, "temperature") from None
     dropped: list[str] = []
-    if data.get("temperature") is not None:
-        _check_value("temperature", "temperature", data["temperature"])
-        call["temperature"] = data["temperature"]
-    for name in OPTION_NAMES:
-        sent = name
+    for option in OPTIONS:
+        name = option.name
         value = data.get(name)
-        if name == "max_tokens" and value is None:
-            # The newer name OpenAI gives the same limit.
-            sent, value = "max_completion_tokens", data.get("max_completion_tokens")
-        if value is None:
+        if value is None or name in _OWN:
             continue
-        _check_value(name, sent, value)
-        if plain and (name in _HARMLESS or _NO_OP.get(name, object()) == value):
+        try:
+            value = option.check(name, value)
+        except ValidationError as exc:
+            raise _invalid(exc, name) from None
+        if plain and option.is_no_op(value):
             continue
         if plain and drop_unsupported:
-            dropped.append(sent)
+            dropped.append(name)
             continue
         if plain:
-            raise _unsupported(sent)
+            raise _unsupported(name)
         call[name] = value
     return call, tuple(dropped)
 

@@ -105,7 +105,7 @@ def completion(
     model: str,
     text: str,
     finish_reason: str,
-    usage: dict[str, Any] | None,
+    usage: dict[str, Any],
     created: int | None = None,
 ) -> dict[str, Any]:
     """A whole unstreamed answer: one ``chat.completion`` object."""
@@ -117,7 +117,7 @@ def completion(
         "choices": [
             {
                 "index": 0,
-                "message": {"role": "assistant", "content": text},
+                "message": {"role": "assistant", "content": text, "refusal": None},
                 "logprobs": None,
                 "finish_reason": finish_reason,
             }
