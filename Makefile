@@ -10,14 +10,16 @@ JS_DIR := tests/contract/compat/js
 JS_STAMP := $(JS_DIR)/node_modules/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test lint type cov check docs bench fuzz fmt clean vendor screenshots
+.PHONY: help install demo test test-kit lint type cov check docs bench bench-save fuzz fmt clean vendor screenshots
 
 help:
 	@echo "make demo   - stream a signed chat against the embedded fake server"
-	@echo "make test   - run all tests (creates .venv on first use)"
+	@echo "make test   - run the tests (creates .venv on first use)"
+	@echo "make test-kit - the rest of the conformance kit on the test-only transports (CI runs it)"
 	@echo "make check  - lint, type check, and the domain's 100% coverage gate (unit tests)"
 	@echo "make docs   - build the documentation site into site/ (mkdocs --strict)"
-	@echo "make bench  - benchmarks against a raw-socket floor (writes benchmarks/results.md)"
+	@echo "make bench  - benchmarks against a raw-socket floor (writes benchmarks/latest.md, untracked)"
+	@echo "make bench-save - the same, written to the committed benchmarks/results.md"
 	@echo "make fuzz   - fuzz the parser for FUZZ_SECONDS (default 300); prints the input count"
 	@echo "make vendor - refresh the page's vendored libraries from npm (pinned in .ci/vendor-page)"
 	@echo "make screenshots - the page at desktop and phone width, into docs/images (needs chromium)"
@@ -58,6 +60,10 @@ demo: $(STAMP)
 test: $(STAMP) $(JS_STAMP)
 	$(BIN)/python -m pytest
 
+# The conformance kit's cases that make test samples out (tests/contract/conftest.py).
+test-kit: $(STAMP)
+	$(BIN)/python -m pytest -m kit tests/contract
+
 lint: $(STAMP)
 	$(BIN)/ruff check src tests docs
 	$(BIN)/ruff format --check src tests docs
@@ -79,7 +85,11 @@ docs: $(DOCS_STAMP)
 
 # Not part of make test: about 8 minutes on 2 cores, 127.0.0.1 only.
 bench: $(BENCH_STAMP)
-	$(BIN)/python -m benchmarks.run
+	AILS_BENCH_COMMAND="make bench" $(BIN)/python -m benchmarks.run
+
+# The same run, written over the figures kept in the repository (commit them).
+bench-save: $(BENCH_STAMP)
+	AILS_BENCH_COMMAND="make bench-save" $(BIN)/python -m benchmarks.run --output benchmarks/results.md
 
 # Not part of test or CI: a long, time-boxed mutation run over the parser.
 FUZZ_SECONDS ?= 300

@@ -5,6 +5,11 @@ against a direct ``AsyncClient`` in the same run.
 
     python -m benchmarks.run [--quick] [--only latency,ttft,...] [--output PATH]
 
+The report goes to ``benchmarks/latest.md``, which git ignores: running the
+benchmarks changes no tracked file. ``make bench-save`` (``--output
+benchmarks/results.md``) writes the figures kept in the repository, when
+they are meant to be committed.
+
 The server runs in its own process (``benchmarks.server``, 127.0.0.1, port 0).
 Clients are interleaved round by round (floor, naive, ails, ... then again),
 so a noisy neighbour on a shared machine hits them all alike; every figure is
@@ -680,7 +685,11 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="smaller counts, for a smoke run")
     parser.add_argument("--only", default=",".join(SCENARIOS))
     parser.add_argument("--no-peers", action="store_true")
-    parser.add_argument("--output", default=os.path.join(ROOT, "benchmarks", "results.md"))
+    parser.add_argument(
+        "--output",
+        default=os.path.join(ROOT, "benchmarks", "latest.md"),
+        help="where the report goes (default: benchmarks/latest.md, ignored by git)",
+    )
     args = parser.parse_args()
     only = args.only.split(",")
     unknown = sorted(set(only) - set(SCENARIOS))
@@ -724,8 +733,8 @@ def main() -> None:
     finally:
         server.stop()
     elapsed = time.perf_counter() - started
-    command = (
-        "make bench" if not sys.argv[1:] else "python -m benchmarks.run " + " ".join(sys.argv[1:])
+    command = os.environ.get("AILS_BENCH_COMMAND") or "python -m benchmarks.run " + " ".join(
+        sys.argv[1:]
     )
     head = [
         "# ails benchmarks",

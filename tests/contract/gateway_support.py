@@ -19,11 +19,15 @@ from ails.testing.fixtures import builtin_fixtures
 QUESTION = [{"role": "user", "content": "Привет! Как дела?"}]
 MODEL = "gpt-3.5-turbo"
 
-#: Every bundled fixture that ends in an answer (and needs no special client setup).
+#: Every bundled fixture that ends in a text answer (and needs no special client setup);
+#: one that asks for tool calls ends with finish_reason "tool_calls", not "stop".
 TEXT_FIXTURES = sorted(
     name
     for name, fixture in builtin_fixtures().items()
-    if "text" in fixture.expect and not fixture.client_options and not fixture.realtime
+    if "text" in fixture.expect
+    and not fixture.expect.get("tool_calls")
+    and not fixture.client_options
+    and not fixture.realtime
 )
 
 

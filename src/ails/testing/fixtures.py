@@ -8,6 +8,7 @@ A fixture file holds one JSON object::
       "expect": {"text": "Привет! ..."},   # optional: what a client should get
       "realtime": false,                   # true: delays ignore the server's delay_scale
       "client_options": {"max_event_size": 1024},  # optional: how the client is set up
+      "call_options": {"extra_body": {...}},  # optional: what stream()/create() are given
       "replies": [                         # reply i answers request i (the last repeats)
         {
           "status": 200,
@@ -32,7 +33,17 @@ answer, or ``{"error": "<ails.errors class name>", ...}`` with any of
 (compared exactly), ``min_retry_after`` (a lower bound, for HTTP dates) and
 ``message_contains`` (strings the error message must hold). ``attempts`` may
 accompany ``text`` too. ``client_options`` are keyword arguments the kit
-passes to the client for this fixture (JSON values only).
+passes to the client for this fixture, ``call_options`` those it passes to
+``stream()`` and ``create()`` (JSON values only).
+
+What the finished ``ails.Completion`` holds may be expected too (the kit
+reads it through ``stream.events()`` and ``create()``): ``tool_calls`` (a
+list of ``{"id", "name", "arguments"}``), ``reasoning``, ``finish_reason``,
+``usage`` (``{"prompt_tokens", "completion_tokens", "total_tokens"}``) and
+``outcome``; and ``events``, the deltas in arrival order, each
+``{"text": ...}``, ``{"reasoning": ...}`` or ``{"tool_call": {"index",
+"id", "name", "arguments"}}`` (``id`` and ``name`` null after a call's
+first piece).
 """
 
 from __future__ import annotations
@@ -120,6 +131,7 @@ class Fixture:
     expect: dict[str, Any] = attrs.field(factory=dict)
     realtime: bool = False
     client_options: dict[str, Any] = attrs.field(factory=dict)
+    call_options: dict[str, Any] = attrs.field(factory=dict)
 
     def reply(self, index: int) -> Reply:
         """The reply for the ``index``-th request (0-based); the last one repeats."""
@@ -172,6 +184,9 @@ def parse_fixture(raw: Any, where: str = "fixture") -> Fixture:
     client_options = raw.get("client_options", {})
     if not isinstance(client_options, dict):
         raise FixtureError(f"{where}: 'client_options' must be an object")
+    call_options = raw.get("call_options", {})
+    if not isinstance(call_options, dict):
+        raise FixtureError(f"{where}: 'call_options' must be an object")
     return Fixture(
         name=raw["name"],
         replies=tuple(_reply(r, f"{where}.replies[{i}]") for i, r in enumerate(replies)),
@@ -179,6 +194,7 @@ def parse_fixture(raw: Any, where: str = "fixture") -> Fixture:
         expect=dict(raw.get("expect", {})),
         realtime=bool(raw.get("realtime", False)),
         client_options=dict(client_options),
+        call_options=dict(call_options),
     )
 
 

@@ -94,7 +94,8 @@ class MockResponse:
 
 #: What a handler may answer: a response, or a ``(status, headers, chunks)`` tuple.
 Answer = MockResponse | tuple[int, Mapping[str, str], Iterable[Chunk] | AsyncIterable[Chunk]]
-Handler = Callable[[HttpRequest], Answer]
+#: The function a :class:`MockTransport` calls with each request.
+MockHandler = Callable[[HttpRequest], Answer]
 
 
 class MockTransport:
@@ -107,7 +108,7 @@ class MockTransport:
     sent and that each connection was released.
     """
 
-    def __init__(self, handler: Handler) -> None:
+    def __init__(self, handler: MockHandler) -> None:
         self._handler = handler
         self.requests: list[HttpRequest] = []
         self.responses: list[MockResponse] = []

@@ -41,11 +41,15 @@ from ails.testing.fixtures import (
     unknown_fixture_message,
 )
 from ails.testing.replay import ClientGone, send_simple, write_reply
-from ails.testing.threaded import Handler, ThreadedServer
+from ails.testing.threaded import ConnectionHandler, ThreadedServer
 
 __all__ = ["MAX_BODY_SIZE", "FakeServer", "RecordedRequest"]
 
 _DEFAULT_FIXTURE = "default"
+#: How often the accept loop looks whether stop() was called. socketserver's
+#: default, half a second, made every stop() wait a quarter of a second on
+#: average: whole seconds of a test suite that starts servers per test.
+_STOP_POLL = 0.02
 #: The one path the server answers, after an optional ``/fixtures/<name>[/<scope>]``.
 CHAT_PATH = "/v1/chat/completions"
 
@@ -158,16 +162,23 @@ class FakeServer:
         if self._server is not None:
             raise RuntimeError("this FakeServer is already running")
         self._stopping.clear()  # a stopped server may be started again
-        server = ThreadedServer(("127.0.0.1", self._port), Handler)
-        server.owner = self
-        server.slots = threading.BoundedSemaphore(self.max_connections)
+        server = ThreadedServer(
+            ("127.0.0.1", self._port),
+            answer=self._serve,
+            track=self._track,
+            stopping=self._stopping,
+            connection_timeout=self.connection_timeout,
+            max_connections=self.max_connections,
+        )
         if self._tls is not None:
             # The handshake happens in each connection's thread (see setup).
             server.socket = self._tls.wrap_socket(
                 server.socket, server_side=True, do_handshake_on_connect=False
             )
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, name="ails-fake-server")
+        self._thread = threading.Thread(
+            target=server.serve_forever, args=(_STOP_POLL,), name="ails-fake-server"
+        )
         self._thread.daemon = True
         self._thread.start()
         return self
@@ -266,7 +277,7 @@ class FakeServer:
                 raise AssertionError(f"expected {count} requests, got {self.request_count}")
             return list(self.requests)
 
-    def _track(self, connection: socket.socket, *, add: bool) -> None:
+    def _track(self, connection: socket.socket, add: bool) -> None:
         with self._lock:
             if add:
                 self._connections.add(connection)
@@ -277,7 +288,7 @@ class FakeServer:
 
     # -- serving ----------------------------------------------------------------------
 
-    def _serve(self, handler: Handler) -> None:
+    def _serve(self, handler: ConnectionHandler) -> None:
         url = urlsplit(handler.path)
         headers = {name.lower(): value for name, value in handler.headers.items()}
         length, refused = body_length(headers)

@@ -78,11 +78,16 @@ def decoder_for(encoding: str) -> Callable[[], Decoder] | None:
 
 
 class _Deflate:
-    """``deflate`` as servers send it: zlib-wrapped, or (wrongly but often) raw."""
+    """``deflate`` as servers send it: zlib-wrapped, or (wrongly but often) raw.
+
+    Which one is decided on the first two bytes (zlib checks its header once
+    it has both), however the network split them.
+    """
 
     def __init__(self) -> None:
         self._inner: Any = zlib.decompressobj()
         self._first = True
+        self._start = b""  # the first bytes, until there are two to decide on
 
     @property
     def unconsumed_tail(self) -> bytes:
@@ -99,7 +104,11 @@ class _Deflate:
 
     def decompress(self, data: bytes, max_length: int = 0, /) -> bytes:
         if self._first:
-            self._first = False
+            data = self._start + data
+            if len(data) < 2:
+                self._start = data
+                return b""
+            self._first, self._start = False, b""
             try:
                 out: bytes = self._inner.decompress(data, max_length)
                 return out
@@ -160,6 +169,9 @@ class BodyReader:
                     if piece:
                         return piece
                 if self.complete:
+                    # Also when the framing ended in the read that brought the
+                    # last data: a compressed body must have ended with it.
+                    self._finish_decoder()
                     raise StopIteration
                 data = self._step()
                 if data:
@@ -168,9 +180,6 @@ class BodyReader:
                         if not data:
                             continue
                     return data
-                if self.complete:
-                    self._finish_decoder()
-                    raise StopIteration
         except (StopIteration, AilsError):
             raise
         except builtins.TimeoutError as exc:  # socket.timeout is its alias

@@ -19,7 +19,7 @@ from __future__ import annotations
 import http.client
 import time
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, cast
 
 import requests
 import urllib3.exceptions
@@ -31,7 +31,7 @@ from ails.transports import _watchdog
 from ails.transports._body import READ_SIZE, BodyReader, decoder_for
 from ails.transports._env import env_ca_bundle, env_proxy
 from ails.transports._requests_errors import in_body, translate
-from ails.transports._requests_pool import AilsAdapter, Exchange, current_exchange
+from ails.transports._requests_pool import AilsAdapter, InFlightRequest, in_flight
 
 __all__ = ["AilsAdapter", "RequestsTransport"]
 
@@ -87,10 +87,10 @@ class RequestsTransport:
             if verify is True:
                 verify = env_ca_bundle() or True
         started = time.monotonic()
-        exchange = Exchange()
-        token = current_exchange.set(exchange)
+        flight = InFlightRequest()
+        token = in_flight.set(flight)
         limit = _head_limit(request)
-        alarm = _watchdog.schedule(limit, exchange.expire) if limit is not None else None
+        alarm = _watchdog.schedule(limit, flight.expire) if limit is not None else None
         try:
             if self._own_session:
                 response = self._send_prepared(request, proxy, verify)
@@ -108,17 +108,17 @@ class RequestsTransport:
                     allow_redirects=False,
                 )
         except requests.exceptions.RequestException as exc:
-            if exchange.expired:
+            if flight.expired:
                 raise _head_timeout(request) from exc
             raise translate(exc, request) from exc
         finally:
             if alarm is not None:
                 alarm.cancel()
-            current_exchange.reset(token)
-        if exchange.expired:  # the alarm went off just as the head arrived
+            in_flight.reset(token)
+        if flight.expired:  # the alarm went off just as the head arrived
             response.close()
             raise _head_timeout(request)
-        return _RequestsResponse(response, request, started)
+        return _RequestsResponse(response, request, started, flight.sock)
 
     def _send_prepared(
         self, request: HttpRequest, proxy: str | None, verify: bool | str
@@ -135,13 +135,17 @@ class RequestsTransport:
         headers = requests.structures.CaseInsensitiveDict(session.headers)
         headers.update(request.headers)
         prepared = requests.PreparedRequest()
-        prepared.prepare(
-            method=request.method,
-            url=request.url,
-            headers=headers,
-            data=request.body,
-            cookies=session.cookies,
-        )
+        # PreparedRequest.prepare() in its order, except prepare_headers: it
+        # would copy the headers again and check each in Python, where the
+        # client checked them before building the request and the connection
+        # checks the whole head in one match as it writes it.
+        prepared.prepare_method(request.method)
+        prepared.prepare_url(request.url, None)
+        # requests types session headers as str | bytes; ours are all str.
+        prepared.headers = cast("requests.structures.CaseInsensitiveDict[str]", headers)
+        prepared.prepare_cookies(session.cookies)
+        prepared.prepare_body(request.body, None)
+        prepared.prepare_auth(None, request.url)
         return session.send(
             prepared,
             stream=True,
@@ -199,8 +203,11 @@ def _head_timeout(request: HttpRequest) -> TimeoutError:
 class _RequestsResponse:
     """A streaming response over a ``requests.Response``."""
 
-    def __init__(self, response: requests.Response, request: HttpRequest, started: float) -> None:
+    def __init__(
+        self, response: requests.Response, request: HttpRequest, started: float, sock: Any
+    ) -> None:
         self._response = response
+        self._sock = sock  # the request's socket, kept even when http.client let go of it
         self._request = request
         self._started = started
         self._reader: BodyReader | None = None
@@ -219,9 +226,11 @@ class _RequestsResponse:
         """The fast, bounded reader, when urllib3's internals are as expected."""
         raw: Any = self._response.raw
         original = getattr(raw, "_fp", None)
-        connection = getattr(raw, "_connection", None)
         fp = getattr(original, "fp", None)
-        sock = getattr(connection, "sock", None)
+        # Our connections report their socket; a session of your own may not
+        # use them (its connection then still holds the socket, unless the
+        # response ends with the connection).
+        sock = self._sock or getattr(getattr(raw, "_connection", None), "sock", None)
         if (
             not isinstance(original, http.client.HTTPResponse)
             or fp is None

@@ -43,7 +43,7 @@ import pytest
 # itself: it is already being imported, and pytest would warn.)
 pytest.register_assert_rewrite(*(f"{__name__}.{m.name}" for m in pkgutil.iter_modules(__path__)))
 
-# The contracts and ``Outcome``, and the kit's settings importable from here as
+# The contracts and ``ChatResult``, and the kit's settings importable from here as
 # before the split (``X as X`` re-exports them explicitly, for mypy --strict users).
 from ails.testing.conformance.contracts import AsyncTransportContract, SyncTransportContract
 from ails.testing.conformance.leaks import CONCURRENT_STREAMS as CONCURRENT_STREAMS
@@ -57,8 +57,23 @@ from ails.testing.conformance.support import CONTRACT_TIMEOUT as CONTRACT_TIMEOU
 from ails.testing.conformance.support import DISCONNECT_WAIT as DISCONNECT_WAIT
 from ails.testing.conformance.support import OPENAI_KEY as OPENAI_KEY
 from ails.testing.conformance.support import QUESTION as QUESTION
-from ails.testing.conformance.support import Outcome
+from ails.testing.conformance.support import ChatResult
 from ails.testing.conformance.validation import INVALID_BASE_URLS as INVALID_BASE_URLS
 from ails.testing.conformance.validation import UNSAFE_HEADERS as UNSAFE_HEADERS
 
-__all__ = ["AsyncTransportContract", "Outcome", "SyncTransportContract"]
+__all__ = ["AsyncTransportContract", "ChatResult", "SyncTransportContract"]
+
+
+def __getattr__(name: str) -> object:
+    # ``Outcome`` was this class's name until the third release, when
+    # ``ails.Outcome`` came to mean how a completion ended; old imports warn.
+    if name == "Outcome":
+        import warnings
+
+        warnings.warn(
+            "ails.testing.conformance.Outcome is now ChatResult",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return ChatResult
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

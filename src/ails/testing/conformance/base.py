@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 import pytest
 
-from ails.testing.conformance.support import OPENAI_KEY, Outcome, make_certificate
+from ails.testing.conformance.support import OPENAI_KEY, ChatResult, make_certificate
 from ails.testing.server import FakeServer
 
 
@@ -72,13 +72,26 @@ class ContractBase:
         stop_after: int | None = None,
         leave: str = "break",
         transport_options: dict[str, Any] | None = None,
+        call_options: dict[str, Any] | None = None,
         **options: Any,
-    ) -> Outcome:
+    ) -> ChatResult:
         """Run one chat through the transport under test.
 
         ``stop_after`` tokens, then leave the stream: ``"break"`` out of its
         ``with`` block, ``"close"`` it explicitly, or ``"drop"`` every
-        reference to it. ``options`` go to the client.
+        reference to it. ``options`` go to the client, ``call_options`` to
+        ``stream()``.
+        """
+        raise NotImplementedError
+
+    def read_structure(
+        self, base_url: str, how: str, call_options: dict[str, Any] | None = None, **options: Any
+    ) -> ChatResult:
+        """Run one chat that reads the answer's structure, not its tokens.
+
+        ``how`` is ``"events"`` (iterate ``stream.events()``, then read
+        ``stream.completion``) or ``"create"`` (``client.create()``).
+        ``options`` go to the client, ``call_options`` to the call.
         """
         raise NotImplementedError
 
@@ -88,7 +101,7 @@ class ContractBase:
         stops: list[int | None],
         *,
         transport_options: dict[str, Any] | None = None,
-    ) -> list[Outcome]:
+    ) -> list[ChatResult]:
         """One client, one chat per entry of ``stops``, in turn; one outcome each.
 
         An entry is how many tokens to read before leaving with ``break``

@@ -16,7 +16,8 @@ from ails.testing.conformance.leaks import AsyncLeakCases, LeakCases
 from ails.testing.conformance.network import NetworkCases
 from ails.testing.conformance.proxies import ProxyCases
 from ails.testing.conformance.secrets import SecretCases
-from ails.testing.conformance.support import QUESTION, Outcome, contract_options
+from ails.testing.conformance.structure import StructureCases
+from ails.testing.conformance.support import QUESTION, ChatResult, contract_options
 from ails.testing.conformance.timeouts import TimeoutCases
 from ails.testing.conformance.tls import TlsCases
 from ails.testing.conformance.validation import ValidationCases
@@ -26,6 +27,7 @@ __all__ = ["AsyncTransportContract", "SyncTransportContract"]
 
 class _Contract(
     FixtureCases,
+    StructureCases,
     NetworkCases,
     TlsCases,
     ProxyCases,
@@ -54,8 +56,9 @@ class SyncTransportContract(_Contract):
         stop_after: int | None = None,
         leave: str = "break",
         transport_options: dict[str, Any] | None = None,
+        call_options: dict[str, Any] | None = None,
         **options: Any,
-    ) -> Outcome:
+    ) -> ChatResult:
         """Run one chat with :class:`~ails.Client` over the transport under test."""
         started = time.monotonic()
         tokens: list[str] = []
@@ -64,13 +67,37 @@ class SyncTransportContract(_Contract):
             client = Client(transport, base_url=base_url, **contract_options(options))
         except AilsError as error:
             transport.close()
-            return Outcome(tokens, error, time.monotonic() - started)
+            return ChatResult(tokens, error, time.monotonic() - started)
         try:
             with client:
-                _read(client, tokens, stop_after, leave)
+                _read(client, tokens, stop_after, leave, call_options)
         except AilsError as error:
-            return Outcome(tokens, error, time.monotonic() - started)
-        return Outcome(tokens, None, time.monotonic() - started)
+            return ChatResult(tokens, error, time.monotonic() - started)
+        return ChatResult(tokens, None, time.monotonic() - started)
+
+    def read_structure(
+        self, base_url: str, how: str, call_options: dict[str, Any] | None = None, **options: Any
+    ) -> ChatResult:
+        """One chat with :class:`~ails.Client`, read by ``stream.events()`` or ``create()``."""
+        call = call_options or {}
+        started = time.monotonic()
+        result = ChatResult([], None)
+        try:
+            with Client(self.transport(), base_url=base_url, **contract_options(options)) as client:
+                if how == "create":
+                    result.completion = client.create(QUESTION, **call)
+                else:
+                    stream = client.stream(QUESTION, **call)
+                    try:
+                        with stream:
+                            for event in stream.events():  # each kept, should one fail
+                                result.events.append(event)
+                    finally:
+                        result.completion = stream.completion
+        except AilsError as error:
+            result.error = error
+        result.seconds = time.monotonic() - started
+        return result
 
     def run_sequence(
         self,
@@ -78,9 +105,9 @@ class SyncTransportContract(_Contract):
         stops: list[int | None],
         *,
         transport_options: dict[str, Any] | None = None,
-    ) -> list[Outcome]:
+    ) -> list[ChatResult]:
         """One :class:`~ails.Client` over the transport under test, one chat per entry."""
-        outcomes: list[Outcome] = []
+        outcomes: list[ChatResult] = []
         transport = self.transport(**(transport_options or {}))
         with Client(transport, base_url=base_url, **contract_options({})) as client:
             for stop_after in stops:
@@ -88,9 +115,9 @@ class SyncTransportContract(_Contract):
                 try:
                     _read(client, tokens, stop_after, "break")
                 except AilsError as error:
-                    outcomes.append(Outcome(tokens, error, time.monotonic() - started))
+                    outcomes.append(ChatResult(tokens, error, time.monotonic() - started))
                 else:
-                    outcomes.append(Outcome(tokens, None, time.monotonic() - started))
+                    outcomes.append(ChatResult(tokens, None, time.monotonic() - started))
         return outcomes
 
     def abandon_streams(self, runs: list[tuple[str, str, int]]) -> None:
@@ -106,8 +133,14 @@ class SyncTransportContract(_Contract):
             transport.close()
 
 
-def _read(client: Client, tokens: list[str], stop_after: int | None, leave: str) -> None:
-    stream = client.stream(QUESTION)
+def _read(
+    client: Client,
+    tokens: list[str],
+    stop_after: int | None,
+    leave: str,
+    call_options: dict[str, Any] | None = None,
+) -> None:
+    stream = client.stream(QUESTION, **(call_options or {}))
     if leave == "break":
         with stream:
             for token in stream:
@@ -145,11 +178,14 @@ class AsyncTransportContract(_Contract, AsyncLeakCases):
         stop_after: int | None = None,
         leave: str = "break",
         transport_options: dict[str, Any] | None = None,
+        call_options: dict[str, Any] | None = None,
         **options: Any,
-    ) -> Outcome:
+    ) -> ChatResult:
         """Run one chat with :class:`~ails.AsyncClient` over the transport under test."""
         started = time.monotonic()
-        outcome = asyncio.run(self._chat(base_url, stop_after, leave, transport_options, options))
+        outcome = asyncio.run(
+            self._chat(base_url, stop_after, leave, transport_options, options, call_options)
+        )
         outcome.seconds = time.monotonic() - started
         return outcome
 
@@ -160,20 +196,52 @@ class AsyncTransportContract(_Contract, AsyncLeakCases):
         leave: str,
         transport_options: dict[str, Any] | None,
         options: dict[str, Any],
-    ) -> Outcome:
+        call_options: dict[str, Any] | None = None,
+    ) -> ChatResult:
         tokens: list[str] = []
         transport = self.transport(**(transport_options or {}))
         try:
             client = AsyncClient(transport, base_url=base_url, **contract_options(options))
         except AilsError as error:
             await transport.aclose()
-            return Outcome(tokens, error)
+            return ChatResult(tokens, error)
         try:
             async with client:
-                await _aread(client, tokens, stop_after, leave)
+                await _aread(client, tokens, stop_after, leave, call_options)
         except AilsError as error:
-            return Outcome(tokens, error)
-        return Outcome(tokens, None)
+            return ChatResult(tokens, error)
+        return ChatResult(tokens, None)
+
+    def read_structure(
+        self, base_url: str, how: str, call_options: dict[str, Any] | None = None, **options: Any
+    ) -> ChatResult:
+        """One chat with :class:`~ails.AsyncClient`, read by ``stream.events()`` or ``create()``."""
+        call = call_options or {}
+
+        async def scenario() -> ChatResult:
+            result = ChatResult([], None)
+            try:
+                async with AsyncClient(
+                    self.transport(), base_url=base_url, **contract_options(options)
+                ) as client:
+                    if how == "create":
+                        result.completion = await client.create(QUESTION, **call)
+                    else:
+                        stream = client.stream(QUESTION, **call)
+                        try:
+                            async with stream:
+                                async for event in stream.events():
+                                    result.events.append(event)
+                        finally:
+                            result.completion = stream.completion
+            except AilsError as error:
+                result.error = error
+            return result
+
+        started = time.monotonic()
+        result = asyncio.run(scenario())
+        result.seconds = time.monotonic() - started
+        return result
 
     def run_sequence(
         self,
@@ -181,11 +249,11 @@ class AsyncTransportContract(_Contract, AsyncLeakCases):
         stops: list[int | None],
         *,
         transport_options: dict[str, Any] | None = None,
-    ) -> list[Outcome]:
+    ) -> list[ChatResult]:
         """One :class:`~ails.AsyncClient` over the transport under test, one chat per entry."""
 
-        async def scenario() -> list[Outcome]:
-            outcomes: list[Outcome] = []
+        async def scenario() -> list[ChatResult]:
+            outcomes: list[ChatResult] = []
             transport = self.transport(**(transport_options or {}))
             async with AsyncClient(transport, base_url=base_url, **contract_options({})) as client:
                 for stop_after in stops:
@@ -193,9 +261,9 @@ class AsyncTransportContract(_Contract, AsyncLeakCases):
                     try:
                         await _aread(client, tokens, stop_after, "break")
                     except AilsError as error:
-                        outcomes.append(Outcome(tokens, error))
+                        outcomes.append(ChatResult(tokens, error))
                     else:
-                        outcomes.append(Outcome(tokens, None))
+                        outcomes.append(ChatResult(tokens, None))
             return outcomes
 
         return asyncio.run(scenario())
@@ -217,9 +285,13 @@ class AsyncTransportContract(_Contract, AsyncLeakCases):
 
 
 async def _aread(
-    client: AsyncClient, tokens: list[str], stop_after: int | None, leave: str
+    client: AsyncClient,
+    tokens: list[str],
+    stop_after: int | None,
+    leave: str,
+    call_options: dict[str, Any] | None = None,
 ) -> None:
-    stream = client.stream(QUESTION)
+    stream = client.stream(QUESTION, **(call_options or {}))
     if leave == "break":
         async with stream:
             async for token in stream:

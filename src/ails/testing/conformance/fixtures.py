@@ -11,7 +11,7 @@ from ails.testing.conformance.base import ContractBase
 from ails.testing.conformance.support import (
     CONTRACT_FIXTURES,
     OPENAI_KEY,
-    Outcome,
+    ChatResult,
     ails_class,
     records_for,
 )
@@ -21,7 +21,7 @@ from ails.testing.server import FakeServer
 class FixtureCases(ContractBase):
     """Each fixture's tokens or error, under the ails and the openai profile."""
 
-    def check_outcome(self, name: str, outcome: Outcome, expect: dict[str, Any]) -> None:
+    def check_outcome(self, name: str, outcome: ChatResult, expect: dict[str, Any]) -> None:
         """The outcome is what the fixture's ``expect`` block says."""
         if "text" in expect:
             assert outcome.error is None, f"{name}: unexpected {outcome.error!r}"
@@ -51,7 +51,7 @@ class FixtureCases(ContractBase):
         """Each shipped fixture gives its expected text or its expected error."""
         fixture = fake_server.fixtures[name]
         url = fake_server.url_for(name)
-        outcome = self.chat(url, **fixture.client_options)
+        outcome = self.chat(url, call_options=fixture.call_options, **fixture.client_options)
         self.check_outcome(name, outcome, fixture.expect)
         if "attempts" in fixture.expect:
             assert len(records_for(fake_server, url)) == fixture.expect["attempts"]
@@ -61,7 +61,13 @@ class FixtureCases(ContractBase):
         """The same, with the openai profile against a strict OpenAI-compatible server."""
         fixture = openai_server.fixtures[name]
         url = openai_server.url_for(name)
-        outcome = self.chat(url, profile="openai", api_key=OPENAI_KEY, **fixture.client_options)
+        outcome = self.chat(
+            url,
+            call_options=fixture.call_options,
+            profile="openai",
+            api_key=OPENAI_KEY,
+            **fixture.client_options,
+        )
         self.check_outcome(name, outcome, fixture.expect)
         assert all(r.rejection is None for r in records_for(openai_server, url))
 

@@ -14,6 +14,7 @@ import pytest
 
 from ails.client.policies import RetryPolicy, Timeout
 from ails.domain import errors as _error_tree
+from ails.domain.completion import Completion, StreamEvent
 from ails.domain.errors import AilsError
 from ails.domain.messages import Message
 from ails.testing.fixtures import builtin_fixtures
@@ -33,12 +34,19 @@ QUESTION = [Message.user("Привет! Как дела? 😀")]
 
 
 @attrs.define
-class Outcome:
-    """What one chat produced: the tokens, the error that ended it if any, and how long."""
+class ChatResult:
+    """What one chat produced: the tokens, the error that ended it if any, and how long.
+
+    A chat read with ``stream.events()`` keeps the typed deltas in
+    :attr:`events` instead of tokens; :attr:`completion` is the finished
+    record (``stream.completion``, or what ``create()`` returned).
+    """
 
     tokens: list[str]
     error: AilsError | None
     seconds: float = 0.0
+    events: list[StreamEvent] = attrs.field(factory=list)
+    completion: Completion | None = None
 
     @property
     def text(self) -> str:
