@@ -1,0 +1,344 @@
+"""The OpenAI Responses API on the gateway: ``POST /v1/responses``, ``GET`` and ``DELETE``.
+
+A response is answered by a chat completion through the gateway's one
+``AsyncClient`` (:mod:`~ails.gateway.responses_request` translates the
+request, :mod:`~ails.gateway.responses_wire` the answer). As for chat, a
+streamed answer is held back until the upstream's first delta (or its end),
+so an upstream failure before it keeps its status (429, 502, 504) and
+arrives as an OpenAI error object; later failures end the stream with
+``error`` and ``response.failed``. Stored responses (``store``, true by
+default as in OpenAI) live in :class:`~ails.gateway.responses_store.ResponsesStore`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from ails.domain.completion import StreamEvent, TextDelta
+from ails.domain.errors import AilsError
+from ails.gateway.batching import BatchWriter
+from ails.gateway.errors import GatewayError, from_ails_error, from_request_error
+from ails.gateway.handlers import (
+    _SSE_HEADERS,
+    TRACE,
+    Trace,
+    _authorize,
+    _read_body,
+    _uncancel,
+    error_response,
+)
+from ails.gateway.limits import OpenStream, TooManyStreams
+from ails.gateway.responses_request import (
+    ResponsesRequest,
+    parse_responses_request,
+    to_chat_messages,
+)
+from ails.gateway.responses_store import ResponsesStore, ResponsesStoreError
+from ails.gateway.responses_wire import ResponseEncoder, new_id, response_object, response_usage
+from ails.gateway.state import GATEWAY
+from ails.gateway.validation import RequestError
+
+__all__ = ["RESPONSES", "add_responses"]
+
+#: The app's responses store.
+RESPONSES = web.AppKey("ails.gateway.responses", ResponsesStore)
+
+
+def add_responses(app: web.Application, *, path: str | Path | None = None) -> None:
+    """Serve the Responses API on ``app``, with its store at ``path`` (or the default)."""
+    store = ResponsesStore(path)
+    app[RESPONSES] = store
+
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        yield
+        await store.close()
+
+    app.cleanup_ctx.append(lifecycle)
+    app.router.add_post("/v1/responses", create_response)
+    app.router.add_get("/v1/responses/{response_id}", retrieve_response)
+    app.router.add_delete("/v1/responses/{response_id}", delete_response)
+
+
+def _not_found(response_id: str, param: str | None = None) -> GatewayError:
+    what = "Previous response" if param else "Response"
+    return GatewayError(
+        404,
+        f"{what} with id {response_id!r} not found.",
+        "invalid_request_error",
+        "previous_response_not_found" if param else None,
+        param,
+    )
+
+
+def _store_failed(exc: ResponsesStoreError) -> GatewayError:
+    return GatewayError(500, str(exc), "server_error", "store_unavailable")
+
+
+async def retrieve_response(request: web.Request) -> web.StreamResponse:
+    """``GET /v1/responses/{id}``: a stored response, else a 404."""
+    refused = _authorize(request, request.app[GATEWAY])
+    if refused is not None:
+        return error_response(refused)
+    response_id = request.match_info["response_id"]
+    try:
+        stored = await request.app[RESPONSES].load(response_id)
+    except ResponsesStoreError as exc:
+        return error_response(_store_failed(exc))
+    if stored is None:
+        return error_response(_not_found(response_id))
+    TRACE.get().outcome = "ok"
+    return _json_response(stored.response)
+
+
+async def delete_response(request: web.Request) -> web.StreamResponse:
+    """``DELETE /v1/responses/{id}``: forget a stored response, else a 404."""
+    refused = _authorize(request, request.app[GATEWAY])
+    if refused is not None:
+        return error_response(refused)
+    response_id = request.match_info["response_id"]
+    try:
+        deleted = await request.app[RESPONSES].delete(response_id)
+    except ResponsesStoreError as exc:
+        return error_response(_store_failed(exc))
+    if not deleted:
+        return error_response(_not_found(response_id))
+    TRACE.get().outcome = "ok"
+    return web.json_response({"id": response_id, "object": "response", "deleted": True})
+
+
+def _json_response(body: dict[str, Any]) -> web.Response:
+    return web.Response(
+        body=json.dumps(body, ensure_ascii=False).encode("utf-8", "backslashreplace"),
+        content_type="application/json",
+    )
+
+
+async def create_response(request: web.Request) -> web.StreamResponse:
+    """``POST /v1/responses``, streamed or not."""
+    gateway = request.app[GATEWAY]
+    refused = _authorize(request, gateway)
+    if refused is not None:
+        return error_response(refused)
+    client = gateway.client
+    assert client is not None, "the app's cleanup context opens the client"
+    store = request.app[RESPONSES]
+    plain = not client.profile.accepts_options
+    try:
+        body = await _read_body(request, gateway.config.max_body_bytes)
+        parsed = parse_responses_request(
+            body, plain=plain, drop_unsupported=gateway.config.drop_unsupported
+        )
+        context = list(parsed.input)
+        if parsed.previous_response_id is not None:
+            earlier = await store.load(parsed.previous_response_id)
+            if earlier is None:
+                return error_response(
+                    _not_found(parsed.previous_response_id, "previous_response_id")
+                )
+            context = [*earlier.conversation, *context]
+        messages = to_chat_messages(parsed.instructions, context, plain=plain)
+    except RequestError as exc:
+        return error_response(from_request_error(exc))
+    except ResponsesStoreError as exc:
+        return error_response(_store_failed(exc))
+    trace = TRACE.get()
+    trace.stream = parsed.stream
+    call = _upstream_call(parsed, plain=plain)
+    answer = _Answer(parsed, context, store)
+    try:
+        with gateway.slots.hold(), gateway.streams.track() as entry:
+            stream = client.stream(messages, model=parsed.model, **call)
+            async with stream:
+                if parsed.stream:
+                    return await _stream(request, entry, answer, stream, trace)
+                return await _whole(entry, answer, stream, trace)
+    except TooManyStreams:
+        return error_response(
+            GatewayError(
+                429,
+                f"the gateway already streams {gateway.slots.limit} answers; try again shortly",
+                "rate_limit_error",
+                "too_many_streams",
+                headers=(("retry-after", "1"),),
+            ),
+        )
+    except AilsError as exc:  # before anything was sent (ValidationError included)
+        return error_response(from_ails_error(exc))
+
+
+def _upstream_call(parsed: ResponsesRequest, *, plain: bool) -> dict[str, Any]:
+    """The chat call's keyword arguments, asking an OpenAI upstream for its token counts."""
+    call = dict(parsed.call)
+    if not plain:
+        extra = dict(call.get("extra_body") or {})
+        extra["stream_options"] = {"include_usage": True}
+        call["extra_body"] = extra
+    return call
+
+
+class _Answer:
+    """One response being made: its id, its snapshot builder and where it is stored."""
+
+    def __init__(
+        self, parsed: ResponsesRequest, context: list[dict[str, Any]], store: ResponsesStore
+    ) -> None:
+        self.parsed = parsed
+        self.context = context
+        self.store = store
+        self.id = new_id("resp")
+        self.created_at = int(time.time())
+        self.model = parsed.model
+
+    def snapshot(self, **fields: Any) -> dict[str, Any]:
+        """The response object as it stands (``status``, ``output`` and others given)."""
+        parsed = self.parsed
+        return response_object(
+            id=self.id,
+            created_at=self.created_at,
+            model=self.model,
+            echo=parsed.echo,
+            instructions=parsed.instructions,
+            previous_response_id=parsed.previous_response_id,
+            store=parsed.store,
+            **fields,
+        )
+
+    async def keep(self, final: dict[str, Any]) -> None:
+        """Store the final response (unless ``store`` is false) before the client hears of it."""
+        if self.parsed.store:
+            await self.store.save(final, self.context)
+
+
+def _events(stream: Any) -> AsyncIterator[StreamEvent]:
+    # Until the client's stream.events() exists, its text tokens are the deltas.
+    events: Callable[[], AsyncIterator[StreamEvent]] | None = getattr(stream, "events", None)
+    if events is not None:
+        return events().__aiter__()
+    return _texts(stream)
+
+
+async def _texts(stream: AsyncIterator[str]) -> AsyncIterator[StreamEvent]:
+    async for token in stream:
+        yield TextDelta(token)
+
+
+def _finish_reason(stream: Any) -> str | None:
+    reason: str | None = stream.finish_reason
+    return reason
+
+
+def _usage(stream: Any) -> dict[str, Any] | None:
+    completion = getattr(stream, "completion", None)
+    usage = completion.usage if completion is not None else stream.usage
+    return response_usage(usage)
+
+
+def _note(trace: Trace, stream: Any) -> None:
+    trace.ttft = stream.time_to_first_token
+    trace.attempts = stream.attempts
+
+
+_SHUTTING_DOWN = GatewayError(
+    503, "the gateway is shutting down; ask again", "server_error", "shutting_down"
+)
+
+
+def _stopped(trace: Trace) -> web.Response:
+    _uncancel()
+    trace.outcome = "stopped_by_shutdown"
+    return error_response(_SHUTTING_DOWN)
+
+
+async def _whole(
+    entry: OpenStream, answer: _Answer, stream: Any, trace: Trace
+) -> web.StreamResponse:
+    encoder = ResponseEncoder(answer.snapshot)
+    try:
+        async for event in _events(stream):
+            encoder.feed(event)
+    except asyncio.CancelledError:
+        if not entry.stopped_by_shutdown:
+            raise
+        return _stopped(trace)
+    finally:
+        _note(trace, stream)
+    answer.model = stream.model or answer.model
+    _, final = encoder.finish(_finish_reason(stream), _usage(stream))
+    try:
+        await answer.keep(final)
+    except ResponsesStoreError as exc:
+        return error_response(_store_failed(exc))
+    trace.outcome = "ok"
+    return _json_response(final)
+
+
+async def _stream(
+    request: web.Request, entry: OpenStream, answer: _Answer, stream: Any, trace: Trace
+) -> web.StreamResponse:
+    events = _events(stream)
+    first: StreamEvent | None
+    try:
+        # Held back until the upstream answered: its errors keep their status.
+        first = await events.__anext__()
+    except StopAsyncIteration:
+        first = None
+    except asyncio.CancelledError:
+        if not entry.stopped_by_shutdown:
+            raise
+        return _stopped(trace)
+    finally:
+        _note(trace, stream)
+    answer.model = stream.model or answer.model
+    encoder = ResponseEncoder(answer.snapshot)
+    response = web.StreamResponse(headers=_SSE_HEADERS)
+    writer = BatchWriter(response)
+    try:
+        await response.prepare(request)
+        trace.status = response.status
+        head = encoder.start()
+        await response.write(head if first is None else head + encoder.feed(first))
+        if first is not None:
+            add, feed = writer.add, encoder.feed
+            async for event in events:
+                if add(feed(event)):
+                    await writer.room()
+        end, final = encoder.finish(_finish_reason(stream), _usage(stream))
+        await answer.keep(final)
+    except AilsError as exc:
+        trace.outcome = "upstream_error_mid_stream"
+        error = from_ails_error(exc)
+        writer.add(encoder.fail(error.code or error.type, error.message, error.param))
+        await writer.close()
+        return response
+    except ResponsesStoreError as exc:
+        trace.outcome = "store_unavailable"
+        writer.add(encoder.fail("store_unavailable", str(exc)))
+        await writer.close()
+        return response
+    except asyncio.CancelledError:
+        if not entry.stopped_by_shutdown:
+            trace.outcome = "client_gone"
+            writer.abort()
+            raise
+        if not response.prepared:
+            return _stopped(trace)
+        _uncancel()
+        trace.outcome = "stopped_by_shutdown"
+        writer.add(encoder.fail(_SHUTTING_DOWN.code or "server_error", _SHUTTING_DOWN.message))
+        await writer.close()
+        return response
+    except BaseException:
+        trace.outcome = "client_gone"
+        writer.abort()
+        raise
+    writer.add(end)
+    await writer.close()
+    trace.outcome = "ok"
+    return response
