@@ -223,6 +223,8 @@ def to_chat_messages(
     for i, item in enumerate(items):
         where = f"input[{i}]"
         kind = item.get("type")
+        if kind is None and "role" in item:
+            kind = "message"  # the "easy" message form has no type
         if kind in ("function_call", "function_call_output") and plain:
             raise RequestError(
                 f"{where}: {kind} items need tools, which this gateway's upstream (the "
