@@ -12,6 +12,7 @@ import asyncio
 import contextvars
 import json
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 import attrs
@@ -23,6 +24,7 @@ from ails.gateway.batching import BatchWriter
 from ails.gateway.errors import GatewayError, from_ails_error, from_request_error
 from ails.gateway.limits import OpenStream, TooManyStreams, key_matches
 from ails.gateway.state import GATEWAY, Gateway
+from ails.gateway.stream_events import typed_deltas
 from ails.gateway.validation import ParsedRequest, RequestError, parse_request
 from ails.gateway.wire import (
     DONE,
@@ -223,12 +225,14 @@ async def _whole(
     finally:
         _note(trace, stream)
     trace.outcome = "ok"
+    done = getattr(stream, "completion", None)
     body = completion(
         id=stream.id or new_completion_id(),
         model=stream.model or parsed.model,
         text=text,
         finish_reason=stream.finish_reason or "stop",
         usage=stream.usage,
+        tool_calls=done.tool_calls if done is not None else (),
     )
     return web.Response(
         body=json.dumps(body, ensure_ascii=False).encode("utf-8"),
@@ -243,9 +247,12 @@ async def _stream(
     stream: AsyncTokenStream,
     trace: Trace,
 ) -> web.StreamResponse:
+    # A request with tools reads the typed deltas (tool calls), others the text.
+    typed = bool(parsed.call.get("tools"))
+    source: AsyncIterator[Any] = typed_deltas(stream) if typed else stream
     try:
         # Held back until the upstream answered: its errors keep their status.
-        first: str | None = await stream.__anext__()
+        first: Any = await source.__anext__()
     except StopAsyncIteration:
         first = None
     except asyncio.CancelledError:
@@ -261,17 +268,18 @@ async def _stream(
         created=int(time.time()),
     )
     writer = BatchWriter(response)
+    encode = encoder.event if typed else encoder.content
     try:
         # Inside the try: a shutdown may land while the head or the first
         # chunk is written, and must still end the answer with an error event.
         await response.prepare(request)
         trace.status = response.status
         head = encoder.role()
-        await response.write(head if first is None else head + encoder.content(first))
+        await response.write(head if first is None else head + encode(first))
         if first is not None:
-            add, content = writer.add, encoder.content
-            async for token in stream:
-                if add(content(token)):
+            add = writer.add
+            async for item in source:
+                if add(encode(item)):
                     await writer.room()
     except AilsError as exc:
         trace.outcome = "upstream_error_mid_stream"

@@ -15,13 +15,13 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
-from ails.domain.completion import StreamEvent, TextDelta
+from ails.domain.completion import StreamEvent
 from ails.domain.errors import AilsError
 from ails.gateway.batching import BatchWriter
 from ails.gateway.errors import GatewayError, from_ails_error, from_request_error
@@ -43,6 +43,7 @@ from ails.gateway.responses_request import (
 from ails.gateway.responses_store import ResponsesStore, ResponsesStoreError
 from ails.gateway.responses_wire import ResponseEncoder, new_id, response_object, response_usage
 from ails.gateway.state import GATEWAY
+from ails.gateway.stream_events import typed_deltas
 from ails.gateway.validation import RequestError
 
 __all__ = ["RESPONSES", "add_responses"]
@@ -216,19 +217,6 @@ class _Answer:
             await self.store.save(final, self.context)
 
 
-def _events(stream: Any) -> AsyncIterator[StreamEvent]:
-    # Until the client's stream.events() exists, its text tokens are the deltas.
-    events: Callable[[], AsyncIterator[StreamEvent]] | None = getattr(stream, "events", None)
-    if events is not None:
-        return events().__aiter__()
-    return _texts(stream)
-
-
-async def _texts(stream: AsyncIterator[str]) -> AsyncIterator[StreamEvent]:
-    async for token in stream:
-        yield TextDelta(token)
-
-
 def _finish_reason(stream: Any) -> str | None:
     reason: str | None = stream.finish_reason
     return reason
@@ -261,7 +249,7 @@ async def _whole(
 ) -> web.StreamResponse:
     encoder = ResponseEncoder(answer.snapshot)
     try:
-        async for event in _events(stream):
+        async for event in typed_deltas(stream):
             encoder.feed(event)
     except asyncio.CancelledError:
         if not entry.stopped_by_shutdown:
@@ -282,7 +270,7 @@ async def _whole(
 async def _stream(
     request: web.Request, entry: OpenStream, answer: _Answer, stream: Any, trace: Trace
 ) -> web.StreamResponse:
-    events = _events(stream)
+    events = typed_deltas(stream)
     first: StreamEvent | None
     try:
         # Held back until the upstream answered: its errors keep their status.

@@ -108,33 +108,58 @@ def _load(body: bytes) -> dict[str, Any]:
     return data
 
 
+_PLAIN_MESSAGE_KEYS = frozenset({"role", "content", "name"})
+#: What the SDKs send back of an answer they got, empty: dropped, not refused.
+_ANSWER_ECHO = frozenset({"refusal", "annotations", "audio", "function_call"})
+_TOOL_MESSAGE_KEYS = _PLAIN_MESSAGE_KEYS | {"tool_calls", "tool_call_id"} | _ANSWER_ECHO
+
+
 def _message(raw: object, index: int, *, plain: bool) -> Message:
     where = f"messages[{index}]"
     if not isinstance(raw, dict):
         raise RequestError(f"{where} must be an object", param=where)
     role = raw.get("role")
-    if role in ("tool", "function"):
+    # Tool results and tool calls go to an OpenAI-compatible upstream as sent.
+    tools = not plain and role != "function"
+    if role in ("tool", "function") and not tools:
         raise RequestError(
-            f"{where}: role {role!r} is not supported: the gateway answers with text only "
-            "(no tool or function calls)",
+            f"{where}: role {role!r} is not supported: "
+            + (
+                "this gateway's upstream (the 'ails' profile) answers with text only; "
+                "restart it with `--profile openai` for tools"
+                if role == "tool"
+                else "the legacy function role is gone; send tool messages"
+            ),
             param=f"{where}.role",
             code="unsupported_role",
         )
-    if not isinstance(role, str) or role not in _ROLES:
+    if not isinstance(role, str) or (role not in _ROLES and role != "tool"):
         raise RequestError(
-            f"{where}: role must be one of 'system', 'developer', 'user' or 'assistant', "
-            f"got {role!r}",
+            f"{where}: role must be one of 'system', 'developer', 'user', 'assistant' "
+            f"or 'tool', got {role!r}",
             param=f"{where}.role",
             code="invalid_role",
         )
-    extra = sorted(str(key) for key in raw if key not in ("role", "content", "name"))
+    allowed = _TOOL_MESSAGE_KEYS if tools else _PLAIN_MESSAGE_KEYS | _ANSWER_ECHO
+    extra = sorted(str(key) for key in raw if key not in allowed)
     if extra:
         raise RequestError(
-            f"{where}: unsupported field(s) {', '.join(map(repr, extra))}; tool calls are "
-            "not supported",
+            f"{where}: unsupported field(s) {', '.join(map(repr, extra))}"
+            + ("" if tools else "; tool calls need an upstream with the 'openai' profile"),
             param=f"{where}.{extra[0]}",
         )
-    data = {**raw, "role": _ROLES[role].value}
+    data = {key: value for key, value in raw.items() if key not in _ANSWER_ECHO or value}
+    extra = sorted(key for key in data if key in _ANSWER_ECHO)
+    if extra:
+        raise RequestError(
+            f"{where}: {extra[0]!r} is not supported in a message", param=f"{where}.{extra[0]}"
+        )
+    if role == "tool":
+        try:
+            return Message.from_dict(data, where=where)
+        except ValidationError as exc:
+            raise RequestError(str(exc), param=where) from None
+    data["role"] = _ROLES[role].value
     try:
         message = Message.from_dict(data, where=where)
     except ValidationError as exc:
