@@ -660,6 +660,7 @@ SCENARIOS = [
     "imports",
     "signing",
     "gateway",
+    "responses",
 ]
 
 
@@ -709,6 +710,11 @@ def main() -> None:
         if "gateway" in only:
             print("-- gateway", flush=True)
             gateway(server.port, report, args.quick)
+        if "responses" in only:
+            print("-- responses", flush=True)
+            from benchmarks.responses import report as responses
+
+            responses(server.port, report, args.quick)
     finally:
         server.stop()
     elapsed = time.perf_counter() - started

@@ -114,11 +114,10 @@ async def delete_response(request: web.Request) -> web.StreamResponse:
     return web.json_response({"id": response_id, "object": "response", "deleted": True})
 
 
-def _json_response(body: dict[str, Any]) -> web.Response:
-    return web.Response(
-        body=json.dumps(body, ensure_ascii=False).encode("utf-8", "backslashreplace"),
-        content_type="application/json",
-    )
+def _json_response(body: dict[str, Any] | bytes) -> web.Response:
+    if not isinstance(body, bytes):
+        body = json.dumps(body, ensure_ascii=False).encode("utf-8", "backslashreplace")
+    return web.Response(body=body, content_type="application/json")
 
 
 async def create_response(request: web.Request) -> web.StreamResponse:
@@ -211,10 +210,10 @@ class _Answer:
             **fields,
         )
 
-    async def keep(self, final: dict[str, Any]) -> None:
+    async def keep(self, final: bytes) -> None:
         """Store the final response (unless ``store`` is false) before the client hears of it."""
         if self.parsed.store:
-            await self.store.save(final, self.context)
+            await self.store.save(self.id, final, self.context)
 
 
 def _finish_reason(stream: Any) -> str | None:

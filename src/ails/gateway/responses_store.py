@@ -50,7 +50,7 @@ MIGRATIONS: list[Sequence[str]] = [
         CREATE TABLE responses (
             id TEXT PRIMARY KEY,
             created_at REAL NOT NULL,
-            response TEXT NOT NULL,
+            response BLOB NOT NULL, -- the response object, UTF-8 JSON
             context TEXT NOT NULL
         )
         """,
@@ -108,9 +108,11 @@ class ResponsesStore:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, work, *args)
 
-    async def save(self, response: Mapping[str, Any], context: Sequence[Mapping[str, Any]]) -> None:
-        """Store ``response`` (by its ``id``) with the input items it answered."""
-        await self._run(self._save, dict(response), list(context))
+    async def save(
+        self, response_id: str, response: bytes, context: Sequence[Mapping[str, Any]]
+    ) -> None:
+        """Store ``response`` (the response object as UTF-8 JSON) with the items it answered."""
+        await self._run(self._save, response_id, response, list(context))
 
     async def load(self, response_id: str) -> StoredResponse | None:
         """The stored response ``response_id``, or ``None``."""
@@ -134,18 +136,13 @@ class ResponsesStore:
             self._conn = _open(self.path)
         return self._conn
 
-    def _save(self, response: dict[str, Any], context: list[dict[str, Any]]) -> None:
+    def _save(self, response_id: str, response: bytes, context: list[dict[str, Any]]) -> None:
         conn = self._connection()
         with conn:
             conn.execute(
                 "INSERT OR REPLACE INTO responses (id, created_at, response, context) "
                 "VALUES (?, ?, ?, ?)",
-                (
-                    response["id"],
-                    time.time(),
-                    json.dumps(response, ensure_ascii=False),
-                    json.dumps(context, ensure_ascii=False),
-                ),
+                (response_id, time.time(), response, json.dumps(context, ensure_ascii=False)),
             )
 
     def _load(self, response_id: str) -> StoredResponse | None:

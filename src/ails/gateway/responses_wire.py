@@ -200,7 +200,7 @@ def response_object(
 class _Open:
     """An output item being streamed: its index, id, kind and what arrived of it."""
 
-    __slots__ = ("call_id", "id", "index", "kind", "name", "parts")
+    __slots__ = ("call_id", "id", "index", "json", "kind", "name", "parts", "where")
 
     def __init__(self, index: int, id: str, kind: str) -> None:
         self.index = index
@@ -209,10 +209,41 @@ class _Open:
         self.parts: list[str] = []
         self.call_id = ""
         self.name = ""
+        self.json = b""  # the whole item as JSON, once it is done
+        self.where = f'"item_id":"{id}","output_index":{index}'.encode()
 
     @property
     def text(self) -> str:
         return "".join(self.parts)
+
+
+def _part_json(kind: str, quoted: bytes) -> bytes:
+    if kind == "reasoning":
+        return b'{"type":"reasoning_text","text":%s}' % quoted
+    return b'{"type":"output_text","text":%s,"annotations":[],"logprobs":[]}' % quoted
+
+
+def _item_json(item: _Open, status: str, quoted: bytes | None) -> bytes:
+    """An output item as JSON; ``quoted`` is its text as a JSON string (``None``: not yet)."""
+    head = f'{{"id":"{item.id}","type":"{item.kind}","status":"{status}"'
+    if item.kind == "function_call":
+        names = f'{head},"call_id":{_quote(item.call_id)},"name":{_quote(item.name)}'
+        return b'%s,"arguments":%s}' % (_utf8(names), quoted or b'""')
+    content = b"" if quoted is None else _part_json(item.kind, quoted)
+    if item.kind == "reasoning":
+        return b'%s,"summary":[],"content":[%s]}' % (head.encode(), content)
+    return b'%s,"role":"assistant","content":[%s]}' % (head.encode(), content)
+
+
+def _with_output(response: dict[str, Any], items: Iterable[bytes]) -> bytes:
+    """``response`` (whose ``output`` is empty) as JSON, with the items' JSON as its output.
+
+    The items are encoded once, as they close: a long answer's text is not
+    encoded again for the final event. Nothing before ``output`` in the
+    object can hold the marker unescaped (strings escape their quotes).
+    """
+    head, tail = _utf8(_json(response)).split(b'"output":[]', 1)
+    return b'%s"output":[%s]%s' % (head, b",".join(items), tail)
 
 
 class ResponseEncoder:
@@ -220,38 +251,54 @@ class ResponseEncoder:
 
     ``snapshot`` makes the response object at any point (``status``,
     ``output``, ``usage`` and the rest given); the encoder numbers every event
-    and keeps the output items, so :attr:`output` is the whole output at the end.
-    A text delta in an open message costs one ``json`` quote and a few
-    concatenations: the rest of the event is built once per item.
+    and keeps the output items. A text delta in an open message costs one
+    ``json`` quote and a few concatenations: the rest of the event is built
+    once per item, and each item's text is quoted and encoded once, when it
+    is done, for all the events that repeat it (bytes, never copied to a
+    ``str`` again).
     """
 
     def __init__(self, snapshot: Callable[..., dict[str, Any]]) -> None:
         self._snapshot = snapshot
         self._sequence = 0
-        self.output: list[dict[str, Any]] = []
         self._items: list[_Open] = []  # every item, by output index
         self._open: list[_Open] = []  # items not yet done, in order
         self._message: _Open | None = None  # the open message, text deltas go there
         self._calls: dict[int, _Open] = {}  # the open tool calls, by chat index
         self._text_start = b""
 
+    @property
+    def output(self) -> list[dict[str, Any]]:
+        """The output items done so far."""
+        return [json.loads(item.json) for item in self._items if item.json]
+
     # -- the events ---------------------------------------------------------------
 
-    def _event(self, kind: str, fields: str) -> bytes:
+    def _event(self, kind: bytes, fields: bytes) -> bytes:
         sequence = self._sequence
         self._sequence = sequence + 1
-        return (
-            f'event: {kind}\ndata: {{"type":"{kind}",{fields},"sequence_number":{sequence}}}\n\n'
-        ).encode("utf-8", "backslashreplace")
+        return b'event: %s\ndata: {"type":"%s",%s,"sequence_number":%d}\n\n' % (
+            kind,
+            kind,
+            fields,
+            sequence,
+        )
 
-    def _response_event(self, kind: str, **fields: Any) -> bytes:
-        return self._event(kind, f'"response":{_json(self._snapshot(**fields))}')
+    def _response_event(self, kind: bytes, response: bytes) -> bytes:
+        return self._event(kind, b'"response":%s' % response)
+
+    def _response_json(self, **fields: Any) -> bytes:
+        return _with_output(self._snapshot(output=[], **fields), self._done_items())
+
+    def _done_items(self) -> list[bytes]:
+        return [item.json for item in self._items if item.json]
 
     def start(self) -> bytes:
         """``response.created`` and ``response.in_progress``."""
-        return self._response_event(
-            "response.created", status="in_progress", output=[]
-        ) + self._response_event("response.in_progress", status="in_progress", output=[])
+        snapshot = _utf8(_json(self._snapshot(status="in_progress", output=[])))
+        return self._response_event(b"response.created", snapshot) + self._response_event(
+            b"response.in_progress", snapshot
+        )
 
     def feed(self, event: StreamEvent) -> bytes:
         """The events for one chat delta."""
@@ -262,10 +309,6 @@ class ResponseEncoder:
         if type(event) is ReasoningDelta:
             return self.reasoning(event.text)
         raise TypeError(f"not a stream event: {event!r}")  # pragma: no cover
-
-    def feed_all(self, events: Iterable[StreamEvent]) -> bytes:
-        """The events for several chat deltas, in one write."""
-        return b"".join(self.feed(event) for event in events)
 
     def text(self, delta: str) -> bytes:
         """An ``output_text`` delta (opening a message item first if none is open)."""
@@ -296,13 +339,11 @@ class ResponseEncoder:
         if item is None:
             head = self._close_all()
             item = self._add("reasoning", new_id("rs"))
-            head += self._item_event("response.output_item.added", item, "in_progress")
-            head += self._part_event("response.content_part.added", item, "")
+            head += self._added(item)
         item.parts.append(delta)
         return head + self._event(
-            "response.reasoning_text.delta",
-            f'"item_id":"{item.id}","output_index":{item.index},"content_index":0,'
-            f'"delta":{_quote(delta)}',
+            b"response.reasoning_text.delta",
+            b'%s,"content_index":0,"delta":%s' % (item.where, _utf8(_quote(delta))),
         )
 
     def tool_call(self, delta: ToolCallDelta) -> bytes:
@@ -316,48 +357,43 @@ class ResponseEncoder:
             item.call_id = delta.id or new_id("call")
             item.name = delta.name or ""
             self._calls[delta.index] = item
-            head += self._item_event("response.output_item.added", item, "in_progress")
+            head += self._added(item)
         elif delta.name and not item.name:
             item.name = delta.name
         if not delta.arguments:
             return head
         item.parts.append(delta.arguments)
         return head + self._event(
-            "response.function_call_arguments.delta",
-            f'"item_id":"{item.id}","output_index":{item.index},"delta":{_quote(delta.arguments)}',
+            b"response.function_call_arguments.delta",
+            b'%s,"delta":%s' % (item.where, _utf8(_quote(delta.arguments))),
         )
 
     def finish(
         self, finish_reason: str | None, usage: dict[str, Any] | None
-    ) -> tuple[bytes, dict[str, Any]]:
+    ) -> tuple[bytes, bytes]:
         """Close every item and end: ``response.completed`` (or ``.incomplete``).
 
-        Returns the events and the final response object.
+        Returns the events and the final response object as UTF-8 JSON.
         """
         status, details = status_of(finish_reason)
         # An answer of nothing is still one (empty) message, as OpenAI sends it.
         opening = self._open_message() if not self._items else b""
         closing = opening + self._close_all(status="incomplete" if details else "completed")
-        final = self._snapshot(
+        final = self._response_json(
             status=status,
-            output=self.output,
             usage=usage,
             incomplete_details=details,
             completed_at=int(time.time()) if details is None else None,
         )
-        kind = "response.completed" if details is None else "response.incomplete"
-        return closing + self._event(kind, f'"response":{_json(final)}'), final
+        kind = b"response.completed" if details is None else b"response.incomplete"
+        return closing + self._response_event(kind, final), final
 
     def fail(self, code: str, message: str, param: str | None = None) -> bytes:
         """``error`` and ``response.failed``: the upstream failed after the stream began."""
         self._close_all(status="incomplete", quiet=True)
-        error = _json({"code": code, "message": message, "param": param})
-        failed = self._snapshot(
-            status="failed", output=self.output, error={"code": code, "message": message}
-        )
-        return self._event("error", error[1:-1]) + self._event(
-            "response.failed", f'"response":{_json(failed)}'
-        )
+        error = _utf8(_json({"code": code, "message": message, "param": param}))
+        failed = self._response_json(status="failed", error={"code": code, "message": message})
+        return self._event(b"error", error[1:-1]) + self._response_event(b"response.failed", failed)
 
     # -- items ----------------------------------------------------------------------
 
@@ -365,47 +401,27 @@ class ResponseEncoder:
         item = _Open(len(self._items), id, kind)
         self._items.append(item)
         self._open.append(item)
-        self.output.append({})  # filled in when the item is done
         return item
 
     def _open_message(self) -> bytes:
         item = self._message = self._add("message", new_id("msg"))
         self._text_start = (
-            'event: response.output_text.delta\ndata: {"type":"response.output_text.delta",'
-            f'"item_id":"{item.id}","output_index":{item.index},"content_index":0,"delta":'
-        ).encode()
-        return self._item_event("response.output_item.added", item, "in_progress") + (
-            self._part_event("response.content_part.added", item, "")
+            b'event: response.output_text.delta\ndata: {"type":"response.output_text.delta",'
+            b'%s,"content_index":0,"delta":' % item.where
         )
+        return self._added(item)
 
-    def _item(self, item: _Open, status: str, *, whole: bool) -> dict[str, Any]:
-        text = item.text if whole else ""
-        if item.kind == "message":
-            built = _message_item(item.id, text, status)
-            if not whole:
-                built["content"] = []
-            return built
-        if item.kind == "reasoning":
-            built = _reasoning_item(item.id, text, status)
-            if not whole:
-                built["content"] = []
-            return built
-        return _call_item(item.id, ToolCall(item.call_id, item.name, text), status)
-
-    def _item_event(self, kind: str, item: _Open, status: str, *, whole: bool = False) -> bytes:
-        built = self._item(item, status, whole=whole)
-        return self._event(kind, f'"output_index":{item.index},"item":{_json(built)}')
-
-    def _part_event(self, kind: str, item: _Open, text: str) -> bytes:
-        part: dict[str, Any]
-        if item.kind == "reasoning":
-            part = {"type": "reasoning_text", "text": text}
-        else:
-            part = _text_part(text)
-        return self._event(
-            kind,
-            f'"item_id":"{item.id}","output_index":{item.index},"content_index":0,'
-            f'"part":{_json(part)}',
+    def _added(self, item: _Open) -> bytes:
+        """``output_item.added`` (and an empty ``content_part.added`` for text)."""
+        added = self._event(
+            b"response.output_item.added",
+            b'"output_index":%d,"item":%s' % (item.index, _item_json(item, "in_progress", None)),
+        )
+        if item.kind == "function_call":
+            return added
+        part = _part_json(item.kind, b'""')
+        return added + self._event(
+            b"response.content_part.added", b'%s,"content_index":0,"part":%s' % (item.where, part)
         )
 
     def _close(
@@ -417,8 +433,10 @@ class ResponseEncoder:
             if item.kind not in kinds:
                 keep.append(item)
                 continue
-            out += b"" if quiet else self._done(item, status)
-            self.output[item.index] = self._item(item, status, whole=True)
+            quoted = _utf8(_quote(item.text))  # once, for every event that repeats it
+            item.json = _item_json(item, status, quoted)
+            if not quiet:
+                out += self._done(item, quoted)
             if item is self._message:
                 self._message = None
         self._open = keep
@@ -431,19 +449,22 @@ class ResponseEncoder:
             kinds=("message", "reasoning", "function_call"), status=status, quiet=quiet
         )
 
-    def _done(self, item: _Open, status: str) -> bytes:
-        text = item.text
-        where = f'"item_id":"{item.id}","output_index":{item.index}'
+    def _done(self, item: _Open, quoted: bytes) -> bytes:
+        where = item.where
         if item.kind == "function_call":
-            return self._event(
-                "response.function_call_arguments.done", f'{where},"arguments":{_quote(text)}'
-            ) + self._item_event("response.output_item.done", item, status, whole=True)
-        kind = "response.output_text.done"
-        extra = ',"logprobs":[]'
-        if item.kind == "reasoning":
-            kind, extra = "response.reasoning_text.done", ""
-        return (
-            self._event(kind, f'{where},"content_index":0,"text":{_quote(text)}{extra}')
-            + self._part_event("response.content_part.done", item, text)
-            + self._item_event("response.output_item.done", item, status, whole=True)
+            out = self._event(
+                b"response.function_call_arguments.done", b'%s,"arguments":%s' % (where, quoted)
+            )
+        else:
+            kind, extra = b"response.output_text.done", b',"logprobs":[]'
+            if item.kind == "reasoning":
+                kind, extra = b"response.reasoning_text.done", b""
+            part = _part_json(item.kind, quoted)
+            out = self._event(kind, b'%s,"content_index":0,"text":%s%s' % (where, quoted, extra))
+            out += self._event(
+                b"response.content_part.done", b'%s,"content_index":0,"part":%s' % (where, part)
+            )
+        # Numbered in order: each event is made when it is its turn.
+        return out + self._event(
+            b"response.output_item.done", b'"output_index":%d,"item":%s' % (item.index, item.json)
         )
