@@ -72,7 +72,8 @@ async def _read(session: Any, url: str, api: str) -> tuple[float, float, list[st
     """Seconds to the first and to the last text delta, and every text delta."""
     from ails.domain.sse import SSEParser
 
-    parser = SSEParser()
+    # The closing events repeat the whole answer: a long one is beyond the default bound.
+    parser = SSEParser(max_event_size=1 << 30)
     parts: list[str] = []
     first = last = 0.0
     start = time.perf_counter()

@@ -21,7 +21,6 @@ from typing import Any
 
 from aiohttp import web
 
-from ails.domain.completion import StreamEvent
 from ails.domain.errors import AilsError
 from ails.gateway.batching import BatchWriter
 from ails.gateway.errors import GatewayError, from_ails_error, from_request_error
@@ -243,13 +242,26 @@ def _stopped(trace: Trace) -> web.Response:
     return error_response(_SHUTTING_DOWN)
 
 
+def _typed(answer: _Answer) -> bool:
+    """Whether to read the typed deltas (tool calls, reasoning) rather than the text alone.
+
+    Text tokens are the cheaper path (no delta object per token): taken when
+    the request has no tools and asks for no reasoning.
+    """
+    call = answer.parsed.call
+    return bool(call.get("tools") or call.get("reasoning_effort"))
+
+
 async def _whole(
     entry: OpenStream, answer: _Answer, stream: Any, trace: Trace
 ) -> web.StreamResponse:
     encoder = ResponseEncoder(answer.snapshot)
+    typed = _typed(answer)
+    source: AsyncIterator[Any] = typed_deltas(stream) if typed else stream
+    encode = encoder.feed if typed else encoder.text
     try:
-        async for event in typed_deltas(stream):
-            encoder.feed(event)
+        async for item in source:
+            encode(item)
     except asyncio.CancelledError:
         if not entry.stopped_by_shutdown:
             raise
@@ -269,11 +281,12 @@ async def _whole(
 async def _stream(
     request: web.Request, entry: OpenStream, answer: _Answer, stream: Any, trace: Trace
 ) -> web.StreamResponse:
-    events = typed_deltas(stream)
-    first: StreamEvent | None
+    typed = _typed(answer)
+    source: AsyncIterator[Any] = typed_deltas(stream) if typed else stream
+    first: Any
     try:
         # Held back until the upstream answered: its errors keep their status.
-        first = await events.__anext__()
+        first = await source.__anext__()
     except StopAsyncIteration:
         first = None
     except asyncio.CancelledError:
@@ -284,17 +297,18 @@ async def _stream(
         _note(trace, stream)
     answer.model = stream.model or answer.model
     encoder = ResponseEncoder(answer.snapshot)
+    encode = encoder.feed if typed else encoder.text
     response = web.StreamResponse(headers=_SSE_HEADERS)
     writer = BatchWriter(response)
     try:
         await response.prepare(request)
         trace.status = response.status
         head = encoder.start()
-        await response.write(head if first is None else head + encoder.feed(first))
+        await response.write(head if first is None else head + encode(first))
         if first is not None:
-            add, feed = writer.add, encoder.feed
-            async for event in events:
-                if add(feed(event)):
+            add = writer.add
+            async for item in source:
+                if add(encode(item)):
                     await writer.room()
         end, final = encoder.finish(_finish_reason(stream), _usage(stream))
         await answer.keep(final)

@@ -323,12 +323,8 @@ class ResponseEncoder:
         message.parts.append(delta)
         sequence = self._sequence
         self._sequence = sequence + 1
-        return b'%s%s%s,"logprobs":[],"sequence_number":%d}\n\n' % (
-            head,
-            self._text_start,
-            _utf8(_quote(delta)),
-            sequence,
-        )
+        tail = f'{_quote(delta)},"logprobs":[],"sequence_number":{sequence}}}\n\n'
+        return head + self._text_start + tail.encode("utf-8", "backslashreplace")
 
     def reasoning(self, delta: str) -> bytes:
         """A ``reasoning_text`` delta (opening a reasoning item first if none is open)."""
