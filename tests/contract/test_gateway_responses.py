@@ -111,6 +111,28 @@ class TestStored:
         sent = server.requests[-1].json["messages"]
         assert [m["content"] for m in sent if m["role"] == "user"] == ["one", "two", "three"]
 
+    def test_an_item_reference_is_the_stored_output_item(self, server: FakeServer) -> None:
+        with gateway(server.url_for("default")) as url, sdk(url) as client:
+            first = client.responses.create(model=MODEL, input="one")
+            client.responses.create(
+                model=MODEL,
+                input=[
+                    {"role": "user", "content": "one"},
+                    {"type": "item_reference", "id": first.output[0].id},  # as the AI SDK sends
+                    {"role": "user", "content": "two"},
+                ],
+            )
+            with pytest.raises(openai.NotFoundError) as caught:
+                client.responses.create(
+                    model=MODEL, input=[{"type": "item_reference", "id": "msg_unknown"}]
+                )
+        assert server.requests[-1].json["messages"] == [
+            {"role": "user", "content": "one"},
+            {"role": "assistant", "content": expected(server)},
+            {"role": "user", "content": "two"},
+        ]
+        assert caught.value.body["code"] == "item_not_found"  # type: ignore[index]
+
     def test_retrieve_and_delete(self, server: FakeServer) -> None:
         with gateway(server.url_for("default")) as url, sdk(url) as client:
             made = client.responses.create(model=MODEL, input="Hello")

@@ -117,7 +117,7 @@ class TestInputItems:
         assert "input_image" in error.message
 
     def test_an_unknown_item_type_is_refused(self) -> None:
-        error = refused(input=[{"type": "item_reference", "id": "msg_1"}])
+        error = refused(input=[{"type": "computer_call_output", "call_id": "c"}])
         assert error.param == "input[0].type"
         assert error.code == "unsupported_input_item"
 
@@ -185,6 +185,11 @@ class TestOptions:
             "extra_body": {"safety_identifier": "u1"},
         }
 
+    def test_verbosity_is_passed_under_its_chat_name(self) -> None:
+        parsed = parse(text={"format": {"type": "text"}, "verbosity": "low"})
+        assert parsed.call == {"extra_body": {"verbosity": "low"}}
+        assert refused(plain=True, text={"verbosity": "low"}).param == "text.verbosity"
+
     def test_defaults_are_openais(self) -> None:
         parsed = parse()
         assert (parsed.store, parsed.stream, parsed.previous_response_id) == (True, False, None)
@@ -210,6 +215,10 @@ class TestOptions:
 
     def test_the_ails_profile_names_the_responses_field(self) -> None:
         assert refused(plain=True, max_output_tokens=5).param == "max_output_tokens"
+
+    def test_the_ails_profile_drops_what_changes_nothing(self) -> None:
+        parsed = parse(plain=True, user="u", safety_identifier="s", prompt_cache_key="k")
+        assert parsed.call == {}
 
     def test_the_ails_profile_can_drop_what_it_cannot_send(self) -> None:
         parsed = parse(plain=True, drop=True, max_output_tokens=5, temperature=0.3)

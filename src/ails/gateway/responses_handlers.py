@@ -142,6 +142,7 @@ async def create_response(request: web.Request) -> web.StreamResponse:
                     _not_found(parsed.previous_response_id, "previous_response_id")
                 )
             context = [*earlier.conversation, *context]
+        context = await _resolve(store, context)
         messages = to_chat_messages(parsed.instructions, context, plain=plain)
     except RequestError as exc:
         return error_response(from_request_error(exc))
@@ -170,6 +171,24 @@ async def create_response(request: web.Request) -> web.StreamResponse:
         )
     except AilsError as exc:  # before anything was sent (ValidationError included)
         return error_response(from_ails_error(exc))
+
+
+async def _resolve(store: ResponsesStore, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The items with each ``item_reference`` replaced by the stored output item it names."""
+    ids = [item["id"] for item in items if item.get("type") == "item_reference"]
+    if not ids:
+        return items
+    found = await store.items(ids)
+    missing = [item_id for item_id in ids if item_id not in found]
+    if missing:
+        raise RequestError(
+            f"Item with id {missing[0]!r} not found; an item_reference names an output item "
+            "of a stored response",
+            param="input",
+            code="item_not_found",
+            status=404,
+        )
+    return [found[item["id"]] if item.get("type") == "item_reference" else item for item in items]
 
 
 def _upstream_call(parsed: ResponsesRequest, *, plain: bool) -> dict[str, Any]:
@@ -209,10 +228,10 @@ class _Answer:
             **fields,
         )
 
-    async def keep(self, final: bytes) -> None:
+    async def keep(self, final: bytes, items: list[tuple[str, bytes]]) -> None:
         """Store the final response (unless ``store`` is false) before the client hears of it."""
         if self.parsed.store:
-            await self.store.save(self.id, final, self.context)
+            await self.store.save(self.id, final, self.context, items)
 
 
 def _finish_reason(stream: Any) -> str | None:
@@ -271,7 +290,7 @@ async def _whole(
     answer.model = stream.model or answer.model
     _, final = encoder.finish(_finish_reason(stream), _usage(stream))
     try:
-        await answer.keep(final)
+        await answer.keep(final, encoder.items)
     except ResponsesStoreError as exc:
         return error_response(_store_failed(exc))
     trace.outcome = "ok"
@@ -311,7 +330,7 @@ async def _stream(
                 if add(encode(item)):
                     await writer.room()
         end, final = encoder.finish(_finish_reason(stream), _usage(stream))
-        await answer.keep(final)
+        await answer.keep(final, encoder.items)
     except AilsError as exc:
         trace.outcome = "upstream_error_mid_stream"
         error = from_ails_error(exc)

@@ -207,7 +207,11 @@ def _output_text(output: object, where: str) -> str:
 
 
 def to_chat_messages(
-    instructions: str | None, items: Sequence[Mapping[str, Any]], *, plain: bool
+    instructions: str | None,
+    items: Sequence[Mapping[str, Any]],
+    *,
+    plain: bool,
+    references: bool = False,
 ) -> tuple[Message, ...]:
     """The chat messages for ``instructions`` and the input ``items``, in order.
 
@@ -216,6 +220,8 @@ def to_chat_messages(
     ``function_call_output`` becomes a ``tool`` message. Reasoning items are
     left out: a chat request has no place for them. ``plain`` is an upstream
     that sends no tools (the ``ails`` profile): a tool item is refused there.
+    ``references`` lets ``item_reference`` items through (left out), for a
+    check made before they are looked up.
     """
     messages: list[Message] = []
     if instructions:
@@ -257,12 +263,12 @@ def to_chat_messages(
         elif kind == "function_call_output":
             call_id = _required(item, "call_id", where)
             messages.append(Message.tool(call_id, _output_text(item.get("output"), where)))
-        elif kind == "reasoning":
+        elif kind == "reasoning" or (kind == "item_reference" and references):
             continue
         else:
             raise RequestError(
                 f"{where}: input items of type {kind!r} are not supported; send message, "
-                "function_call or function_call_output items",
+                "function_call, function_call_output or item_reference items",
                 param=f"{where}.type",
                 code="unsupported_input_item",
             )
@@ -383,8 +389,13 @@ def _options(
     if response_format is not None:
         wanted["response_format"] = response_format
     extra = {name: data[name] for name in sorted(_PASSED) if data.get(name) is not None}
+    text = data.get("text")
+    if isinstance(text, dict) and text.get("verbosity") is not None:
+        extra["verbosity"] = text["verbosity"]  # chat's name for it
     if plain:
-        refused = [name for name in _sent_names(wanted, extra) if name != "user"]
+        # These change nothing about the answer: dropped, as for chat completions.
+        harmless = {"user", *_PASSED}
+        refused = [name for name in _sent_names(wanted, extra) if name not in harmless]
         if refused and not drop_unsupported:
             raise _unsupported(refused[0])
         return call, echo
@@ -399,11 +410,12 @@ _SENT_AS = {
     "max_completion_tokens": "max_output_tokens",
     "reasoning_effort": "reasoning.effort",
     "response_format": "text.format",
+    "verbosity": "text.verbosity",
 }
 
 
 def _sent_names(wanted: Mapping[str, Any], extra: Mapping[str, Any]) -> list[str]:
-    return [_SENT_AS.get(name, name) for name in wanted] + list(extra)
+    return [_SENT_AS.get(name, name) for name in [*wanted, *extra]]
 
 
 def parse_responses_request(
@@ -426,7 +438,10 @@ def parse_responses_request(
     call, echo = _options(data, plain=plain, drop_unsupported=drop_unsupported)
     # Checked now (converted again with the earlier response's items in front):
     # a malformed item is refused before anything is looked up or sent.
-    to_chat_messages(None, items, plain=plain)
+    to_chat_messages(None, items, plain=plain, references=True)
+    for i, item in enumerate(items):
+        if item.get("type") == "item_reference" and not isinstance(item.get("id"), str):
+            raise RequestError(f"input[{i}].id must be a string", param=f"input[{i}].id")
     metadata = data.get("metadata")
     if metadata is not None and not isinstance(metadata, dict):
         raise RequestError("metadata must be an object", param="metadata")

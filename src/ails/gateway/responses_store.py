@@ -54,6 +54,15 @@ MIGRATIONS: list[Sequence[str]] = [
             context TEXT NOT NULL
         )
         """,
+        # Output items by id, for item_reference inputs (the AI SDK sends them).
+        """
+        CREATE TABLE items (
+            id TEXT PRIMARY KEY,
+            response_id TEXT NOT NULL,
+            item BLOB NOT NULL -- UTF-8 JSON
+        )
+        """,
+        "CREATE INDEX items_by_response ON items (response_id)",
     ),
 ]
 
@@ -109,10 +118,23 @@ class ResponsesStore:
         return await loop.run_in_executor(self._executor, work, *args)
 
     async def save(
-        self, response_id: str, response: bytes, context: Sequence[Mapping[str, Any]]
+        self,
+        response_id: str,
+        response: bytes,
+        context: Sequence[Mapping[str, Any]],
+        items: Sequence[tuple[str, bytes]] = (),
     ) -> None:
-        """Store ``response`` (the response object as UTF-8 JSON) with the items it answered."""
-        await self._run(self._save, response_id, response, list(context))
+        """Store ``response`` (the response object as UTF-8 JSON) with the items it answered.
+
+        ``items`` are its output items, ``(id, UTF-8 JSON)``, kept for
+        ``item_reference`` inputs.
+        """
+        await self._run(self._save, response_id, response, list(context), list(items))
+
+    async def items(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The stored output items among ``ids``, by id."""
+        found: dict[str, dict[str, Any]] = await self._run(self._items, list(ids))
+        return found
 
     async def load(self, response_id: str) -> StoredResponse | None:
         """The stored response ``response_id``, or ``None``."""
@@ -136,9 +158,19 @@ class ResponsesStore:
             self._conn = _open(self.path)
         return self._conn
 
-    def _save(self, response_id: str, response: bytes, context: list[dict[str, Any]]) -> None:
+    def _save(
+        self,
+        response_id: str,
+        response: bytes,
+        context: list[dict[str, Any]],
+        items: list[tuple[str, bytes]],
+    ) -> None:
         conn = self._connection()
         with conn:
+            conn.executemany(
+                "INSERT OR REPLACE INTO items (id, response_id, item) VALUES (?, ?, ?)",
+                [(item_id, response_id, item) for item_id, item in items],
+            )
             conn.execute(
                 "INSERT OR REPLACE INTO responses (id, created_at, response, context) "
                 "VALUES (?, ?, ?, ?)",
@@ -157,12 +189,21 @@ class ResponsesStore:
             return None
         return StoredResponse(json.loads(row[0]), json.loads(row[1]))
 
+    def _items(self, ids: list[str]) -> dict[str, dict[str, Any]]:
+        if not ids or (self._conn is None and not self.path.exists()):
+            return {}
+        # Only "?" marks go into the query text; the ids are bound.
+        query = f"SELECT id, item FROM items WHERE id IN ({','.join('?' * len(ids))})"
+        rows = self._connection().execute(query, ids).fetchall()
+        return {row[0]: json.loads(row[1]) for row in rows}
+
     def _delete(self, response_id: str) -> bool:
         if self._conn is None and not self.path.exists():
             return False
         conn = self._connection()
         with conn:
             cursor = conn.execute("DELETE FROM responses WHERE id = ?", (response_id,))
+            conn.execute("DELETE FROM items WHERE response_id = ?", (response_id,))
         return cursor.rowcount > 0
 
     def _close(self) -> None:

@@ -272,6 +272,11 @@ class ResponseEncoder:
         """The output items done so far."""
         return [json.loads(item.json) for item in self._items if item.json]
 
+    @property
+    def items(self) -> list[tuple[str, bytes]]:
+        """The output items done so far, as ``(id, UTF-8 JSON)``."""
+        return [(item.id, item.json) for item in self._items if item.json]
+
     # -- the events ---------------------------------------------------------------
 
     def _event(self, kind: bytes, fields: bytes) -> bytes:
