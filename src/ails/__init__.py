@@ -22,8 +22,7 @@ if TYPE_CHECKING:
     from ails import errors
     from ails.api import acreate_completion, create_completion
     from ails.client import AsyncClient, AsyncTokenStream, Client, TokenStream
-    from ails.client.retries import RetryPolicy
-    from ails.client.timeouts import Timeout
+    from ails.client.policies import RetryPolicy, Timeout
     from ails.conversations.conversation import AsyncConversation, Conversation
     from ails.conversations.store import ConversationStore
     from ails.domain.completion import (
@@ -91,8 +90,8 @@ _HOMES = {
     "Signer": "ails.domain.signing",
     "format_timestamp": "ails.domain.signing",
     "HttpRequest": "ails.ports.http",
-    "RetryPolicy": "ails.client.retries",
-    "Timeout": "ails.client.timeouts",
+    "RetryPolicy": "ails.client.policies",
+    "Timeout": "ails.client.policies",
 }
 
 

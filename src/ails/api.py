@@ -51,22 +51,23 @@ def create_completion(
     except BaseException:
         client.close()
         raise
-    return TokenStream(_ClientTokens(client, tokens))
+    # The same run, read through a source that closes the client at its end.
+    return TokenStream(tokens._run, lambda typed: _ClientTokens(client, tokens._open(typed)))
 
 
-class _ClientTokens(Iterator[str]):
-    """Tokens that close their one-off client once exhausted, failed or closed.
+class _ClientTokens(Iterator[Any]):
+    """Tokens (or deltas) that close their one-off client once exhausted, failed or closed.
 
     A plain generator would not do: closing it before the first ``next()``
     skips its ``finally``, and the client would stay open.
     """
 
-    def __init__(self, client: Client, tokens: TokenStream) -> None:
+    def __init__(self, client: Client, tokens: Iterator[Any]) -> None:
         self._client = client
         self._tokens = tokens
         self._closed = False
 
-    def __next__(self) -> str:
+    def __next__(self) -> Any:
         try:
             return next(self._tokens)
         except BaseException:  # StopIteration included: the client is done
@@ -78,7 +79,9 @@ class _ClientTokens(Iterator[str]):
             return
         self._closed = True
         try:
-            self._tokens.close()
+            close = getattr(self._tokens, "close", None)
+            if close is not None:
+                close()
         finally:
             self._client.close()
 
@@ -117,18 +120,20 @@ async def acreate_completion(
     except BaseException:
         await client.aclose()
         raise
-    return AsyncTokenStream(_AsyncClientTokens(client, tokens))
+    return AsyncTokenStream(
+        tokens._run, lambda typed: _AsyncClientTokens(client, tokens._open(typed))
+    )
 
 
-class _AsyncClientTokens(AsyncIterator[str]):
+class _AsyncClientTokens(AsyncIterator[Any]):
     """Async twin of :class:`_ClientTokens`."""
 
-    def __init__(self, client: AsyncClient, tokens: AsyncTokenStream) -> None:
+    def __init__(self, client: AsyncClient, tokens: AsyncIterator[Any]) -> None:
         self._client = client
         self._tokens = tokens
         self._closed = False
 
-    async def __anext__(self) -> str:
+    async def __anext__(self) -> Any:
         try:
             return await self._tokens.__anext__()
         except BaseException:  # StopAsyncIteration and cancellation included
@@ -140,6 +145,8 @@ class _AsyncClientTokens(AsyncIterator[str]):
             return
         self._closed = True
         try:
-            await self._tokens.aclose()
+            aclose = getattr(self._tokens, "aclose", None)
+            if aclose is not None:
+                await aclose()
         finally:
             await self._client.aclose()

@@ -14,9 +14,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, MutableMapping
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-__all__ = ["LOGGER_NAME", "REDACTED", "Logger", "default_logger", "redact_secrets"]
+if TYPE_CHECKING:
+    from ails.domain.completion import Completion
+
+__all__ = [
+    "LOGGER_NAME",
+    "REDACTED",
+    "Logger",
+    "default_logger",
+    "log_completion",
+    "redact_secrets",
+]
 
 LOGGER_NAME = "ails"
 REDACTED = "<redacted>"
@@ -89,3 +99,47 @@ def default_logger() -> Logger:
         wrapper_class=structlog.stdlib.BoundLogger,
     )
     return logger
+
+
+def _ms(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds * 1000, 1)
+
+
+def log_completion(
+    logger: Logger,
+    completion: Completion,
+    *,
+    model: str,
+    profile: str,
+    status: int | None,
+    tokens: int,
+    raised: str | None,
+    messages: list[dict[str, Any]] | None = None,
+) -> None:
+    """Log the one ``ails.completion`` event of a completion, read from its record.
+
+    ``model`` is the model asked for, ``tokens`` how many text tokens arrived,
+    ``raised`` the name of the exception that ended it (``None`` if none did,
+    or the caller left early). A failure is a warning; everything else INFO.
+    ``messages`` (only with ``log_bodies=True``) adds the question and the
+    answer's text; never headers, keys or signatures.
+    """
+    fields: dict[str, Any] = {
+        "model": model,
+        "profile": profile,
+        "attempts": completion.attempts,
+        "status": status,
+        "duration_ms": _ms(completion.duration),
+        "ttft_ms": _ms(completion.time_to_first_token),
+        "tokens": tokens,
+        "tool_calls": len(completion.tool_calls),
+        "finish_reason": completion.finish_reason,
+        "outcome": completion.outcome,
+    }
+    if messages is not None:
+        fields["messages"] = messages
+        fields["answer"] = completion.text
+    if raised is not None:
+        logger.warning("ails.completion", error=raised, **fields)
+    else:
+        logger.info("ails.completion", **fields)

@@ -14,7 +14,7 @@ import pytest
 from ails import ConversationStore
 from ails.cli.errors import EXIT_ERROR
 from ails.cli.main import main
-from ails.client import request_builder
+from ails.client import settings as request_builder
 from ails.conversations import ConversationInfo
 from ails.domain.history import Turn
 from ails.testing.server import FakeServer

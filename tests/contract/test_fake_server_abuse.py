@@ -15,7 +15,7 @@ import threading
 import pytest
 
 from ails import ChatRequest, Client, Message, Profile
-from ails.client.request_builder import build_request
+from ails.client.settings import build_request
 from ails.testing import FakeServer
 from ails.testing.checks import MAX_BODY_SIZE
 from ails.testing.proxy import ForwardProxy

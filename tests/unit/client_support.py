@@ -211,6 +211,18 @@ class Driver:
         """``ails.create_completion`` or its async twin; a stream is read to the end."""
         raise NotImplementedError
 
+    async def create(
+        self, transport: MockTransport, messages: Iterable[Any] = HELLO, **kw: Any
+    ) -> ails.Completion:
+        """``client.create(messages, **kw)``: the record of one whole completion."""
+        raise NotImplementedError
+
+    async def events(
+        self, transport: MockTransport, messages: Iterable[Any] = HELLO, **kw: Any
+    ) -> tuple[list[Any], ails.Completion | None, BaseException | None]:
+        """Every typed delta of one stream, its record, and the error it raised (if any)."""
+        raise NotImplementedError
+
     async def create_completion_unread(self, **kw: Any) -> None:
         """Ask for a stream with ``create_completion`` and close it without reading."""
         raise NotImplementedError
@@ -291,6 +303,26 @@ class SyncDriver(Driver):
 
     async def create_completion_unread(self, **kw: Any) -> None:
         ails.create_completion(stream=True, **self.options(**kw)).close()
+
+    async def create(
+        self, transport: MockTransport, messages: Iterable[Any] = HELLO, **kw: Any
+    ) -> ails.Completion:
+        with self.client(transport, profile="openai", api_key="k") as client:
+            return client.create(messages, **kw)
+
+    async def events(
+        self, transport: MockTransport, messages: Iterable[Any] = HELLO, **kw: Any
+    ) -> tuple[list[Any], ails.Completion | None, BaseException | None]:
+        seen: list[Any] = []
+        with self.client(transport, profile="openai", api_key="k") as client:
+            stream = client.stream(messages, **kw)
+            try:
+                with stream:
+                    for event in stream.events():
+                        seen.append(event)  # noqa: PERF402 -- kept one by one, for errors
+            except Exception as exc:
+                return seen, stream.completion, exc
+        return seen, stream.completion, None
 
 
 class AsyncDriver(Driver):
@@ -378,6 +410,26 @@ class AsyncDriver(Driver):
     async def create_completion_unread(self, **kw: Any) -> None:
         stream = await ails.acreate_completion(stream=True, **self.options(**kw))
         await stream.aclose()
+
+    async def create(
+        self, transport: MockTransport, messages: Iterable[Any] = HELLO, **kw: Any
+    ) -> ails.Completion:
+        async with self.client(transport, profile="openai", api_key="k") as client:
+            return await client.create(messages, **kw)
+
+    async def events(
+        self, transport: MockTransport, messages: Iterable[Any] = HELLO, **kw: Any
+    ) -> tuple[list[Any], ails.Completion | None, BaseException | None]:
+        seen: list[Any] = []
+        async with self.client(transport, profile="openai", api_key="k") as client:
+            stream = client.stream(messages, **kw)
+            try:
+                async with stream:
+                    async for event in stream.events():
+                        seen.append(event)  # noqa: PERF401 -- kept one by one, for errors
+            except Exception as exc:
+                return seen, stream.completion, exc
+        return seen, stream.completion, None
 
 
 async def gated(

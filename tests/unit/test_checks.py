@@ -9,7 +9,7 @@ from datetime import timezone
 import attrs
 import pytest
 
-from ails.client.request_builder import build_request
+from ails.client.settings import build_request
 from ails.domain.chunks import NEED_REFRESH
 from ails.domain.messages import ChatRequest, Message
 from ails.domain.profile import AILS_CLIENT_VERSION, Profile

@@ -26,7 +26,7 @@ from client_support import (
 )
 
 import ails
-from ails import HttpRequest, Message, Profile, Signer, TokenStream
+from ails import HttpRequest, Message, Profile, Signer
 from ails.domain.profile import AILS_CLIENT_VERSION
 from ails.domain.signing import DEFAULT_SECRET
 from ails.errors import ValidationError
@@ -438,7 +438,7 @@ class TestAsyncCancellation:
         assert response.closed
         assert transport.open_responses == 0
         assert transport.closed
-        assert logger.only["outcome"] == "cancelled"
+        assert logger.only["outcome"] == "closed"
         assert not release.is_set()
 
     async def test_an_async_chunk_source_streams_to_the_end(self) -> None:
@@ -569,17 +569,6 @@ class TestOwnTransport:
         assert outcome.error is bug
         assert outcome.tokens == ["a"]
         assert response.closed
-
-    def test_a_token_stream_over_a_plain_iterator(self) -> None:
-        stream = TokenStream(iter(["a", "b"]))
-        with stream:
-            assert next(stream) == "a"
-        assert next(stream) == "b"  # nothing to close on a plain iterator
-
-    async def test_an_async_token_stream_over_a_plain_iterator(self) -> None:
-        stream = ails.AsyncTokenStream(PlainAsyncIterator([b"a"]))  # type: ignore[arg-type]
-        async with stream:
-            assert await stream.__anext__() == b"a"
 
 
 def bare_request() -> HttpRequest:

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import ails
-from ails.client.retries import RetryPolicy
+from ails.client.policies import RetryPolicy
 from ails.errors import AilsError, ConnectError, TimeoutError, TransportError
 from ails.ports.http import HttpRequest
 from ails.testing import MockResponse, MockTransport, chat_chunk, sse_event

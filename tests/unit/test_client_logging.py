@@ -27,6 +27,8 @@ FIELDS = {
     "duration_ms",
     "ttft_ms",
     "tokens",
+    "tool_calls",
+    "finish_reason",
     "outcome",
 }
 
@@ -52,7 +54,9 @@ class TestTheEvent:
             "duration_ms": 500.0,
             "ttft_ms": 250.0,
             "tokens": 2,
-            "outcome": "ok",
+            "tool_calls": 0,
+            "finish_reason": "stop",
+            "outcome": "complete",
         }
 
     async def test_never_one_event_per_token(self, driver: Driver) -> None:
@@ -62,7 +66,7 @@ class TestTheEvent:
 
     async def test_complete_logs_once(self, driver: Driver) -> None:
         await driver.complete(mock())
-        assert driver.logger.only["outcome"] == "ok"
+        assert driver.logger.only["outcome"] == "complete"
 
     async def test_retries_are_counted_and_the_sleeps_are_in_the_duration(
         self, driver: Driver
@@ -95,7 +99,7 @@ class TestTheEvent:
         await driver.fail(mock(MockResponse(chunks=chunks)))
         event = driver.logger.only
         assert (event["outcome"], event["error"], event["tokens"]) == (
-            "error",
+            "incomplete",
             "IncompleteStreamError",
             2,
         )
@@ -115,8 +119,8 @@ class TestTheEvent:
         assert event["outcome"] == "closed"
         assert event["tokens"] == 1
 
-    def test_a_keyboard_interrupt_in_the_sync_client_is_logged_as_cancelled(self) -> None:
-        # As AsyncClient logs a cancelled task: the same outcome, not an error.
+    def test_a_keyboard_interrupt_in_the_sync_client_is_logged_as_closed(self) -> None:
+        # As AsyncClient logs a cancelled task: the caller left early, not an error.
         logger = RecordingLogger()
         response = MockResponse(chunks=[ROLE, token("a"), KeyboardInterrupt()])
         with Client(transport=mock(response), logger=logger) as client:
@@ -126,7 +130,7 @@ class TestTheEvent:
                 next(stream)
 
         event = logger.only
-        assert event["outcome"] == "cancelled"
+        assert event["outcome"] == "closed"
         assert event["level"] == "info"
         assert event["tokens"] == 1
         assert response.closed
@@ -183,7 +187,7 @@ class TestWhereEventsGo:
         (entry,) = logs
         assert entry["event"] == "ails.completion"
         assert entry["log_level"] == "info"
-        assert entry["outcome"] == "ok"
+        assert entry["outcome"] == "complete"
         assert entry["tokens"] == 1
 
     async def test_the_default_logger_renders_into_stdlib_logger_ails(
@@ -195,7 +199,7 @@ class TestWhereEventsGo:
         assert len(records) == 1
         message = records[0].getMessage()
         assert "event='ails.completion'" in message
-        assert "outcome='ok'" in message
+        assert "outcome='complete'" in message
         assert "secret-answer" not in message
         assert records[0].levelno == logging.INFO
 

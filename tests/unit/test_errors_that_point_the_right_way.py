@@ -13,7 +13,7 @@ import ssl
 import pytest
 from client_support import Driver, mock, ok, status
 
-from ails.client.retries import RetryPolicy
+from ails.client.policies import RetryPolicy
 from ails.domain.bodies import body_error
 from ails.errors import ConnectError, HTTPStatusError
 from ails.ports.tls import speaks_plain_http, tls_failure

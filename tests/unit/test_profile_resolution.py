@@ -3,7 +3,7 @@
 import pytest
 
 from ails import Client, Profile, ValidationError
-from ails.client.request_builder import resolve_profile
+from ails.client.settings import resolve_profile
 from ails.testing import MockTransport
 
 

@@ -13,8 +13,7 @@ from structlog.testing import capture_logs
 import ails
 import ails.testing
 from ails import HttpRequest, Profile, Signer
-from ails.client.request_builder import resolve_base_url
-from ails.client.settings import Settings
+from ails.client.settings import Settings, resolve_base_url
 from ails.domain.signing import DEFAULT_SECRET
 from ails.errors import ValidationError
 from ails.log import REDACTED, default_logger, redact_secrets

@@ -14,6 +14,8 @@ from ails.domain.sse import ServerSentEvent
 from ails.testing import DONE, MockResponse, MockTransport, chat_chunk, sse_event
 
 USAGE = {"prompt_tokens": 9, "completion_tokens": 2, "total_tokens": 11}
+#: What the stream and the interpreter tell of it: an ails.Usage.
+COUNTS = ails.Usage(9, 2, 11)
 
 
 def chunk(content: str | None = None, **kw: Any) -> dict[str, Any]:
@@ -60,7 +62,7 @@ class TestClientStreamMetadata:
             assert stream.id == "chatcmpl-42"
             assert stream.model == "gpt-4o-mini-2024"
             assert stream.finish_reason == "length"
-            assert stream.usage == USAGE
+            assert stream.usage == COUNTS
             assert stream.attempts == 1
 
     def test_id_is_known_with_the_first_token(self) -> None:
@@ -101,7 +103,7 @@ class TestAsyncClientStreamMetadata:
                 "gpt-4o-mini-2024",
                 "length",
             )
-            assert stream.usage == USAGE
+            assert stream.usage == COUNTS
             assert stream.time_to_first_token is not None
             assert stream.time_to_first_token >= 0
 
@@ -129,7 +131,7 @@ class TestUsageEndsTheAnswer:
         data = json.dumps({**chunk(finish_reason="stop"), "usage": USAGE})
         assert interpreter.feed([ServerSentEvent(data=data)]) == []
         assert interpreter.complete
-        assert interpreter.usage == USAGE
+        assert interpreter.usage == COUNTS
 
 
 class TestInterpreterMetadata:
@@ -148,4 +150,4 @@ class TestInterpreterMetadata:
         interpreter = ChunkInterpreter()
         data = json.dumps({"choices": [], "usage": USAGE})
         assert interpreter.feed([ServerSentEvent(data=data)]) == []
-        assert interpreter.usage == USAGE
+        assert interpreter.usage == COUNTS

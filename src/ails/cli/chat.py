@@ -19,7 +19,7 @@ from ails.cli.errors import CliError
 from ails.cli.history import logging_enabled, open_store, saved_conversation, why_not_logging
 from ails.cli.terminal import Ending, JsonLinesOutput, Spinner, TextOutput, is_terminal
 from ails.client import AsyncClient, Client
-from ails.client.timeouts import Timeout
+from ails.client.policies import Timeout
 from ails.conversations.conversation import AsyncConversation, Conversation
 from ails.conversations.records import SavedConversation
 from ails.conversations.store import ConversationStore

@@ -16,8 +16,8 @@ import sys
 
 from ails.cli import options
 from ails.cli.errors import CliError
-from ails.client.async_client import AsyncClient
-from ails.client.timeouts import DEFAULT_TIMEOUT
+from ails.client.clients import AsyncClient
+from ails.client.policies import DEFAULT_TIMEOUT
 from ails.domain.messages import DEFAULT_MODEL
 
 __all__ = ["register"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import math
 
-from ails.client.timeouts import Timeout
+from ails.client.policies import Timeout
 
 __all__ = ["port", "positive_int", "seconds", "timeout"]
 

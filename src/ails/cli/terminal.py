@@ -79,7 +79,10 @@ class Ending:
         ``stream`` is a client's or a conversation's stream object (the
         latter passes these attributes on from the client's).
         """
-        return cls(tokens, stream.finish_reason, stream.usage, stream.model)
+        usage = stream.usage  # an ails.Usage, written as the wire's dict
+        return cls(
+            tokens, stream.finish_reason, None if usage is None else usage.to_dict(), stream.model
+        )
 
 
 class Spinner:

@@ -1,25 +1,42 @@
-"""The sans-I/O core of one completion, shared by ``Client`` and ``AsyncClient``.
+"""The sans-I/O core of one completion, shared by ``Client`` and ``AsyncClient``: the run.
 
-The two clients only move bytes and sleep; everything they decide goes through
-a :class:`CompletionRun`: building each attempt's signed request, whether and
-how long to wait before a retry, what a response means, decoding the body,
-enforcing the idle and total timeouts, and the one log event. The run answers
-each report with the next :mod:`step <ails.client.steps>` to perform.
+:class:`CompletionRun` is the one owner of a completion. It is made when
+``stream()`` is called and kept on the stream object; the clients only move
+bytes and sleep. Everything they decide goes through the run: each attempt's
+signed request, whether and how long to wait before a retry, what a response
+means, decoding the body, the idle and total timeouts, the error the caller
+sees (built whole, with the attempt count and the text that arrived), whether
+the connection may be kept, and the one log event. When the run ends it makes
+one frozen :class:`~ails.Completion`, which every report reads.
+
+The run answers each report with the next step to perform:
+
+- :class:`Send`: send the request; report the response head to
+  ``run.sent(status, headers)``, or a failure to ``run.send_failed(exc)``;
+- :class:`Sleep`: wait, then ask ``run.attempt()`` for the next request;
+- :class:`ReadExcerpt`: read up to ``limit`` bytes of the body, close the
+  response, report the bytes to ``run.excerpt(body)``;
+- :class:`Stream`: the body is the answer: give each chunk to ``run.feed``
+  (or ``run.feed_events``) and hand out what it returns, stop once
+  ``run.complete``, then call ``run.finish()``.
+
+Whatever happens, the client calls ``run.end(exc)`` once at the end and
+raises what it returns.
 """
 
 from __future__ import annotations
 
+import builtins
+import socket
 from collections.abc import Mapping
 from typing import NoReturn
 
-from ails.client.answer import Answer
-from ails.client.body_io import os_error
-from ails.client.request_builder import build_request
-from ails.client.retries import parse_retry_after
-from ails.client.settings import Settings
-from ails.client.steps import STREAM, ReadExcerpt, Send, Sleep, Step
-from ails.domain.bodies import body_error, is_event_stream
-from ails.domain.chunks import ChunkInterpreter
+import attrs
+
+from ails.client.policies import parse_retry_after
+from ails.client.settings import Settings, build_request
+from ails.domain.bodies import BODY_EXCERPT, body_error, is_event_stream
+from ails.domain.completion import Completion, Outcome, StreamEvent, ToolCall, Usage
 from ails.domain.decoder import TokenDecoder
 from ails.domain.errors import (
     AilsError,
@@ -34,17 +51,120 @@ from ails.domain.errors import (
     rebuilt,
 )
 from ails.domain.messages import ChatRequest
+from ails.log import log_completion
+from ails.ports.http import HttpRequest
 from ails.ports.tls import tls_failure
 
-__all__ = ["CompletionRun"]
+__all__ = [
+    "STREAM",
+    "CompletionRun",
+    "ReadExcerpt",
+    "Send",
+    "Sleep",
+    "Step",
+    "Stream",
+    "TextSoFar",
+    "os_error",
+]
 
+
+# -- the steps ------------------------------------------------------------------------
+
+
+@attrs.frozen
+class Send:
+    """Send ``request`` through the transport."""
+
+    request: HttpRequest
+
+
+@attrs.frozen
+class Sleep:
+    """Wait ``seconds`` before the next attempt."""
+
+    seconds: float
+
+
+@attrs.frozen
+class ReadExcerpt:
+    """The body is not the answer: read up to ``limit`` bytes of it, then close it."""
+
+    limit: int = BODY_EXCERPT
+
+
+@attrs.frozen
+class Stream:
+    """The body is the answer: feed it to the run chunk by chunk."""
+
+
+#: The one :class:`Stream` step.
+STREAM = Stream()
 _READ_EXCERPT = ReadExcerpt()
+
+#: Any step.
+Step = Send | Sleep | ReadExcerpt | Stream
+
+
+# -- the text that arrived ------------------------------------------------------------
+
+#: Tokens kept as separate strings before they are joined into one UTF-8
+#: block. A token string costs ~50 bytes of object overhead for a few
+#: characters; blocks keep a million-token answer near its UTF-8 size.
+_BLOCK_TOKENS = 1024
+
+
+class TextSoFar:
+    """Every token of one answer, in order: the latest as they came, older ones in blocks.
+
+    Blocks are UTF-8 with ``"surrogatepass"``, so a lone surrogate from a
+    JSON escape survives the round trip exactly.
+    """
+
+    __slots__ = ("_blocks", "_parts", "size", "tokens")
+
+    def __init__(self) -> None:
+        self._parts: list[str] = []
+        self._blocks: list[bytes] = []
+        #: How many tokens, and characters, were kept.
+        self.tokens = 0
+        self.size = 0
+
+    def keep(self, tokens: list[str], size: int) -> None:
+        """Add ``tokens``, whose characters bring the answer to ``size``."""
+        self.tokens += len(tokens)
+        self.size = size
+        parts = self._parts
+        parts += tokens
+        if len(parts) >= _BLOCK_TOKENS:
+            self._blocks.append("".join(parts).encode("utf-8", "surrogatepass"))
+            parts.clear()
+
+    @property
+    def text(self) -> str:
+        """Every token kept so far, joined."""
+        head = b"".join(self._blocks).decode("utf-8", "surrogatepass")
+        return head + "".join(self._parts)
+
+
+def os_error(doing: str, exc: OSError) -> TransportError:
+    """Wrap an ``OSError`` a transport let through (adapters should not, but may)."""
+    if isinstance(exc, builtins.TimeoutError):
+        error: TransportError = TimeoutError(f"{doing} timed out: {exc}")
+    elif isinstance(exc, (ConnectionRefusedError, socket.gaierror)):
+        error = ConnectError(f"{doing} failed: {exc!r}; check base_url and that the server is up")
+    else:
+        error = TransportError(f"{doing} failed: {exc!r}; check the network and base_url")
+    error.__cause__ = exc
+    return error
+
+
+# -- the run --------------------------------------------------------------------------
 
 
 class CompletionRun:
-    """State of one completion across its attempts; the clients drive it.
+    """One completion across its attempts: its state, its decisions, and its record.
 
-    Each client is the same loop over its own I/O (see :mod:`ails.client.steps`)::
+    Each client is the same loop over its own I/O::
 
         step = run.attempt()
         while not isinstance(step, Stream):
@@ -53,21 +173,22 @@ class CompletionRun:
             ReadExcerpt  -> read and close the body; step = run.excerpt(body)
         for chunk in body: hand out run.feed(chunk); stop once run.complete
         run.finish()
-        ... and run.end(exc or None) once, whatever happened; an AilsError
-        goes out through run.raise_final(exc), built whole with the attempt
-        count and the text that arrived.
+        ... and, whatever happened, raise what run.end(exc or None) returns;
+        then release the response if run.keep_connection, else close it.
 
     A method that decides the completion failed raises the error to pass on.
+    :attr:`completion` is ``None`` until :meth:`end`.
     """
 
     def __init__(self, chat: ChatRequest, settings: Settings) -> None:
         self._chat = chat
         self._s = settings
-        self._started = settings.clock()
-        total = settings.timeout.total
-        self._deadline = None if total is None else self._started + total
+        self._started: float | None = None  # when the first request goes out
+        self._deadline: float | None = None
+        #: How many requests were sent so far (1 + retries).
         self.attempts = 0
         self._total_bounds = (False, False)  # (connect, reads) waits capped by the total
+        #: The status of the last response head, once one arrived.
         self.status: int | None = None
         self._headers: dict[str, str] = {}
         self._decoder = TokenDecoder(
@@ -76,15 +197,21 @@ class CompletionRun:
             json_loads=settings.json_loads,
             expect_usage=chat.options.wants_usage,
         )
-        self._last_event = self._started
+        self._last_event = 0.0
         self._events = 0
         self._first_token: float | None = None
-        self._answer = Answer()  # for partial_text, against max_answer_size
+        self._text = TextSoFar()  # for partial_text, against max_answer_size
+        #: The record, once the run ended.
+        self.completion: Completion | None = None
 
     # -- attempts ---------------------------------------------------------------
 
     def attempt(self) -> Send:
         """The next attempt: send its signed request."""
+        if self._started is None:
+            self._started = self._last_event = self._s.clock()
+            total = self._s.timeout.total
+            self._deadline = None if total is None else self._started + total
         timeout = self._s.timeout
         remaining = self._remaining()
         self.attempts += 1
@@ -170,31 +297,13 @@ class CompletionRun:
         if self._deadline is not None and now > self._deadline:
             # Checked before decoding: what arrived after the deadline is
             # neither yielded nor counted in partial_text.
-            raise TimeoutError(
-                f"the answer took longer than the total timeout of {self._s.timeout.total:g} s; "
-                "raise Timeout(total=...) for long answers",
-                attempts=self.attempts,
-                partial_text=self._partial(),
-            )
+            raise self._total_ran_out()
         decoder = self._decoder
         tokens = decoder.feed(chunk)
         if tokens:
-            if self._first_token is None:
-                self._first_token = now
-            answer = self._answer
-            size = answer.size + sum(map(len, tokens))
-            limit = self._s.max_answer_size
-            if limit is not None and size > limit:
-                # Raised before these tokens are handed out: partial_text is
-                # exactly the text the caller already has.
-                raise ProtocolError(
-                    f"the answer passed max_answer_size ({limit} characters); the first "
-                    f"{answer.size} are in .partial_text; raise max_answer_size "
-                    "(None for no limit) if such long answers are expected",
-                    attempts=self.attempts,
-                    partial_text=self._partial(),
-                )
-            answer.keep(tokens, size)
+            self._keep(tokens, now)
+        elif self._first_token is None and decoder.chunks.carried_more:
+            self._first_token = now  # a tool call or reasoning came first
         if decoder.events != self._events:
             self._events = decoder.events
             self._last_event = now
@@ -202,16 +311,41 @@ class CompletionRun:
             self._check_idle(now)
         return tokens
 
-    def read_failed(self, exc: OSError) -> TransportError:
-        """The error for an ``OSError`` a transport let through while reading the body."""
-        return os_error("reading the answer", exc)
+    def feed_events(self, chunk: bytes) -> list[StreamEvent]:
+        """Every typed delta completed by ``chunk``, in order; the same checks as :meth:`feed`."""
+        now = self._s.clock()
+        if self._deadline is not None and now > self._deadline:
+            raise self._total_ran_out()
+        decoder = self._decoder
+        tokens, typed = decoder.feed_events(chunk)
+        if tokens:
+            self._keep(tokens, now)
+        elif typed and self._first_token is None:
+            self._first_token = now
+        if decoder.events != self._events:
+            self._events = decoder.events
+            self._last_event = now
+        else:
+            self._check_idle(now)
+        return typed
 
-    def truncated(self, exc: TruncatedBodyError) -> IncompleteStreamError:
-        """The server closed in the middle of the body: the answer is incomplete, kept."""
-        return IncompleteStreamError(
-            f"the stream ended before [DONE]: {exc}; partial_text holds what arrived",
-            partial_text=self.text,
-        )
+    def _keep(self, tokens: list[str], now: float) -> None:
+        if self._first_token is None:
+            self._first_token = now
+        kept = self._text
+        size = kept.size + sum(map(len, tokens))
+        limit = self._s.max_answer_size
+        if limit is not None and size > limit:
+            # Raised before these tokens are handed out: partial_text is
+            # exactly the text the caller already has.
+            raise ProtocolError(
+                f"the answer passed max_answer_size ({limit} characters); the first "
+                f"{kept.size} are in .partial_text; raise max_answer_size "
+                "(None for no limit) if such long answers are expected",
+                attempts=self.attempts,
+                partial_text=self._partial(),
+            )
+        kept.keep(tokens, size)
 
     @property
     def complete(self) -> bool:
@@ -221,72 +355,142 @@ class CompletionRun:
     def finish(self) -> None:
         """The body ended: raise if the answer is incomplete."""
         decoder = self._decoder
-        # The answer is joined only if the error needs it, not after every
-        # complete answer (a long one would briefly double its memory).
+        # The answer is joined only if the error needs it.
         decoder.close("" if decoder.complete else self.text)
 
-    # -- what the answer told about itself ------------------------------------------
+    # -- what the answer told about itself, as it arrives -----------------------------
 
     @property
-    def chunks(self) -> ChunkInterpreter:
-        """What the answer told about itself (``id``, ``model``, ``finish_reason``, ``usage``)."""
-        return self._decoder.chunks
+    def id(self) -> str | None:
+        """The answer's ``id`` (``chatcmpl-...``), once the server sent it."""
+        return self._decoder.chunks.id
+
+    @property
+    def model(self) -> str | None:
+        """The model the server says answered, once known."""
+        return self._decoder.chunks.model
+
+    @property
+    def finish_reason(self) -> str | None:
+        """Why the answer ended (``"stop"``, ``"length"``, ``"tool_calls"``), once known."""
+        return self._decoder.chunks.finish_reason
+
+    @property
+    def usage(self) -> Usage | None:
+        """The token counts, if the server sent them."""
+        return self._decoder.chunks.usage
+
+    @property
+    def tool_calls(self) -> tuple[ToolCall, ...]:
+        """The tool calls so far, assembled."""
+        return self._decoder.chunks.tool_calls
 
     @property
     def time_to_first_token(self) -> float | None:
-        """Seconds from the start of the run to the first token, once one arrived."""
-        return None if self._first_token is None else self._first_token - self._started
+        """Seconds from the first request to the first token, once one arrived."""
+        if self._first_token is None or self._started is None:
+            return None
+        return self._first_token - self._started
 
     @property
     def text(self) -> str:
         """Every token received so far, joined."""
-        return self._answer.text
+        return self._text.text
 
     def _partial(self) -> str:
-        return self._answer.text if self._answer.tokens else ""
+        return self._text.text if self._text.tokens else ""
 
-    # -- logging ------------------------------------------------------------------
+    # -- the end ------------------------------------------------------------------
 
-    def end(self, exc: BaseException | None) -> None:
+    def end(self, exc: BaseException | None) -> BaseException | None:
         """The completion is over, with ``exc`` on the way out (``None``: it succeeded).
 
-        Logs the one event. The outcome is ``ok``, ``closed`` (the caller
-        left early: ``close()``, ``break``, garbage collection), ``cancelled``
-        (``KeyboardInterrupt``, task cancellation) or ``error``.
+        Makes the record (:attr:`completion`), logs the one event, and returns
+        what the caller must raise: ``None``, ``exc`` itself, or the error as
+        the caller sees it, built whole (the attempt count, the text that
+        arrived, ``exc``'s traceback and cause). A body cut short becomes an
+        ``IncompleteStreamError``; an ``OSError`` a transport let through, a
+        ``TransportError``. ``close()``, ``break``, garbage collection,
+        ``KeyboardInterrupt`` and task cancellation end it as ``"closed"``.
         """
+        if self.completion is not None:
+            return exc  # ended already (a second close)
+        raised: BaseException | None = exc
+        error: AilsError | None = None
+        outcome: Outcome
         if exc is None:
-            self._log("ok", None)
-        elif isinstance(exc, GeneratorExit):
-            self._log("closed", None)
-        elif isinstance(exc, Exception):
-            self._log("error", exc)
-        else:  # KeyboardInterrupt, asyncio.CancelledError, SystemExit
-            self._log("cancelled", None)
-
-    def _log(self, outcome: str, error: BaseException | None) -> None:
-        end = self._s.clock()
-        fields: dict[str, object] = {
-            "model": self._chat.model,
-            "profile": self._s.profile.name,
-            "attempts": self.attempts,
-            "status": self.status,
-            "duration_ms": round((end - self._started) * 1000, 1),
-            "ttft_ms": None
-            if self._first_token is None
-            else round((self._first_token - self._started) * 1000, 1),
-            "tokens": self._answer.tokens,
-            "outcome": outcome,
-        }
-        if self._s.log_bodies:
-            # Opted in: the contents, but still no headers, key or signature.
-            fields["messages"] = [message.to_dict() for message in self._chat.messages]
-            fields["answer"] = self.text
-        if error is not None:
-            self._s.logger.warning("ails.completion", error=type(error).__name__, **fields)
+            outcome = "complete"
+        elif not isinstance(exc, Exception):  # GeneratorExit, KeyboardInterrupt, cancellation
+            outcome = "closed"
         else:
-            self._s.logger.info("ails.completion", **fields)
+            if isinstance(exc, TruncatedBodyError):
+                cut = IncompleteStreamError(
+                    f"the stream ended before [DONE]: {exc}; partial_text holds what arrived",
+                    partial_text=self.text,
+                )
+                cut.__cause__ = exc
+                raised = error = self._whole(cut, gave_up=False, within=exc)
+            elif isinstance(exc, AilsError):
+                raised = error = self._whole(exc, gave_up=False, within=exc)
+            elif isinstance(exc, OSError):
+                raised = error = self._whole(
+                    os_error("reading the answer", exc), gave_up=False, within=exc
+                )
+            outcome = "incomplete" if isinstance(error, IncompleteStreamError) else "error"
+        end = self._s.clock()
+        started = self._started
+        self.completion = Completion(
+            text=self.text,
+            tool_calls=self.tool_calls,
+            reasoning=self._decoder.chunks.reasoning,
+            finish_reason=self.finish_reason,
+            usage=self.usage,
+            id=self.id,
+            model=self.model,
+            time_to_first_token=self.time_to_first_token,
+            duration=None if started is None else end - started,
+            attempts=self.attempts,
+            outcome=outcome,
+            error=error,
+        )
+        if self.attempts:  # nothing was sent, nothing to log
+            s = self._s
+            log_completion(
+                s.logger,
+                self.completion,
+                model=self._chat.model,
+                profile=s.profile.name,
+                status=self.status,
+                tokens=self._text.tokens,
+                raised=None if raised is None or outcome == "closed" else type(raised).__name__,
+                messages=[m.to_dict() for m in self._chat.messages] if s.log_bodies else None,
+            )
+        return raised
+
+    def end_unread(self) -> None:
+        """A stream closed before it was read: the run ends ``"closed"`` with nothing sent.
+
+        Does nothing if the run ended already (the usual case: the client's
+        generator ended it as it closed).
+        """
+        if self.completion is None:
+            self.end(GeneratorExit())
+
+    @property
+    def keep_connection(self) -> bool:
+        """Whether the response may go back to the transport's pool: the answer completed."""
+        completion = self.completion
+        return completion is not None and completion.outcome == "complete"
 
     # -- helpers ------------------------------------------------------------------
+
+    def _total_ran_out(self) -> TimeoutError:
+        return TimeoutError(
+            f"the answer took longer than the total timeout of {self._s.timeout.total:g} s; "
+            "raise Timeout(total=...) for long answers",
+            attempts=self.attempts,
+            partial_text=self._partial(),
+        )
 
     def _check_idle(self, now: float) -> None:
         idle = self._s.timeout.idle
@@ -313,23 +517,20 @@ class CompletionRun:
     def _fits(self, delay: float) -> bool:
         return self._deadline is None or self._s.clock() + delay < self._deadline
 
-    def final_error(self, error: AilsError) -> AilsError:
-        """``error`` as the caller sees it: with the attempt count and the text that arrived.
-
-        ``error`` itself when it already says all that; otherwise a new error of
-        its class (an error is never changed once raised).
-        """
-        return self._complete(error, self._message(error, gave_up=False))
-
-    def raise_final(self, error: AilsError) -> NoReturn:
-        """Raise :meth:`final_error` in place of ``error``, with its cause and traceback."""
-        _raise(self.final_error(error), error)
-
     def _give_up(self, error: AilsError) -> AilsError:
         """The error to raise when no retry is left: it says how many attempts were made."""
-        return self._complete(error, self._message(error, gave_up=True))
+        return self._whole(error, gave_up=True)
 
-    def _complete(self, error: AilsError, message: str | None) -> AilsError:
+    def _whole(
+        self, error: AilsError, *, gave_up: bool, within: BaseException | None = None
+    ) -> AilsError:
+        """``error`` as the caller sees it: with the attempt count and the text that arrived.
+
+        ``error`` itself when it already says all that; otherwise a new error
+        of its class (an error is never changed once raised), carrying the
+        traceback of ``within`` (the exception being handled) and its cause.
+        """
+        message = self._message(error, gave_up=gave_up)
         partial_text = error.partial_text or self._partial()
         if (
             message is None
@@ -337,7 +538,11 @@ class CompletionRun:
             and error.partial_text == partial_text
         ):
             return error
-        return rebuilt(error, message, attempts=self.attempts, partial_text=partial_text)
+        final = rebuilt(error, message, attempts=self.attempts, partial_text=partial_text)
+        if within is not None:
+            final.__traceback__ = within.__traceback__
+            final.__cause__ = error.__cause__  # it stands in error's place
+        return final
 
     def _message(self, error: AilsError, *, gave_up: bool) -> str | None:
         """The final message, or ``None`` to keep the error's own."""

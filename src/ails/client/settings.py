@@ -1,35 +1,159 @@
-"""The client settings, declared once for ``Client`` and ``AsyncClient``."""
+"""What a client is set up with, and what one call adds: settings, call options, the request.
+
+:class:`Settings` is everything a client decided at construction, shared by
+every completion. :func:`prepare_call` turns the arguments of one
+``stream()`` call into the validated :class:`~ails.domain.messages.ChatRequest`
+and the settings it runs with, so the rules (what the profile may send, how
+per-call headers and timeouts combine with the client's) are written once.
+:func:`build_request` makes each attempt's signed HTTP request.
+"""
 
 from __future__ import annotations
 
 import enum
+import json
+import os
 import random
 import re
 import time
-from collections.abc import Callable, Mapping
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypedDict
+from urllib.parse import urlsplit
 
 import attrs
 
-from ails.client.request_builder import merge_headers, resolve_base_url, resolve_profile
-from ails.client.retries import RetryPolicy
-from ails.client.timeouts import Timeout, TimeoutLike, to_timeout
+from ails.client.policies import RetryPolicy, Timeout, TimeoutLike, to_timeout
 from ails.domain.chunks import JsonLoads
 from ails.domain.errors import ValidationError
-from ails.domain.profile import Profile
+from ails.domain.messages import ChatRequest, MessageLike
+from ails.domain.options import RequestOptions
+from ails.domain.profile import Profile, merge_headers
+from ails.domain.signing import js_utf8
 from ails.domain.sse import DEFAULT_MAX_EVENT_SIZE
 from ails.log import Logger, default_logger
-from ails.ports.http import redact_url
+from ails.ports.http import HttpRequest, redact_url
 
 __all__ = [
+    "CALL_DOC",
+    "DEFAULT_BASE_URL",
     "DEFAULT_MAX_ANSWER_SIZE",
     "FROM_PROFILE",
+    "NOT_GIVEN",
     "SETTINGS_DOC",
+    "CallOptions",
     "FromProfile",
+    "NotGiven",
     "NoticePatternLike",
     "Settings",
+    "build_request",
     "closed_message",
     "make_settings",
+    "prepare_call",
+    "resolve_base_url",
+    "resolve_profile",
 ]
+
+DEFAULT_BASE_URL = "https://api.caipacity.com"
+
+
+def resolve_base_url(base_url: str | None) -> str:
+    """The argument, else ``$AILS_BASE_URL``, else the service; validated, no trailing slash."""
+    url = base_url if base_url is not None else os.environ.get("AILS_BASE_URL") or DEFAULT_BASE_URL
+    if not isinstance(url, str):
+        raise ValidationError(f"base_url must be a string, got {type(url).__name__}")
+    shown = _shown(url)  # errors never repeat a user:password@ part
+    # Checked before urlsplit, which silently drops tabs and newlines.
+    if any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in url):
+        raise ValidationError(f"base_url {shown!r} must not hold spaces or control characters")
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # e.g. an unclosed [IPv6 literal
+        raise ValidationError(f"base_url {shown!r} is not a valid URL: {exc}") from None
+    try:
+        parts.port  # noqa: B018 -- urlsplit checks the port only when it is read
+    except ValueError:
+        raise ValidationError(f"base_url {shown!r} has an invalid port") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValidationError(
+            f"base_url {shown!r} is not an http(s) URL with a host, "
+            "for example 'http://127.0.0.1:8787'"
+        )
+    if parts.query or parts.fragment:
+        raise ValidationError(f"base_url {shown!r} must not hold a query or fragment")
+    return url.rstrip("/")
+
+
+def _shown(url: str) -> str:
+    """``url`` as an error message may show it: without credentials, controls escaped."""
+    if "@" not in url:
+        return url
+    return redact_url(url) if url.isprintable() else "<a URL with credentials>"
+
+
+def resolve_profile(profile: Profile | str | None, api_key: str | None = None) -> Profile:
+    """The profile to present: a ``Profile``, or ``"ails"`` (default) / ``"openai"`` by name.
+
+    ``api_key`` (else ``$AILS_API_KEY`` for the ``openai`` profile) is sent as
+    ``Authorization: Bearer <key>``.
+    """
+    if profile is None or profile == "ails":
+        resolved = Profile.ails()
+    elif profile == "openai":
+        key = api_key or os.environ.get("AILS_API_KEY")
+        if not key:
+            raise ValidationError(
+                "the openai profile needs an API key: pass api_key=... or set AILS_API_KEY"
+            )
+        return Profile.openai(key)
+    elif isinstance(profile, Profile):
+        resolved = profile
+    else:
+        raise ValidationError(f"profile must be a Profile, 'ails' or 'openai', got {profile!r}")
+    return resolved.with_api_key(api_key) if api_key else resolved
+
+
+def build_request(
+    chat: ChatRequest,
+    *,
+    base_url: str,
+    profile: Profile,
+    headers: Mapping[str, str],
+    connect_timeout: float | None,
+    read_timeout: float | None,
+    total_timeout: float | None = None,
+    new_client_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+) -> HttpRequest:
+    """One attempt's request: fresh ``client-id`` and signature every time.
+
+    ``headers`` are the caller's, merged over the profile's (already checked).
+    """
+    generated: dict[str, str] = {}
+    profile_headers = dict(profile.headers)
+    if profile.authority:
+        # host[:port] as a browser sends it; never any user:password@ part.
+        generated["authority"] = urlsplit(base_url).netloc.rpartition("@")[2]
+    if profile.send_client_id:
+        generated["client-id"] = new_client_id()
+    if profile.client_version is not None:
+        generated["client-v"] = profile.client_version
+    final = {**profile_headers, **generated, **headers}
+
+    body = chat.to_wire()
+    if profile.signer is not None:
+        body.update(profile.signer.sign(chat.last_content).to_dict())
+    # As the browser sends it: a lone surrogate (from a JSON escape) becomes
+    # U+FFFD, the same text the signature covers, instead of raising.
+    payload = js_utf8(json.dumps(body, ensure_ascii=False, separators=(",", ":")))
+    return HttpRequest(
+        method="POST",
+        url=profile.url(base_url),
+        headers=tuple(final.items()),
+        body=payload,
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
+        total_timeout=total_timeout,
+    )
 
 
 #: The longest answer kept, in characters (16 Mi: about 4 million tokens, far
@@ -158,3 +282,69 @@ def closed_message(client: object) -> str:
         f"this {name} is closed; create a new {name} for more requests "
         "(a client closes when its with block ends)"
     )
+
+
+class NotGiven(enum.Enum):
+    """The type of :data:`NOT_GIVEN`: an argument left out (``None`` means something)."""
+
+    NOT_GIVEN = "NOT_GIVEN"
+
+    def __repr__(self) -> str:
+        return "NOT_GIVEN"
+
+
+#: ``timeout=NOT_GIVEN`` keeps the client's timeout; ``timeout=None`` disables it.
+NOT_GIVEN = NotGiven.NOT_GIVEN
+
+
+class CallOptions(TypedDict, total=False):
+    """The keyword arguments ``stream()`` and ``complete()`` take besides ``messages``."""
+
+    model: str
+    temperature: float
+    max_tokens: int | None
+    top_p: float | None
+    stop: str | list[str] | None
+    presence_penalty: float | None
+    frequency_penalty: float | None
+    seed: int | None
+    user: str | None
+    extra_body: Mapping[str, Any] | None
+    timeout: TimeoutLike | NotGiven
+    headers: Mapping[str, str] | None
+
+
+CALL_DOC = """
+        ``max_tokens``, ``top_p``, ``stop``, ``presence_penalty``,
+        ``frequency_penalty``, ``seed`` and ``user`` are sent as given with the
+        ``openai`` profile; the ``ails`` profile refuses them
+        (``ValidationError``) unless they come in ``extra_body``, a dict
+        merged into the JSON body last. ``timeout`` (a number, a ``Timeout``,
+        or ``None`` for no limits) replaces the client's for this call;
+        ``headers`` are merged over the client's.
+"""
+
+
+def prepare_call(
+    settings: Settings,
+    messages: Iterable[MessageLike],
+    *,
+    model: str,
+    temperature: float,
+    options: RequestOptions,
+    timeout: TimeoutLike | NotGiven,
+    headers: Mapping[str, str] | None,
+) -> tuple[ChatRequest, Settings]:
+    """The validated request and the settings this call runs with.
+
+    Raises ``ValidationError`` before anything is sent: bad messages or
+    options, or options the client's profile does not send.
+    """
+    chat = ChatRequest(messages, model=model, temperature=temperature, options=options)
+    profile = settings.profile
+    chat.check_profile(profile.accepts_options, profile.name)
+    if timeout is not NOT_GIVEN:
+        settings = attrs.evolve(settings, timeout=to_timeout(timeout))
+    if headers:
+        settings = attrs.evolve(settings, headers=merge_headers(settings.headers, headers))
+    return chat, settings

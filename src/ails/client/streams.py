@@ -1,105 +1,131 @@
-"""The stream objects ``Client.stream`` and ``AsyncClient.stream`` return."""
+"""The stream objects ``Client.stream`` and ``AsyncClient.stream`` return.
+
+A stream holds its :class:`~ails.client.run.CompletionRun` from the moment it
+is made; every fact it tells (``id``, ``model``, ``finish_reason``,
+``usage``, ``time_to_first_token``, ``attempts``, and ``completion`` once it
+ended) is read from the run, which owns them. Iterating it yields text
+tokens straight from the client's generator (no call per token);
+:meth:`TokenStream.events` yields the typed deltas instead.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ails.domain.errors import ValidationError
 
 if TYPE_CHECKING:
     from ails.client.run import CompletionRun
+    from ails.domain.completion import Completion, StreamEvent, Usage
 
-__all__ = ["AsyncTokenStream", "StreamState", "TokenStream"]
+__all__ = ["AsyncTokenStream", "TokenStream"]
 
-
-class StreamState:
-    """Where a stream object finds its completion run once iteration has started.
-
-    The client's token generator sets :attr:`run` when it creates it; until
-    then (and for streams made without one) every property reads ``None``.
-    """
-
-    __slots__ = ("run",)
-
-    def __init__(self) -> None:
-        self.run: CompletionRun | None = None
+_LATE_EVENTS = (
+    "events() must be called before the stream is read: it chooses what the stream "
+    "yields (typed deltas instead of text tokens)"
+)
+_EVENTS_CHOSEN = "this stream yields typed deltas: iterate stream.events(), not the stream itself"
 
 
-class _Metadata:
-    """What the answer told about itself, shared by both stream classes."""
+class _RunFacts:
+    """What both stream classes tell about their answer: read from the run, never copied."""
 
-    _state: StreamState
+    _run: CompletionRun
+
+    @property
+    def completion(self) -> Completion | None:
+        """The record of the completion (``ails.Completion``); ``None`` until the stream ended."""
+        return self._run.completion
 
     @property
     def id(self) -> str | None:
         """The answer's ``id`` (``chatcmpl-...``), once the server sent it."""
-        run = self._state.run
-        return None if run is None else run.chunks.id
+        return self._run.id
 
     @property
     def model(self) -> str | None:
         """The model the server says answered, once known (it may differ from the one asked)."""
-        run = self._state.run
-        return None if run is None else run.chunks.model
+        return self._run.model
 
     @property
     def finish_reason(self) -> str | None:
-        """Why the answer ended: ``"stop"``, ``"length"`` (cut by ``max_tokens``), ...
+        """Why the answer ended: ``"stop"``, ``"length"`` (cut by ``max_tokens``), ``"tool_calls"``.
 
         ``None`` until the end, and for a server that ends with ``[DONE]`` only.
         """
-        run = self._state.run
-        return None if run is None else run.chunks.finish_reason
+        return self._run.finish_reason
 
     @property
-    def usage(self) -> dict[str, Any] | None:
-        """The ``usage`` object (token counts) if the server sent one, as sent.
+    def usage(self) -> Usage | None:
+        """The token counts (:class:`~ails.Usage`) if the server sent them.
 
-        OpenAI servers send it when asked with
-        ``extra_body={"stream_options": {"include_usage": True}}``.
+        OpenAI servers send them when asked with
+        ``stream_options={"include_usage": True}``.
         """
-        run = self._state.run
-        return None if run is None else run.chunks.usage
+        return self._run.usage
 
     @property
     def time_to_first_token(self) -> float | None:
-        """Seconds from the start of the request (retries included) to the first token."""
-        run = self._state.run
-        return None if run is None else run.time_to_first_token
+        """Seconds from the first request (retries included) to the first token or delta."""
+        return self._run.time_to_first_token
 
     @property
     def attempts(self) -> int:
         """How many requests were sent so far (1 + retries)."""
-        run = self._state.run
-        return 0 if run is None else run.attempts
+        return self._run.attempts
 
 
-class TokenStream(_Metadata, Iterator[str]):
+class TokenStream(_RunFacts, Iterator[str]):
     """The tokens of one answer: an iterator that is also a context manager.
 
     Leaving early (``break`` inside ``with``, :meth:`close`, garbage
     collection) closes the connection at once. Tokens are plain ``str``;
-    once known, :attr:`id`, :attr:`model`, :attr:`finish_reason`,
-    :attr:`usage` and :attr:`time_to_first_token` tell about the answer.
+    :meth:`events` yields typed deltas instead (tool calls, reasoning).
+    Once known, :attr:`id`, :attr:`model`, :attr:`finish_reason`,
+    :attr:`usage` and :attr:`time_to_first_token` tell about the answer, and
+    :attr:`completion` holds its record once it ended.
     """
 
-    def __init__(self, tokens: Iterator[str], state: StreamState | None = None) -> None:
-        self._tokens = tokens
-        self._state = state if state is not None else StreamState()
+    def __init__(self, run: CompletionRun, open_body: Callable[[bool], Iterator[object]]) -> None:
+        self._run = run
+        self._open = open_body
+        # Made now, run on the first next(): a generator costs nothing until then.
+        self._source: Iterator[object] = open_body(False)
+        self._typed = False
 
     def __iter__(self) -> Iterator[str]:
         # A for loop reads the tokens straight from the source: no call of
         # __next__ per token. next(stream) still works, through __next__.
-        return self._tokens
+        if self._typed:
+            raise ValidationError(_EVENTS_CHOSEN)
+        return self._source  # type: ignore[return-value]  # the text generator yields str
 
     def __next__(self) -> str:
-        return next(self._tokens)
+        if self._typed:
+            raise ValidationError(_EVENTS_CHOSEN)
+        return next(self._source)  # type: ignore[return-value]
+
+    def events(self) -> Iterator[StreamEvent]:
+        """Every delta of the answer in arrival order, typed.
+
+        ``TextDelta``, ``ToolCallDelta`` and ``ReasoningDelta`` values; call it
+        before reading the stream, instead of iterating the stream itself.
+        """
+        if not self._typed:
+            if self._run.attempts or self._run.completion is not None:
+                raise ValidationError(_LATE_EVENTS)
+            self._source = self._open(True)
+            self._typed = True
+        return self._source  # type: ignore[return-value]  # the typed generator
 
     def close(self) -> None:
         """Stop reading and release the connection."""
-        close = getattr(self._tokens, "close", None)
+        close = getattr(self._source, "close", None)
         if close is not None:
             close()
+        self._run.end_unread()
 
     def __enter__(self) -> TokenStream:
         return self
@@ -113,32 +139,56 @@ class TokenStream(_Metadata, Iterator[str]):
         self.close()
 
 
-class AsyncTokenStream(_Metadata, AsyncIterator[str]):
+class AsyncTokenStream(_RunFacts, AsyncIterator[str]):
     """The tokens of one answer: an async iterator that is also an async context manager.
 
     Leaving early (``break`` inside ``async with``, :meth:`aclose`, task
     cancellation) closes the connection at once. Tokens are plain ``str``;
-    once known, :attr:`id`, :attr:`model`, :attr:`finish_reason`,
-    :attr:`usage` and :attr:`time_to_first_token` tell about the answer.
+    ``async for event in stream.events()`` yields typed deltas instead.
+    Once known, :attr:`id`, :attr:`model`, :attr:`finish_reason`,
+    :attr:`usage` and :attr:`time_to_first_token` tell about the answer, and
+    :attr:`completion` holds its record once it ended.
     """
 
-    def __init__(self, tokens: AsyncIterator[str], state: StreamState | None = None) -> None:
-        self._tokens = tokens
-        self._state = state if state is not None else StreamState()
+    def __init__(
+        self, run: CompletionRun, open_body: Callable[[bool], AsyncIterator[object]]
+    ) -> None:
+        self._run = run
+        self._open = open_body
+        self._source: AsyncIterator[object] = open_body(False)
+        self._typed = False
 
     def __aiter__(self) -> AsyncIterator[str]:
         # An async for loop reads the tokens straight from the source: no
         # coroutine per token. anext(stream) still works, through __anext__.
-        return self._tokens
+        if self._typed:
+            raise ValidationError(_EVENTS_CHOSEN)
+        return self._source  # type: ignore[return-value]  # the text generator yields str
 
     async def __anext__(self) -> str:
-        return await self._tokens.__anext__()
+        if self._typed:
+            raise ValidationError(_EVENTS_CHOSEN)
+        return await self._source.__anext__()  # type: ignore[return-value]
+
+    def events(self) -> AsyncIterator[StreamEvent]:
+        """Every delta in arrival order (``async for event in stream.events()``).
+
+        ``TextDelta``, ``ToolCallDelta`` and ``ReasoningDelta`` values; call it
+        before reading the stream, instead of iterating the stream itself.
+        """
+        if not self._typed:
+            if self._run.attempts or self._run.completion is not None:
+                raise ValidationError(_LATE_EVENTS)
+            self._source = self._open(True)
+            self._typed = True
+        return self._source  # type: ignore[return-value]  # the typed generator
 
     async def aclose(self) -> None:
         """Stop reading and release the connection."""
-        aclose = getattr(self._tokens, "aclose", None)
+        aclose = getattr(self._source, "aclose", None)
         if aclose is not None:
             await aclose()
+        self._run.end_unread()
 
     async def __aenter__(self) -> AsyncTokenStream:
         return self

@@ -1,8 +1,10 @@
 """Chat semantics on top of the event stream: events in, answer tokens out.
 
 This layer knows the OpenAI chunk shape (``choices[].delta.content``,
-``finish_reason``), the ``[DONE]`` sentinel, ``{"error": ...}`` events, and the
-service's habit of sending quota and rate-limit notices as ordinary content.
+``finish_reason``, ``usage``), the ``[DONE]`` sentinel, ``{"error": ...}``
+events, and the service's habit of sending quota and rate-limit notices as
+ordinary content. A delta that carries more than text (tool calls, reasoning,
+a role) is read by :mod:`ails.domain.deltas`, off the text's fast path.
 """
 
 from __future__ import annotations
@@ -12,6 +14,14 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from ails.domain.completion import (
+    ReasoningDelta,
+    StreamEvent,
+    TextDelta,
+    ToolCall,
+    Usage,
+)
+from ails.domain.deltas import ToolCalls, read_reasoning, read_tool_call_deltas, read_usage
 from ails.domain.errors import AilsError, ProtocolError, ProviderError
 from ails.domain.sse import ServerSentEvent
 
@@ -90,9 +100,13 @@ def provider_error(error: object) -> ProviderError:
 
 
 class ChunkInterpreter:
-    """Turns ``ServerSentEvent`` objects into answer tokens.
+    """Turns ``ServerSentEvent`` objects into answer tokens, or typed deltas.
 
-    :meth:`feed` returns the tokens a batch of events carries, in order.
+    :meth:`feed` returns the text tokens a batch of events carries, in order;
+    :meth:`feed_events` returns every delta (:class:`TextDelta`,
+    :class:`ToolCallDelta`, :class:`ReasoningDelta`) in arrival order. Either
+    way the interpreter keeps what the answer told about itself: tool calls
+    assembled by index (:attr:`tool_calls`), :attr:`reasoning`, :attr:`usage`.
     :attr:`done` turns true on ``[DONE]``; :attr:`finish_reason` is set by a
     ``finish_reason``; either makes :attr:`complete` true, and later events are
     ignored. ``notice_pattern`` (``None`` to disable) is searched in the first
@@ -119,16 +133,33 @@ class ChunkInterpreter:
         self._seen_content = False
         self._need_meta = True  # until both id and model were seen
         self._expect_usage = expect_usage
+        self._calls = ToolCalls()
+        self._reasoning: list[str] = []
         self.done = False
         self.finish_reason: str | None = None
         self.id: str | None = None
         self.model: str | None = None
-        self.usage: dict[str, Any] | None = None
+        self.usage: Usage | None = None
         #: True once the answer ended properly (``[DONE]``, or a finish reason
         #: and, with ``expect_usage``, the usage after it).
         self.complete = False
         #: A fault held back by :meth:`feed` because tokens came before it.
         self.failure: AilsError | None = None
+
+    @property
+    def tool_calls(self) -> tuple[ToolCall, ...]:
+        """The tool calls so far, assembled by index (arguments as the JSON text sent)."""
+        return self._calls.assembled() if self._calls else ()
+
+    @property
+    def carried_more(self) -> bool:
+        """True once a delta carried a tool call or reasoning (not only text)."""
+        return bool(self._calls or self._reasoning)
+
+    @property
+    def reasoning(self) -> str | None:
+        """The reasoning text so far, or ``None`` if the answer carried none."""
+        return "".join(self._reasoning) if self._reasoning else None
 
     def feed(self, events: Iterable[ServerSentEvent]) -> list[str]:
         """The tokens ``events`` carry; raise ``ProviderError`` or ``ProtocolError`` on failures.
@@ -137,12 +168,28 @@ class ChunkInterpreter:
         fault is kept in :attr:`failure` and raised by the next call, so no
         token is lost (the same rule as ``SSEParser.feed``).
         """
+        return self._interpret(events, None)
+
+    def feed_events(self, events: Iterable[ServerSentEvent]) -> tuple[list[str], list[StreamEvent]]:
+        """The tokens ``events`` carry and every delta they carry, typed, in arrival order.
+
+        Failures are raised or held back as by :meth:`feed`, when deltas came
+        before them.
+        """
+        typed: list[StreamEvent] = []
+        return self._interpret(events, typed), typed
+
+    def _interpret(
+        self, events: Iterable[ServerSentEvent], typed: list[StreamEvent] | None
+    ) -> list[str]:
         if self.failure is not None:
             raise self.failure
         tokens: list[str] = []
         if self.complete:
             return tokens
         loads = self._loads
+        # The text-only path: a delta that holds nothing but its content.
+        fast = typed is None
         try:
             for event in events:
                 data = event.data
@@ -168,7 +215,7 @@ class ChunkInterpreter:
                     self._meta(chunk)
                 usage = chunk.get("usage")
                 if isinstance(usage, dict):
-                    self.usage = usage
+                    self.usage = read_usage(usage) or self.usage
                     if self.finish_reason is not None:
                         self.complete = True  # the usage chunk after the finish reason
                 choices = chunk.get("choices")
@@ -186,13 +233,13 @@ class ChunkInterpreter:
                         if not isinstance(delta, dict):
                             raise ProtocolError(f"'delta' is not an object in {_excerpt(data)!r}")
                         content = delta.get("content")
-                        if isinstance(content, str):
-                            if content:  # null and "" carry no token
+                        if fast and len(delta) == 1 and isinstance(content, str):
+                            if content:  # "" carries no token
                                 if not self._seen_content:
                                     self._check_notice(content)
                                 tokens.append(content)
-                        elif content is not None:
-                            raise ProtocolError(f"'content' is not a string in {_excerpt(data)!r}")
+                        else:
+                            self._delta(delta, content, tokens, typed, data)
                     reason = choice.get("finish_reason")
                     if reason is not None:
                         self.finish_reason = reason if isinstance(reason, str) else str(reason)
@@ -201,10 +248,40 @@ class ChunkInterpreter:
                 if self.complete:
                     break  # what follows the answer is ignored
         except AilsError as failure:
-            if not tokens:
+            if not tokens and not typed:
                 raise
             self.failure = failure
         return tokens
+
+    def _delta(
+        self,
+        delta: dict[str, Any],
+        content: object,
+        tokens: list[str],
+        typed: list[StreamEvent] | None,
+        data: str,
+    ) -> None:
+        """A delta with more than text in it, or any delta when typed deltas are asked for."""
+        reasoning = read_reasoning(delta)
+        if reasoning is not None:
+            self._reasoning.append(reasoning)
+            if typed is not None:
+                typed.append(ReasoningDelta(reasoning))
+        if isinstance(content, str):
+            if content:  # null and "" carry no token
+                if not self._seen_content:
+                    self._check_notice(content)
+                tokens.append(content)
+                if typed is not None:
+                    typed.append(TextDelta(content))
+        elif content is not None:
+            raise ProtocolError(f"'content' is not a string in {_excerpt(data)!r}")
+        calls = delta.get("tool_calls")
+        if calls is not None:
+            for piece in read_tool_call_deltas(calls, _excerpt(data)):
+                self._calls.add(piece)
+                if typed is not None:
+                    typed.append(piece)
 
     def _meta(self, chunk: dict[str, Any]) -> None:
         if self.id is None:

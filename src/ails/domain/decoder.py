@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from ails.domain.chunks import DEFAULT_NOTICE_PATTERN, ChunkInterpreter, JsonLoads
+from ails.domain.completion import StreamEvent
 from ails.domain.errors import IncompleteStreamError, ProtocolError
 from ails.domain.sse import DEFAULT_MAX_EVENT_SIZE, SSEParser
 
@@ -14,7 +15,8 @@ __all__ = ["TokenDecoder"]
 class TokenDecoder:
     """Decodes one response body incrementally.
 
-    :meth:`feed` returns the tokens completed by a chunk of bytes; once
+    :meth:`feed` returns the tokens completed by a chunk of bytes
+    (:meth:`feed_events` the typed deltas too); once
     :attr:`complete` is true the rest of the body is irrelevant.
     :meth:`close` raises ``IncompleteStreamError`` if the body ended early.
     :attr:`events` counts dispatched events, so callers can tell a real event
@@ -71,6 +73,20 @@ class TokenDecoder:
         events = self._parser.feed(data)
         self.events += len(events)
         return chunks.feed(events)
+
+    def feed_events(self, data: bytes) -> tuple[list[str], list[StreamEvent]]:
+        """Parse ``data``; return the tokens it completes and every typed delta, in order.
+
+        The same rules as :meth:`feed`; see ``ChunkInterpreter.feed_events``.
+        """
+        chunks = self._chunks
+        if chunks.complete:
+            return [], []
+        if chunks.failure is not None:
+            raise chunks.failure
+        events = self._parser.feed(data)
+        self.events += len(events)
+        return chunks.feed_events(events)
 
     def close(self, partial_text: str = "") -> None:
         """Mark the end of the body; raise if the answer never completed.

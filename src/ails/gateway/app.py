@@ -33,7 +33,7 @@ from ails.gateway.state import GATEWAY, Gateway, GatewayConfig
 from ails.log import Logger, default_logger
 
 if TYPE_CHECKING:
-    from ails.client.async_client import AsyncClient
+    from ails.client.clients import AsyncClient
 
 __all__ = ["GatewayConfig", "create_app"]
 

@@ -24,7 +24,7 @@ from ails.gateway.batching import BatchWriter
 from ails.gateway.errors import GatewayError, from_ails_error, from_request_error
 from ails.gateway.limits import OpenStream, TooManyStreams, key_matches
 from ails.gateway.state import GATEWAY, Gateway
-from ails.gateway.stream_events import typed_deltas
+from ails.gateway.stream_events import client_call, typed_deltas
 from ails.gateway.validation import ParsedRequest, RequestError, parse_request
 from ails.gateway.wire import (
     DONE,
@@ -182,7 +182,7 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     try:
         # Tracked whether streamed or not: shutdown drains both.
         with gateway.slots.hold(), gateway.streams.track() as entry:
-            stream = client.stream(parsed.messages, model=parsed.model, **call)
+            stream = client.stream(parsed.messages, model=parsed.model, **client_call(call))
             async with stream:
                 if parsed.stream:
                     return await _stream(request, entry, parsed, stream, trace)
@@ -231,7 +231,7 @@ async def _whole(
         model=stream.model or parsed.model,
         text=text,
         finish_reason=stream.finish_reason or "stop",
-        usage=stream.usage,
+        usage=None if stream.usage is None else stream.usage.to_dict(),
         tool_calls=done.tool_calls if done is not None else (),
     )
     return web.Response(
@@ -304,7 +304,7 @@ async def _stream(
         raise
     end = encoder.finish(stream.finish_reason or "stop")
     if parsed.include_usage:
-        end += encoder.usage(stream.usage)
+        end += encoder.usage(None if stream.usage is None else stream.usage.to_dict())
     writer.add(end + DONE)
     await writer.close()
     trace.outcome = "ok"

@@ -42,7 +42,7 @@ from ails.gateway.responses_request import (
 from ails.gateway.responses_store import ResponsesStore, ResponsesStoreError
 from ails.gateway.responses_wire import ResponseEncoder, new_id, response_object, response_usage
 from ails.gateway.state import GATEWAY
-from ails.gateway.stream_events import typed_deltas
+from ails.gateway.stream_events import client_call, typed_deltas
 from ails.gateway.validation import RequestError
 
 __all__ = ["RESPONSES", "add_responses"]
@@ -154,7 +154,7 @@ async def create_response(request: web.Request) -> web.StreamResponse:
     answer = _Answer(parsed, context, store)
     try:
         with gateway.slots.hold(), gateway.streams.track() as entry:
-            stream = client.stream(messages, model=parsed.model, **call)
+            stream = client.stream(messages, model=parsed.model, **client_call(call))
             async with stream:
                 if parsed.stream:
                     return await _stream(request, entry, answer, stream, trace)

@@ -13,7 +13,7 @@ from ails.gateway.limits import OpenStreams, StreamSlots
 from ails.log import Logger
 
 if TYPE_CHECKING:
-    from ails.client.async_client import AsyncClient
+    from ails.client.clients import AsyncClient
 
 __all__ = ["GATEWAY", "Gateway", "GatewayConfig"]
 

@@ -6,12 +6,27 @@ plain chat answers keep reading text tokens, the cheaper path.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
+from ails.client.settings import CallOptions
 from ails.domain.completion import StreamEvent, TextDelta
 
-__all__ = ["typed_deltas"]
+__all__ = ["client_call", "typed_deltas"]
+
+
+def client_call(call: Mapping[str, Any]) -> dict[str, Any]:
+    """``call`` as keyword arguments for ``AsyncClient.stream``.
+
+    An option the client does not take by name (``tools`` and the like, until
+    it does) goes into ``extra_body``, whose keys join the JSON body as sent.
+    """
+    known = CallOptions.__annotations__
+    kwargs = {name: value for name, value in call.items() if name in known}
+    extra = {name: value for name, value in call.items() if name not in known}
+    if extra:
+        kwargs["extra_body"] = {**extra, **(call.get("extra_body") or {})}
+    return kwargs
 
 
 def typed_deltas(stream: Any) -> AsyncIterator[StreamEvent]:

@@ -176,7 +176,21 @@ def _messages(raw: object, *, plain: bool) -> tuple[Message, ...]:
     return tuple(_message(item, i, plain=plain) for i, item in enumerate(raw))
 
 
-def _refuse_unsupported(data: dict[str, Any]) -> None:
+#: Tool options an OpenAI-compatible upstream gets as sent (refused for the ails profile).
+_TOOL_OPTIONS = ("tools", "tool_choice", "parallel_tool_calls")
+
+
+def _tool_options(data: dict[str, Any]) -> dict[str, Any]:
+    """The tool options given, checked for their shape (the upstream checks the rest)."""
+    given = {name: data[name] for name in _TOOL_OPTIONS if data.get(name) is not None}
+    if "tools" in given and not isinstance(given["tools"], list):
+        raise RequestError("tools must be a list of tools", param="tools")
+    if "parallel_tool_calls" in given and not isinstance(given["parallel_tool_calls"], bool):
+        raise RequestError("parallel_tool_calls must be a boolean", param="parallel_tool_calls")
+    return given
+
+
+def _refuse_unsupported(data: dict[str, Any], *, plain: bool = True) -> None:
     unknown = sorted(key for key in data if key not in _KNOWN)
     if unknown:
         raise RequestError(
@@ -190,6 +204,16 @@ def _refuse_unsupported(data: dict[str, Any]) -> None:
             f"n must be 1 (one answer per request), got {n!r}", param="n", code="unsupported_n"
         )
     for name, off in _OFF_VALUES.items():
+        if not plain and name in _TOOL_OPTIONS:
+            continue
+        if name in data and data[name] not in off and name in _TOOL_OPTIONS:
+            raise RequestError(
+                f"{name} is not supported by this gateway's upstream (the 'ails' profile: "
+                "its web client has no tools); restart the gateway with `--profile openai` "
+                "for an OpenAI-compatible upstream",
+                param=name,
+                code="unsupported_parameter",
+            )
         if name in data and data[name] not in off:
             why = "no tool or function calls" if "tool" in name or "function" in name else "text"
             raise RequestError(
@@ -279,7 +303,7 @@ def parse_request(body: bytes, *, plain: bool, drop_unsupported: bool = False) -
     Raises :class:`RequestError` for anything malformed or unsupported.
     """
     data = _load(body)
-    _refuse_unsupported(data)
+    _refuse_unsupported(data, plain=plain)
     model = data.get("model")
     if not isinstance(model, str) or not model.strip():
         raise RequestError("model must be a non-empty string", param="model")
@@ -291,6 +315,8 @@ def parse_request(body: bytes, *, plain: bool, drop_unsupported: bool = False) -
     include_usage = _include_usage(data, stream)
     messages = _messages(data.get("messages"), plain=plain)
     call, dropped = _call_options(data, plain=plain, drop_unsupported=drop_unsupported)
+    if not plain:
+        call.update(_tool_options(data))
     return ParsedRequest(
         messages=messages,
         model=model,

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from ails.client.retries import parse_retry_after
+from ails.client.policies import parse_retry_after
 from ails.domain.bodies import BODY_EXCERPT, body_error, is_event_stream
 from ails.domain.chunks import DEFAULT_NOTICE_PATTERN
 from ails.domain.decoder import TokenDecoder

@@ -13,7 +13,7 @@ import pytest
 
 import ails.errors
 from ails.client import AsyncClient
-from ails.client.timeouts import Timeout
+from ails.client.policies import Timeout
 from ails.testing.conformance.base import ContractBase
 from ails.testing.conformance.support import (
     DISCONNECT_WAIT,

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import ails.errors
-from ails.client.timeouts import Timeout
+from ails.client.policies import Timeout
 from ails.testing.conformance.base import ContractBase
 from ails.testing.conformance.support import CONTRACT_RETRY, ails_class, refused_port
 

@@ -112,7 +112,7 @@ class SecretCases(ContractBase):
         assert outcome.error is None
         events = [r for r in logs.records if r.name == "ails"]
         assert len(events) == 1, "one event per completion"
-        assert "outcome='ok'" in events[0].getMessage()
+        assert "outcome='complete'" in events[0].getMessage()
         answer = server.fixtures["ru-greeting"].expect["text"]
         for text in logs.rendered():
             assert answer not in text

@@ -12,8 +12,7 @@ from typing import Any
 import attrs
 import pytest
 
-from ails.client.retries import RetryPolicy
-from ails.client.timeouts import Timeout
+from ails.client.policies import RetryPolicy, Timeout
 from ails.domain import errors as _error_tree
 from ails.domain.errors import AilsError
 from ails.domain.messages import Message

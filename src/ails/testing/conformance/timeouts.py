@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import ails.errors
-from ails.client.timeouts import Timeout
+from ails.client.policies import Timeout
 from ails.testing.conformance.base import ContractBase
 from ails.testing.conformance.support import DISCONNECT_WAIT, ails_class, record_for
 from ails.testing.server import FakeServer

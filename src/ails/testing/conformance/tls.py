@@ -7,7 +7,7 @@ import socket
 import pytest
 
 import ails.errors
-from ails.client.timeouts import Timeout
+from ails.client.policies import Timeout
 from ails.testing.conformance.base import ContractBase
 from ails.testing.conformance.support import ails_class
 from ails.testing.server import FakeServer
