@@ -225,7 +225,7 @@ async def _whole(
     finally:
         _note(trace, stream)
     trace.outcome = "ok"
-    done = getattr(stream, "completion", None)
+    done = stream.completion
     body = completion(
         id=stream.id or new_completion_id(),
         model=stream.model or parsed.model,

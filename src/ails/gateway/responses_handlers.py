@@ -21,6 +21,7 @@ from typing import Any
 
 from aiohttp import web
 
+from ails.client.streams import AsyncTokenStream
 from ails.domain.errors import AilsError
 from ails.gateway.batching import BatchWriter
 from ails.gateway.errors import GatewayError, from_ails_error, from_request_error
@@ -234,18 +235,16 @@ class _Answer:
             await self.store.save(self.id, final, self.context, items)
 
 
-def _finish_reason(stream: Any) -> str | None:
+def _finish_reason(stream: AsyncTokenStream) -> str | None:
     reason: str | None = stream.finish_reason
     return reason
 
 
-def _usage(stream: Any) -> dict[str, Any] | None:
-    completion = getattr(stream, "completion", None)
-    usage = completion.usage if completion is not None else stream.usage
-    return response_usage(usage)
+def _usage(stream: AsyncTokenStream) -> dict[str, Any] | None:
+    return response_usage(stream.usage)
 
 
-def _note(trace: Trace, stream: Any) -> None:
+def _note(trace: Trace, stream: AsyncTokenStream) -> None:
     trace.ttft = stream.time_to_first_token
     trace.attempts = stream.attempts
 
@@ -272,7 +271,7 @@ def _typed(answer: _Answer) -> bool:
 
 
 async def _whole(
-    entry: OpenStream, answer: _Answer, stream: Any, trace: Trace
+    entry: OpenStream, answer: _Answer, stream: AsyncTokenStream, trace: Trace
 ) -> web.StreamResponse:
     encoder = ResponseEncoder(answer.snapshot)
     typed = _typed(answer)
@@ -298,7 +297,7 @@ async def _whole(
 
 
 async def _stream(
-    request: web.Request, entry: OpenStream, answer: _Answer, stream: Any, trace: Trace
+    request: web.Request, entry: OpenStream, answer: _Answer, stream: AsyncTokenStream, trace: Trace
 ) -> web.StreamResponse:
     typed = _typed(answer)
     source: AsyncIterator[Any] = typed_deltas(stream) if typed else stream

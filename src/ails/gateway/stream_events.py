@@ -6,11 +6,12 @@ plain chat answers keep reading text tokens, the cheaper path.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from ails.client.settings import CallOptions
-from ails.domain.completion import StreamEvent, TextDelta
+from ails.client.streams import AsyncTokenStream
+from ails.domain.completion import StreamEvent
 
 __all__ = ["client_call", "typed_deltas"]
 
@@ -29,14 +30,6 @@ def client_call(call: Mapping[str, Any]) -> dict[str, Any]:
     return kwargs
 
 
-def typed_deltas(stream: Any) -> AsyncIterator[StreamEvent]:
-    """``stream.events()`` as an async iterator (its text tokens, for a stream without it)."""
-    events: Callable[[], AsyncIterator[StreamEvent]] | None = getattr(stream, "events", None)
-    if events is not None:
-        return events().__aiter__()
-    return _texts(stream)
-
-
-async def _texts(stream: AsyncIterator[str]) -> AsyncIterator[StreamEvent]:
-    async for token in stream:
-        yield TextDelta(token)
+def typed_deltas(stream: AsyncTokenStream) -> AsyncIterator[StreamEvent]:
+    """``stream.events()`` as an async iterator, so its first delta can be awaited alone."""
+    return stream.events().__aiter__()
