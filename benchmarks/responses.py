@@ -3,7 +3,9 @@
 One gateway process in front of the benchmark server; the same minimal
 aiohttp consumer (one session, SSE parsed by ``ails.domain.sse``) reads
 ``POST /v1/chat/completions`` and ``POST /v1/responses`` alternately, round
-by round, so both see the same machine. Time to first token is to the first
+by round, so both see the same machine. The gateway uses the ``openai``
+profile (without tools both read text tokens, not typed deltas).
+Time to first token is to the first
 text delta (``choices[0].delta.content`` or ``response.output_text.delta``);
 throughput counts text deltas per second, every text checked. Responses are
 stored (``store`` defaults to true), in a temporary ``AILS_HOME``.
@@ -29,9 +31,13 @@ PYTHON = sys.executable
 
 @contextmanager
 def _gateway(upstream: str, home: str) -> Iterator[str]:
-    env = {**os.environ, "AILS_HOME": home}
+    env = {**os.environ, "AILS_HOME": home, "AILS_API_KEY": "bench"}
+    # The openai profile, as for an OpenAI-compatible upstream.
     process = subprocess.Popen(
-        [PYTHON, "-m", "ails", "gateway", "--port", "0", "--quiet", "--base-url", upstream],
+        [
+            *(PYTHON, "-m", "ails", "gateway", "--port", "0", "--quiet"),
+            *("--profile", "openai", "--base-url", upstream),
+        ],
         stdout=subprocess.PIPE,
         text=True,
         env=env,
@@ -176,8 +182,9 @@ def report(port: int, report: Any, quick: bool) -> None:
     report.table(
         "10. Responses API",
         "`POST /v1/responses` beside `POST /v1/chat/completions` through the same "
-        "`ails gateway` process in front of the benchmark server, read alternately by one "
-        "aiohttp consumer (SSE parsed by `ails.domain.sse`). Medians (p10-p90 or min-max); "
+        "`ails gateway --profile openai` process in front of the benchmark server, read "
+        "alternately by one aiohttp consumer (SSE parsed by `ails.domain.sse`). "
+        "Medians (p10-p90 or min-max); "
         "every text is checked; responses stored. The whole answer includes the "
         "Responses API's closing events, which repeat the text four times "
         "(`output_text.done`, `content_part.done`, `output_item.done`, `response.completed`): "

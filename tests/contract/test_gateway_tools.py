@@ -203,3 +203,25 @@ class TestResponses:
             {"role": "tool", "tool_call_id": "call_oslo", "content": "21"},
             {"role": "tool", "tool_call_id": "call_rome", "content": "21"},
         ]
+
+
+class TestReasoning:
+    def test_reasoning_is_an_item_before_the_message(self, server: FakeServer) -> None:
+        with gateway(server.url_for("reasoning"), client=OPENAI) as url, sdk(url) as client:
+            response = client.responses.create(
+                model=MODEL, input="2+2?", reasoning={"effort": "low"}
+            )
+            events = list(
+                client.responses.create(
+                    model=MODEL, input="2+2?", reasoning={"effort": "low"}, stream=True
+                )
+            )
+        reasoning, message = response.output
+        assert message.type == "message"
+        assert reasoning.type == "reasoning"
+        assert [c.text for c in reasoning.content or []] == ["Two and two make four."]  # type: ignore[union-attr]
+        assert response.output_text == "4"
+        assert server.requests[-1].json["reasoning_effort"] == "low"
+        deltas = [e.delta for e in events if e.type == "response.reasoning_text.delta"]  # type: ignore[union-attr]
+        assert "".join(deltas) == "Two and two make four."
+        assert [e.sequence_number for e in events] == list(range(len(events)))

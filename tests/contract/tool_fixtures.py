@@ -68,7 +68,8 @@ def _fixture(name: str, body: list[str]) -> Fixture:
 
 
 def fixtures() -> dict[str, Fixture]:
-    """``two-calls`` (parallel calls), ``weather-answer`` (text after the tool result)."""
+    """``two-calls`` (parallel calls), ``weather-answer`` (text after the tool result),
+    ``reasoning`` (reasoning_content, then the answer)."""
     two_calls = _fixture(
         "two-calls",
         [
@@ -92,7 +93,17 @@ def fixtures() -> dict[str, Fixture]:
             _chunk(None, usage=USAGE),
         ],
     )
-    return {fixture.name: fixture for fixture in (two_calls, answer)}
+    reasoning = _fixture(
+        "reasoning",
+        [
+            _chunk({"role": "assistant", "content": ""}),
+            _chunk({"reasoning_content": "Two and two "}),
+            _chunk({"reasoning_content": "make four."}),
+            _chunk({"content": "4"}),
+            _chunk({}, "stop"),
+        ],
+    )
+    return {fixture.name: fixture for fixture in (two_calls, answer, reasoning)}
 
 
 TWO_CALLS = [
