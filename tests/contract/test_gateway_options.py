@@ -84,7 +84,10 @@ class TestRefusalsNameTheField:
             sdk(url) as client,
         ):
             client.chat.completions.create(model=MODEL, messages=QUESTION, max_completion_tokens=4)
-        assert upstream.requests[-1].json["max_tokens"] == 4
+        sent = upstream.requests[-1].json
+        # Sent as given (a declared option now), and no temperature the client did not set.
+        assert sent["max_completion_tokens"] == 4
+        assert "temperature" not in sent
 
 
 class TestDropUnsupported:

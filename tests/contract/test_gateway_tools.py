@@ -127,7 +127,7 @@ class TestChatCompletions:
             pytest.raises(openai.BadRequestError) as caught,
         ):
             client.chat.completions.create(model=MODEL, messages=messages)  # type: ignore[arg-type]
-        assert caught.value.body["param"] == "messages[1].role"  # type: ignore[index]
+        assert caught.value.body["param"] == "messages[1].tool_call_id"  # type: ignore[index]
         assert "--profile openai" in caught.value.body["message"]  # type: ignore[index]
 
 

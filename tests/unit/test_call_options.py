@@ -22,12 +22,100 @@ ALL_OPTIONS: dict[str, Any] = {
     "frequency_penalty": 1.5,
     "seed": 7,
     "user": "user-1234",
+    "max_completion_tokens": 128,
+    "tools": [{"type": "function", "function": {"name": "get_weather", "parameters": {}}}],
+    "tool_choice": {"type": "function", "function": {"name": "get_weather"}},
+    "parallel_tool_calls": False,
+    "response_format": {"type": "json_object"},
+    "reasoning_effort": "low",
+    "verbosity": "low",
+    "logprobs": True,
+    "top_logprobs": 3,
+    "logit_bias": {"50256": -100},
+    "n": 1,
+    "modalities": ["text"],
+    "prediction": {"type": "content", "content": "x"},
+    "web_search_options": {},
+    "stream_options": {"include_usage": True},
+    "prompt_cache_key": "k-1",
+    "safety_identifier": "hash-1",
+    "service_tier": "auto",
+    "store": False,
+    "metadata": {"run": "1"},
 }
 
 
 def sent(transport: Any) -> dict[str, Any]:
     body: dict[str, Any] = json.loads(transport.requests[-1].body)
     return body
+
+
+class TestTheDeclaration:
+    def test_every_declared_option_has_a_test_value(self) -> None:
+        assert set(ALL_OPTIONS) == set(OPTION_NAMES)
+
+    def test_the_typed_keywords_are_the_declaration(self) -> None:
+        from ails.client.settings import CallOptions
+        from ails.domain.options import OptionFields
+
+        assert list(OptionFields.__annotations__) == list(OPTION_NAMES)
+        own = {"model", "temperature", "extra_body", "timeout", "headers"}
+        assert set(CallOptions.__annotations__) == set(OPTION_NAMES) | own
+
+    def test_the_three_methods_take_the_same_keywords(self) -> None:
+        import inspect
+
+        for cls in (ails.Client, ails.AsyncClient):
+            shapes = {
+                str(inspect.signature(getattr(cls, name)))
+                for name in ("stream", "complete", "create")
+            }
+            assert len({shape.split(" -> ")[0] for shape in shapes}) == 1, shapes
+
+    def test_an_unknown_keyword_is_a_type_error(self) -> None:
+        with ails.Client(mock()) as client, pytest.raises(TypeError, match="colour"):
+            client.stream(HELLO, colour="red")  # type: ignore[call-arg]
+
+    @pytest.mark.parametrize(
+        ("name", "value", "message"),
+        [
+            ("tools", {"type": "function"}, "tools must be a list of objects"),
+            ("tool_choice", 3, "tool_choice must be 'auto', 'none', 'required' or an object"),
+            ("parallel_tool_calls", "yes", "parallel_tool_calls must be true or false"),
+            ("response_format", "json", "response_format must be an object"),
+            ("reasoning_effort", 1, "reasoning_effort must be a string"),
+            ("max_completion_tokens", 0, "max_completion_tokens must be at least 1"),
+            ("top_logprobs", 21, "top_logprobs must be at most 20"),
+            ("n", 2, "n must be 1: ails reads one answer per request"),
+            ("modalities", "text", "modalities must be a list of strings"),
+            ("stream_options", {"include_usage": 1}, "include_usage must be true or false"),
+            ("metadata", {"x": object()}, "metadata must be plain JSON values"),
+        ],
+    )
+    def test_bad_values_name_the_option(self, name: str, value: Any, message: str) -> None:
+        with pytest.raises(ValidationError, match=message):
+            RequestOptions(**{name: value})
+
+    def test_no_op_values_are_known(self) -> None:
+        from ails.domain.options import option
+
+        assert option("n").is_no_op(1)
+        assert not option("n").is_no_op(True)
+        assert option("top_p").is_no_op(1.0)
+        assert option("user").is_no_op("anyone")  # neutral: changes nothing about the answer
+        assert not option("tools").is_no_op([{"type": "function"}])
+
+
+class TestTemperature:
+    async def test_none_sends_no_temperature(self, driver: Driver) -> None:
+        transport = mock()
+        await driver.collect(transport, stream_kw={"temperature": None}, **OPENAI)
+        assert "temperature" not in sent(transport)
+
+    async def test_the_default_is_sent_on_the_ails_profile(self, driver: Driver) -> None:
+        transport = mock()
+        await driver.collect(transport)
+        assert sent(transport)["temperature"] == 0.6
 
 
 class TestOpenAIProfile:

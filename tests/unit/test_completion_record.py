@@ -98,9 +98,13 @@ class TestCreate:
         assert done.time_to_first_token is not None
 
     async def test_parallel_tool_calls_are_assembled_by_index(self, driver: Driver) -> None:
+        transport = answer(PARALLEL_CALLS)
         done = await driver.create(
-            answer(PARALLEL_CALLS), extra_body={"stream_options": {"include_usage": True}}
+            transport, tools=[WEATHER_TOOL], stream_options={"include_usage": True}
         )
+
+        body = json.loads(transport.requests[0].body)
+        assert (body["tools"], body["stream_options"]) == ([WEATHER_TOOL], {"include_usage": True})
 
         assert done.tool_calls == (
             ToolCall("call_a", "get_weather", '{"city": "Paris"}'),
@@ -115,11 +119,11 @@ class TestCreate:
     async def test_the_message_goes_back_into_the_history_with_its_calls(
         self, driver: Driver
     ) -> None:
-        done = await driver.create(answer(PARALLEL_CALLS))
+        done = await driver.create(answer(PARALLEL_CALLS), tools=[WEATHER_TOOL], tool_choice="auto")
         follow_up = [*HELLO, done.message, Message.tool("call_a", '{"temp": 21}')]
         transport = mock(ok("It is 21 degrees."))
 
-        again = await driver.create(transport, follow_up)
+        again = await driver.create(transport, follow_up, tools=[WEATHER_TOOL])
 
         sent = json.loads(transport.requests[0].body)["messages"]
         assert sent[1] == {
@@ -154,6 +158,32 @@ class TestCreate:
             ToolCall("call_b", "get_weather", '{"city": "\\u04'),
         )
         assert [type(e) for e in events] == [ToolCallDelta] * 3
+
+
+class TestTheAilsProfileHasNoTools:
+    @pytest.mark.parametrize(
+        ("name", "value"),
+        [
+            ("tools", [WEATHER_TOOL]),
+            ("tool_choice", "auto"),
+            ("parallel_tool_calls", True),
+            ("response_format", {"type": "json_object"}),
+            ("max_completion_tokens", 10),
+            ("reasoning_effort", "high"),
+        ],
+    )
+    def test_each_is_refused_by_name_before_anything_is_sent(self, name: str, value: Any) -> None:
+        transport = mock(ok())
+        with ails.Client(transport) as client, pytest.raises(ValidationError, match=f"^{name} "):
+            client.create(HELLO, **{name: value})
+        assert transport.requests == []
+
+    async def test_the_async_client_refuses_them_too(self) -> None:
+        transport = mock(ok())
+        async with ails.AsyncClient(transport) as client:
+            with pytest.raises(ValidationError, match=r"^tools "):
+                await client.create(HELLO, tools=[WEATHER_TOOL])
+        assert transport.requests == []
 
 
 class TestEvents:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -138,10 +139,81 @@ class TestValidation:
             parse_request(body, plain=True)
         assert caught.value.param == param
 
-    def test_max_completion_tokens_is_max_tokens(self) -> None:
+    def test_max_completion_tokens_is_sent_as_given(self) -> None:
+        # A declared option of its own now: an OpenAI upstream gets the name it knows.
         body = b'{"model": "m", "messages": [{"role": "user", "content": "x"}],'
         body += b' "max_completion_tokens": 9}'
-        assert parse_request(body, plain=False).call["max_tokens"] == 9
+        assert parse_request(body, plain=False).call["max_completion_tokens"] == 9
+
+    def test_no_temperature_sends_none_upstream(self) -> None:
+        body = b'{"model": "m", "messages": [{"role": "user", "content": "x"}]}'
+        for plain in (True, False):
+            assert parse_request(body, plain=plain).call["temperature"] is None
+
+    def test_tools_and_tool_messages_pass_to_an_openai_upstream(self) -> None:
+        tool = {"type": "function", "function": {"name": "f", "parameters": {}}}
+        call = {"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}
+        request = {
+            "model": "m",
+            "messages": [
+                {"role": "user", "content": "x"},
+                {"role": "assistant", "content": None, "tool_calls": [call]},
+                {"role": "tool", "tool_call_id": "c1", "content": "42"},
+            ],
+            "tools": [tool],
+            "tool_choice": "auto",
+            "parallel_tool_calls": False,
+        }
+        parsed = parse_request(json.dumps(request).encode(), plain=False)
+        assert parsed.call["tools"] == [tool]
+        assert (parsed.call["tool_choice"], parsed.call["parallel_tool_calls"]) == ("auto", False)
+        assert [m.to_dict() for m in parsed.messages] == request["messages"]
+
+    @pytest.mark.parametrize(
+        "field",
+        [
+            {"tools": [{"type": "function", "function": {"name": "f"}}]},
+            {"response_format": {"type": "json_object"}},
+            {"reasoning_effort": "low"},
+            {"verbosity": "low"},
+            {"logprobs": True},
+        ],
+    )
+    def test_the_ails_profile_refuses_what_changes_the_answer(self, field: dict[str, Any]) -> None:
+        body = json.dumps({"model": "m", "messages": [{"role": "user", "content": "x"}], **field})
+        with pytest.raises(RequestError) as caught:
+            parse_request(body.encode(), plain=True)
+        assert caught.value.param == next(iter(field))
+        assert caught.value.code == "unsupported_parameter"
+
+    def test_the_ails_profile_drops_what_changes_nothing(self) -> None:
+        fields = {
+            "prompt_cache_key": "k",
+            "safety_identifier": "s",
+            "service_tier": "auto",
+            "store": True,
+            "metadata": {"a": "b"},
+            "user": "u",
+            "parallel_tool_calls": True,
+            "n": 1,
+            "top_p": 1,
+            "logprobs": False,
+        }
+        body = json.dumps({"model": "m", "messages": [{"role": "user", "content": "x"}], **fields})
+        parsed = parse_request(body.encode(), plain=True)
+        assert parsed.call == {"temperature": None}
+
+    def test_newer_fields_pass_to_an_openai_upstream(self) -> None:
+        fields = {"prompt_cache_key": "k", "verbosity": "low", "service_tier": "flex"}
+        body = json.dumps({"model": "m", "messages": [{"role": "user", "content": "x"}], **fields})
+        call = parse_request(body.encode(), plain=False).call
+        assert {name: call[name] for name in fields} == fields
+
+    def test_a_bad_value_is_checked_by_the_declaration(self) -> None:
+        body = b'{"model": "m", "messages": [{"role": "user", "content": "x"}], "top_logprobs": 99}'
+        with pytest.raises(RequestError, match="top_logprobs must be at most 20") as caught:
+            parse_request(body, plain=False)
+        assert caught.value.param == "top_logprobs"
 
 
 def test_a_lone_surrogate_in_a_message_is_sent_as_the_browser_sends_it() -> None:

@@ -40,11 +40,16 @@ class TestOpenAIUpstream:
             Message.assistant("", tool_calls=(ToolCall("c1", "f", "{}"),)),
             Message.tool("c1", "21"),
         )
-        assert parsed.call == {"tools": [TOOL], "tool_choice": "auto", "parallel_tool_calls": False}
+        assert parsed.call == {
+            "temperature": None,
+            "tools": [TOOL],
+            "tool_choice": "auto",
+            "parallel_tool_calls": False,
+        }
 
     def test_a_refusal_with_text_is_refused_by_place(self) -> None:
         error = refused({"role": "assistant", "content": "x", "refusal": "no"})
-        assert error.param == "messages[1].refusal"
+        assert error.param == "messages[1].refusal"  # a real refusal is not dropped
 
     def test_a_tool_message_needs_its_call_id(self) -> None:
         assert refused({"role": "tool", "content": "21"}).param == "messages[1]"
@@ -64,7 +69,8 @@ class TestAilsUpstream:
 
     def test_a_tool_message_is_refused(self) -> None:
         error = refused({"role": "tool", "tool_call_id": "c1", "content": "1"}, plain=True)
-        assert error.param == "messages[1].role"
+        assert error.param == "messages[1].tool_call_id"
+        assert "--profile openai" in error.message
 
     def test_an_answer_echoed_back_empty_is_accepted(self) -> None:
         parsed = parse({"role": "assistant", "content": "a", "refusal": None}, plain=True)

@@ -237,11 +237,17 @@ class TestChatRequestValidation:
             ChatRequest([Message.user("hi")], temperature=math.nan)
 
     @pytest.mark.parametrize(
-        ("temperature", "kind"), [(True, "bool"), ("0.5", "str"), (None, "NoneType")]
+        ("temperature", "kind"), [(True, "bool"), ("0.5", "str"), ([0.5], "list")]
     )
     def test_non_number_temperature_raises(self, temperature: object, kind: str) -> None:
         with pytest.raises(ValidationError, match=f"temperature must be a number, got {kind}"):
             ChatRequest([Message.user("hi")], temperature=temperature)  # type: ignore[arg-type]
+
+    def test_no_temperature_is_representable_and_not_sent(self) -> None:
+        # What a gateway asks when its caller set none: the server's default applies.
+        request = ChatRequest([Message.user("hi")], temperature=None)
+        assert request.temperature is None
+        assert "temperature" not in request.to_wire()
 
     @pytest.mark.parametrize("model", ["", "   ", None, 3])
     def test_empty_or_non_string_model_raises(self, model: object) -> None:

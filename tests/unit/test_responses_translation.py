@@ -182,18 +182,18 @@ class TestOptions:
                 "type": "json_schema",
                 "json_schema": {"name": "x", "schema": {}, "strict": True},
             },
-            "extra_body": {"safety_identifier": "u1"},
+            "safety_identifier": "u1",
         }
 
     def test_verbosity_is_passed_under_its_chat_name(self) -> None:
         parsed = parse(text={"format": {"type": "text"}, "verbosity": "low"})
-        assert parsed.call == {"extra_body": {"verbosity": "low"}}
+        assert parsed.call == {"temperature": None, "verbosity": "low"}
         assert refused(plain=True, text={"verbosity": "low"}).param == "text.verbosity"
 
     def test_defaults_are_openais(self) -> None:
         parsed = parse()
         assert (parsed.store, parsed.stream, parsed.previous_response_id) == (True, False, None)
-        assert parsed.call == {}
+        assert parsed.call == {"temperature": None}  # none sent: the upstream's default
         assert parsed.echo["tool_choice"] == "auto"
         assert parsed.echo["parallel_tool_calls"] is True
 
@@ -218,7 +218,7 @@ class TestOptions:
 
     def test_the_ails_profile_drops_what_changes_nothing(self) -> None:
         parsed = parse(plain=True, user="u", safety_identifier="s", prompt_cache_key="k")
-        assert parsed.call == {}
+        assert parsed.call == {"temperature": None}
 
     def test_the_ails_profile_can_drop_what_it_cannot_send(self) -> None:
         parsed = parse(plain=True, drop=True, max_output_tokens=5, temperature=0.3)

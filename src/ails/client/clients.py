@@ -25,10 +25,8 @@ from ails.client.settings import (
     CALL_DOC,
     DEFAULT_MAX_ANSWER_SIZE,
     FROM_PROFILE,
-    NOT_GIVEN,
     SETTINGS_DOC,
     CallOptions,
-    NotGiven,
     NoticePatternLike,
     Settings,
     closed_message,
@@ -39,8 +37,7 @@ from ails.client.streams import AsyncTokenStream, TokenStream
 from ails.domain.chunks import JsonLoads
 from ails.domain.completion import Completion
 from ails.domain.errors import TransportError, ValidationError
-from ails.domain.messages import DEFAULT_MODEL, DEFAULT_TEMPERATURE, MessageLike
-from ails.domain.options import RequestOptions
+from ails.domain.messages import MessageLike
 from ails.domain.profile import Profile
 from ails.domain.sse import DEFAULT_MAX_EVENT_SIZE
 from ails.log import Logger
@@ -109,23 +106,7 @@ class BaseClient(Generic[TransportT, SleepT, StreamT]):
         self._sleep: SleepT = sleep if sleep is not None else self._default_sleep()
         self._closed = False
 
-    def stream(
-        self,
-        messages: Iterable[MessageLike],
-        *,
-        model: str = DEFAULT_MODEL,
-        temperature: float = DEFAULT_TEMPERATURE,
-        max_tokens: int | None = None,
-        top_p: float | None = None,
-        stop: str | list[str] | None = None,
-        presence_penalty: float | None = None,
-        frequency_penalty: float | None = None,
-        seed: int | None = None,
-        user: str | None = None,
-        extra_body: Mapping[str, Any] | None = None,
-        timeout: TimeoutLike | NotGiven = NOT_GIVEN,
-        headers: Mapping[str, str] | None = None,
-    ) -> StreamT:
+    def stream(self, messages: Iterable[MessageLike], **options: Unpack[CallOptions]) -> StreamT:
         """Stream the answer to ``messages`` token by token (``async for`` on ``AsyncClient``).
 
         Messages and options are validated now (``ValidationError``); the
@@ -134,24 +115,7 @@ class BaseClient(Generic[TransportT, SleepT, StreamT]):
         once it ended.
         """
         self._check_open()
-        chat, settings = prepare_call(
-            self._settings,
-            messages,
-            model=model,
-            temperature=temperature,
-            options=RequestOptions(
-                max_tokens=max_tokens,
-                top_p=top_p,
-                stop=stop,
-                presence_penalty=presence_penalty,
-                frequency_penalty=frequency_penalty,
-                seed=seed,
-                user=user,
-                extra_body=extra_body,
-            ),
-            timeout=timeout,
-            headers=headers,
-        )
+        chat, settings = prepare_call(self._settings, messages, options)
         return self._open_stream(CompletionRun(chat, settings))
 
     stream.__doc__ = (stream.__doc__ or "") + CALL_DOC

@@ -18,7 +18,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, TypedDict
+from typing import Any
 from urllib.parse import urlsplit
 
 import attrs
@@ -26,8 +26,8 @@ import attrs
 from ails.client.policies import RetryPolicy, Timeout, TimeoutLike, to_timeout
 from ails.domain.chunks import JsonLoads
 from ails.domain.errors import ValidationError
-from ails.domain.messages import ChatRequest, MessageLike
-from ails.domain.options import RequestOptions
+from ails.domain.messages import DEFAULT_MODEL, DEFAULT_TEMPERATURE, ChatRequest, MessageLike
+from ails.domain.options import NO_OPTIONS, OptionFields, RequestOptions
 from ails.domain.profile import Profile, merge_headers
 from ails.domain.signing import js_utf8
 from ails.domain.sse import DEFAULT_MAX_EVENT_SIZE
@@ -297,54 +297,63 @@ class NotGiven(enum.Enum):
 NOT_GIVEN = NotGiven.NOT_GIVEN
 
 
-class CallOptions(TypedDict, total=False):
-    """The keyword arguments ``stream()`` and ``complete()`` take besides ``messages``."""
+class CallOptions(OptionFields, total=False):
+    """The keyword arguments ``stream()``, ``complete()`` and ``create()`` take besides messages.
+
+    The request options come from their one declaration
+    (:data:`ails.domain.options.OPTIONS`); these are the call's own.
+    """
 
     model: str
-    temperature: float
-    max_tokens: int | None
-    top_p: float | None
-    stop: str | list[str] | None
-    presence_penalty: float | None
-    frequency_penalty: float | None
-    seed: int | None
-    user: str | None
+    temperature: float | None
     extra_body: Mapping[str, Any] | None
     timeout: TimeoutLike | NotGiven
     headers: Mapping[str, str] | None
 
 
 CALL_DOC = """
-        ``max_tokens``, ``top_p``, ``stop``, ``presence_penalty``,
-        ``frequency_penalty``, ``seed`` and ``user`` are sent as given with the
-        ``openai`` profile; the ``ails`` profile refuses them
-        (``ValidationError``) unless they come in ``extra_body``, a dict
-        merged into the JSON body last. ``timeout`` (a number, a ``Timeout``,
-        or ``None`` for no limits) replaces the client's for this call;
-        ``headers`` are merged over the client's.
+        ``model`` and ``temperature`` (0.6 by default; ``None`` sends none,
+        leaving it to the server) go with every profile. The request options
+        (``max_tokens``, ``max_completion_tokens``, ``top_p``, ``stop``,
+        ``presence_penalty``, ``frequency_penalty``, ``seed``, ``user``,
+        ``tools``, ``tool_choice``, ``parallel_tool_calls``,
+        ``response_format``, ``reasoning_effort``, ``stream_options`` and the
+        rest of OpenAI's request fields) are sent as given with the
+        ``openai`` profile; the ``ails`` profile refuses each
+        (``ValidationError`` naming it) unless it comes in ``extra_body``, a
+        dict merged into the JSON body last. ``timeout`` (a number, a
+        ``Timeout``, or ``None`` for no limits) replaces the client's for
+        this call; ``headers`` are merged over the client's.
 """
+
+_CALL_OWN = frozenset({"model", "temperature", "extra_body", "timeout", "headers"})
 
 
 def prepare_call(
-    settings: Settings,
-    messages: Iterable[MessageLike],
-    *,
-    model: str,
-    temperature: float,
-    options: RequestOptions,
-    timeout: TimeoutLike | NotGiven,
-    headers: Mapping[str, str] | None,
+    settings: Settings, messages: Iterable[MessageLike], options: CallOptions
 ) -> tuple[ChatRequest, Settings]:
-    """The validated request and the settings this call runs with.
+    """The validated request and the settings one call runs with.
 
     Raises ``ValidationError`` before anything is sent: bad messages or
-    options, or options the client's profile does not send.
+    options, or options the client's profile does not send; ``TypeError``
+    for a keyword that is no option.
     """
-    chat = ChatRequest(messages, model=model, temperature=temperature, options=options)
+    given: dict[str, Any] = dict(options)
+    own = {name: given.pop(name) for name in _CALL_OWN if name in given}
+    chat = ChatRequest(
+        messages,
+        model=own.get("model", DEFAULT_MODEL),
+        temperature=own.get("temperature", DEFAULT_TEMPERATURE),
+        options=RequestOptions(extra_body=own.get("extra_body"), **given)
+        if given or own.get("extra_body") is not None
+        else NO_OPTIONS,
+    )
     profile = settings.profile
     chat.check_profile(profile.accepts_options, profile.name)
+    timeout = own.get("timeout", NOT_GIVEN)
     if timeout is not NOT_GIVEN:
         settings = attrs.evolve(settings, timeout=to_timeout(timeout))
+    headers = own.get("headers")
     if headers:
         settings = attrs.evolve(settings, headers=merge_headers(settings.headers, headers))
     return chat, settings

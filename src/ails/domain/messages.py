@@ -20,6 +20,7 @@ __all__ = [
     "Message",
     "MessageLike",
     "Role",
+    "check_temperature",
 ]
 
 DEFAULT_MODEL = "gpt-3.5-turbo"
@@ -304,7 +305,10 @@ def _check_model(_instance: object, _attribute: object, value: object) -> None:
         raise ValidationError(f"model must be a non-empty string, got {value!r}")
 
 
-def _to_temperature(value: object) -> float:
+def check_temperature(value: object) -> float | None:
+    """``value`` as a temperature (0 to 2), or ``None`` (not sent); else ``ValidationError``."""
+    if value is None:
+        return None  # not sent: the server's default applies
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValidationError(f"temperature must be a number, got {type(value).__name__}")
     number = float(value)
@@ -335,7 +339,11 @@ class ChatRequest:
 
     messages: tuple[Message, ...] = attrs.field(converter=_coerce_messages)
     model: str = attrs.field(default=DEFAULT_MODEL, validator=_check_model)
-    temperature: float = attrs.field(default=DEFAULT_TEMPERATURE, converter=_to_temperature)
+    #: ``None``: not sent, the server decides (what a gateway does when its
+    #: caller sent none).
+    temperature: float | None = attrs.field(
+        default=DEFAULT_TEMPERATURE, converter=check_temperature
+    )
     options: RequestOptions = attrs.field(default=NO_OPTIONS, converter=_to_options)
 
     def check_profile(self, accepts_options: bool, profile_name: str) -> None:
@@ -370,12 +378,11 @@ class ChatRequest:
 
     def to_wire(self) -> dict[str, Any]:
         """The JSON body fields this request contributes (without signature fields)."""
-        body = {
-            "model": self.model,
-            "temperature": self.temperature,
-            "stream": True,
-            "messages": [message.to_dict() for message in self.messages],
-        }
+        body: dict[str, Any] = {"model": self.model}
+        if self.temperature is not None:
+            body["temperature"] = self.temperature
+        body["stream"] = True
+        body["messages"] = [message.to_dict() for message in self.messages]
         if self.options is not NO_OPTIONS:
             self.options.add_to(body)
         return body

@@ -1,78 +1,235 @@
-"""Per-call request options beyond model and temperature, and which profile may send them.
+"""The per-call request options, declared once: their names, checks, and what each changes.
 
-The ``openai`` profile sends them as given. The ai.ls web client never sends
-them, so a profile that does not accept options (the ``ails`` one) refuses
-each by name; ``extra_body`` is the deliberate way around that, since its
-keys go into the JSON body whatever the profile.
+:data:`OPTIONS` is the one declaration. The clients' ``stream()``,
+``complete()`` and ``create()`` take these keywords (typed by
+:class:`OptionFields`, which a test keeps equal to the declaration), validate
+them with :class:`RequestOptions`, and send them as given with the ``openai``
+profile. The ai.ls web client never sends them, so a profile that does not
+accept options (the ``ails`` one) refuses each by name; ``extra_body`` is the
+deliberate way around that, since its keys go into the JSON body whatever
+the profile. The gateway reads the same declaration to know which request
+fields exist, to check their values, and which it may drop for the ``ails``
+profile because they change nothing about the answer.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypedDict
 
 import attrs
 
 from ails.domain.errors import ValidationError
 
-__all__ = ["NO_OPTIONS", "OPTION_NAMES", "RequestOptions"]
+__all__ = [
+    "NO_OPTIONS",
+    "OPTIONS",
+    "OPTION_NAMES",
+    "Option",
+    "OptionFields",
+    "RequestOptions",
+    "option",
+]
+
+Check = Callable[[str, Any], Any]
+
+
+def _integer(minimum: int | None = None, maximum: int | None = None) -> Check:
+    def check(name: str, value: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValidationError(f"{name} must be an integer, got {type(value).__name__}")
+        if minimum is not None and value < minimum:
+            raise ValidationError(f"{name} must be at least {minimum}, got {value!r}")
+        if maximum is not None and value > maximum:
+            raise ValidationError(f"{name} must be at most {maximum}, got {value!r}")
+        return value
+
+    return check
+
+
+def _number(low: float, high: float) -> Check:
+    def check(name: str, value: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValidationError(f"{name} must be a number, got {type(value).__name__}")
+        if math.isnan(value) or not low <= value <= high:
+            raise ValidationError(f"{name} must be between {low:g} and {high:g}, got {value!r}")
+        return value
+
+    return check
+
+
+def _string(name: str, value: Any) -> Any:
+    if not isinstance(value, str):
+        raise ValidationError(f"{name} must be a string, got {type(value).__name__}")
+    return value
+
+
+def _boolean(name: str, value: Any) -> Any:
+    if not isinstance(value, bool):
+        raise ValidationError(f"{name} must be true or false, got {type(value).__name__}")
+    return value
+
+
+def _json(name: str, value: Any) -> Any:
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(f"{name} must be plain JSON values: {exc}") from None
+    return value
+
+
+def _object(name: str, value: Any) -> Any:
+    if not isinstance(value, Mapping):
+        raise ValidationError(f"{name} must be an object (a dict), got {type(value).__name__}")
+    return _json(name, dict(value))
+
+
+def _objects(name: str, value: Any) -> Any:
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, Mapping) for v in value):
+        raise ValidationError(f"{name} must be a list of objects (dicts)")
+    return _json(name, [dict(v) for v in value])
+
+
+def _strings(name: str, value: Any) -> Any:
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        raise ValidationError(f"{name} must be a list of strings")
+    return list(value)
+
+
+def _stop(name: str, value: Any) -> Any:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (list, tuple)) and all(isinstance(item, str) for item in value):
+        return list(value)
+    raise ValidationError(f"{name} must be a string or a list of strings")
+
+
+def _tool_choice(name: str, value: Any) -> Any:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Mapping):
+        return _object(name, value)
+    raise ValidationError(
+        f"{name} must be 'auto', 'none', 'required' or an object naming a tool, "
+        f"got {type(value).__name__}"
+    )
+
+
+def _one_answer(name: str, value: Any) -> Any:
+    value = _integer(1)(name, value)
+    if value != 1:
+        raise ValidationError(f"{name} must be 1: ails reads one answer per request")
+    return value
+
+
+def _stream_options(name: str, value: Any) -> Any:
+    value = _object(name, value)
+    include = value.get("include_usage", False)
+    if not isinstance(include, bool):
+        raise ValidationError(f"{name}.include_usage must be true or false")
+    return value
+
+
+@attrs.frozen
+class Option:
+    """One request option: its name, how its value is checked, and what it changes.
+
+    ``check(name, value)`` returns the value to send (lists for tuples) or
+    raises ``ValidationError``. ``neutral`` options change nothing about the
+    answer (who asks, how it is billed or stored): a gateway in front of the
+    ``ails`` profile may drop them. ``defaults`` are values equal to leaving
+    the option out (OpenAI's defaults), also safe to drop.
+    """
+
+    name: str
+    check: Check = attrs.field(repr=False)
+    neutral: bool = False
+    defaults: tuple[Any, ...] = ()
+
+    def is_no_op(self, value: Any) -> bool:
+        """Whether sending ``value`` changes nothing about the answer."""
+        return self.neutral or any(
+            value == default and type(value) is type(default) for default in self.defaults
+        )
+
+
+#: Every per-call option, in the order they go on the wire. ``temperature``,
+#: ``model``, ``timeout``, ``headers`` and ``extra_body`` are call arguments
+#: of their own (see ``ails.client.settings.CallOptions``).
+OPTIONS: tuple[Option, ...] = (
+    Option("max_tokens", _integer(1)),
+    Option("max_completion_tokens", _integer(1)),
+    Option("top_p", _number(0.0, 1.0), defaults=(1, 1.0)),
+    Option("stop", _stop),
+    Option("presence_penalty", _number(-2.0, 2.0), defaults=(0, 0.0)),
+    Option("frequency_penalty", _number(-2.0, 2.0), defaults=(0, 0.0)),
+    Option("seed", _integer()),
+    Option("user", _string, neutral=True),
+    Option("tools", _objects, defaults=([],)),
+    Option("tool_choice", _tool_choice, defaults=("none",)),
+    Option("parallel_tool_calls", _boolean, neutral=True),
+    Option("response_format", _object, defaults=({"type": "text"},)),
+    Option("reasoning_effort", _string),
+    Option("verbosity", _string),
+    Option("logprobs", _boolean, defaults=(False,)),
+    Option("top_logprobs", _integer(0, 20), defaults=(0,)),
+    Option("logit_bias", _object, defaults=({},)),
+    Option("n", _one_answer, defaults=(1,)),
+    Option("modalities", _strings, defaults=(["text"],)),
+    Option("prediction", _object),
+    Option("web_search_options", _object),
+    Option("stream_options", _stream_options, neutral=True),
+    Option("prompt_cache_key", _string, neutral=True),
+    Option("safety_identifier", _string, neutral=True),
+    Option("service_tier", _string, neutral=True),
+    Option("store", _boolean, neutral=True),
+    Option("metadata", _object, neutral=True),
+)
 
 #: The options' names, in the order they go on the wire.
-OPTION_NAMES = (
-    "max_tokens",
-    "top_p",
-    "stop",
-    "presence_penalty",
-    "frequency_penalty",
-    "seed",
-    "user",
-)
+OPTION_NAMES = tuple(option.name for option in OPTIONS)
+_BY_NAME = {option.name: option for option in OPTIONS}
 
 # extra_body may not turn streaming off: every answer is read as a stream.
 _RESERVED_EXTRA = frozenset({"stream"})
 
 
-def _int_or_none(minimum: int | None) -> Any:
-    def check(_instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-        if value is None:
-            return
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ValidationError(
-                f"{attribute.name} must be an integer, got {type(value).__name__}"
-            )
-        if minimum is not None and value < minimum:
-            raise ValidationError(f"{attribute.name} must be at least {minimum}, got {value!r}")
+class OptionFields(TypedDict, total=False):
+    """The options as keyword arguments, typed: its keys are :data:`OPTION_NAMES`.
 
-    return check
+    A test keeps the two equal; the clients' ``CallOptions`` adds ``model``,
+    ``temperature``, ``extra_body``, ``timeout`` and ``headers``.
+    """
 
-
-def _number_in(low: float, high: float) -> Any:
-    def check(_instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-        if value is None:
-            return
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ValidationError(f"{attribute.name} must be a number, got {type(value).__name__}")
-        if math.isnan(value) or not low <= value <= high:
-            raise ValidationError(
-                f"{attribute.name} must be between {low:g} and {high:g}, got {value!r}"
-            )
-
-    return check
-
-
-def _to_stop(value: object) -> str | tuple[str, ...] | None:
-    if value is None or isinstance(value, str):
-        return value
-    if isinstance(value, (list, tuple)) and all(isinstance(item, str) for item in value):
-        return tuple(value)
-    raise ValidationError("stop must be a string or a list of strings")
-
-
-def _check_user(_instance: object, _attribute: object, value: Any) -> None:
-    if value is not None and not isinstance(value, str):
-        raise ValidationError(f"user must be a string, got {type(value).__name__}")
+    max_tokens: int | None
+    max_completion_tokens: int | None
+    top_p: float | None
+    stop: str | list[str] | None
+    presence_penalty: float | None
+    frequency_penalty: float | None
+    seed: int | None
+    user: str | None
+    tools: list[dict[str, Any]] | None
+    tool_choice: str | dict[str, Any] | None
+    parallel_tool_calls: bool | None
+    response_format: dict[str, Any] | None
+    reasoning_effort: str | None
+    verbosity: str | None
+    logprobs: bool | None
+    top_logprobs: int | None
+    logit_bias: dict[str, float] | None
+    n: int | None
+    modalities: list[str] | None
+    prediction: dict[str, Any] | None
+    web_search_options: dict[str, Any] | None
+    stream_options: dict[str, Any] | None
+    prompt_cache_key: str | None
+    safety_identifier: str | None
+    service_tier: str | None
+    store: bool | None
+    metadata: dict[str, str] | None
 
 
 def _to_extra_body(value: object) -> dict[str, Any] | None:
@@ -89,53 +246,62 @@ def _to_extra_body(value: object) -> dict[str, Any] | None:
         raise ValidationError(
             f"extra_body may not set {', '.join(map(repr, reserved))}: ails always streams"
         )
-    try:
-        json.dumps(extra, allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        raise ValidationError(f"extra_body must be plain JSON values: {exc}") from None
+    _json("extra_body", extra)
     return extra
 
 
-@attrs.frozen
+@attrs.frozen(init=False)
 class RequestOptions:
-    """Optional OpenAI request fields for one call; ``None`` means not sent.
+    """The optional OpenAI request fields of one call, checked; ``None`` means not sent.
 
-    ``extra_body`` is merged into the JSON body last, as openai-python does:
-    it may add any field (even one these options would set), but not
-    ``stream``.
+    ``RequestOptions(max_tokens=100, tools=[...])`` takes the names of
+    :data:`OPTIONS` (an unknown name is a ``TypeError``, as for any
+    function). ``extra_body`` is merged into the JSON body last, as
+    openai-python does: it may add any field (even one these options would
+    set), but not ``stream``.
     """
 
-    max_tokens: int | None = attrs.field(default=None, validator=_int_or_none(1))
-    top_p: float | None = attrs.field(default=None, validator=_number_in(0.0, 1.0))
-    stop: str | tuple[str, ...] | None = attrs.field(default=None, converter=_to_stop)
-    presence_penalty: float | None = attrs.field(default=None, validator=_number_in(-2.0, 2.0))
-    frequency_penalty: float | None = attrs.field(default=None, validator=_number_in(-2.0, 2.0))
-    seed: int | None = attrs.field(default=None, validator=_int_or_none(None))
-    user: str | None = attrs.field(default=None, validator=_check_user)
-    extra_body: dict[str, Any] | None = attrs.field(default=None, converter=_to_extra_body)
+    #: The options given, checked, in wire order.
+    values: Mapping[str, Any]
+    extra_body: dict[str, Any] | None
+
+    def __init__(self, *, extra_body: Mapping[str, Any] | None = None, **options: Any) -> None:
+        unknown = sorted(set(options) - _BY_NAME.keys())
+        if unknown:
+            raise TypeError(f"unexpected keyword argument(s): {', '.join(unknown)}")
+        values = {
+            name: _BY_NAME[name].check(name, options[name])
+            for name in OPTION_NAMES
+            if options.get(name) is not None
+        }
+        self.__attrs_init__(values, _to_extra_body(extra_body))
+
+    def get(self, name: str) -> Any:
+        """The value given for option ``name``, or ``None``."""
+        return self.values.get(name)
 
     @property
     def given(self) -> tuple[str, ...]:
         """The names of the options set (``extra_body`` aside)."""
-        return tuple(name for name in OPTION_NAMES if getattr(self, name) is not None)
+        return tuple(self.values)
 
     @property
     def wants_usage(self) -> bool:
-        """True if ``extra_body`` asks for ``stream_options.include_usage``."""
-        stream_options = (self.extra_body or {}).get("stream_options")
+        """True if the call asks for ``stream_options.include_usage`` (or ``extra_body`` does)."""
+        stream_options = self.values.get("stream_options")
+        if stream_options is None:
+            stream_options = (self.extra_body or {}).get("stream_options")
         return isinstance(stream_options, dict) and stream_options.get("include_usage") is True
 
     def add_to(self, body: dict[str, Any]) -> None:
         """Put the given options, then ``extra_body``, into a JSON body."""
-        for name in self.given:
-            value = getattr(self, name)
-            body[name] = list(value) if isinstance(value, tuple) else value
+        body.update(self.values)
         if self.extra_body:
             body.update(self.extra_body)
 
     def refuse_unless(self, accepted: bool, profile_name: str) -> None:
         """Raise ``ValidationError`` naming the first option a profile does not send."""
-        if accepted or not self.given:
+        if accepted or not self.values:
             return
         name = self.given[0]
         raise ValidationError(
@@ -147,3 +313,8 @@ class RequestOptions:
 
 #: No options: what a call without any gets.
 NO_OPTIONS = RequestOptions()
+
+
+def option(name: str) -> Option:
+    """The declaration of option ``name`` (``KeyError`` for a name that is not one)."""
+    return _BY_NAME[name]

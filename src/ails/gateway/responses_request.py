@@ -33,7 +33,7 @@ __all__ = ["ResponsesRequest", "parse_responses_request", "to_chat_messages"]
 _IGNORED = frozenset(
     {"include", "truncation", "service_tier", "stream_options", "prompt_cache_retention"}
 )
-#: Fields an OpenAI-compatible upstream gets as they are (through ``extra_body``).
+#: Fields an OpenAI-compatible upstream gets as they are.
 _PASSED = frozenset({"prompt_cache_key", "safety_identifier"})
 #: Fields the gateway cannot honour unless they have their "off" value.
 _OFF_VALUES: dict[str, tuple[Any, ...]] = {
@@ -364,8 +364,8 @@ def _options(
         "reasoning": {"effort": None, "summary": None},
         "text": data.get("text") or {"format": {"type": "text"}},
     }
-    if data.get("temperature") is not None:
-        call["temperature"] = data["temperature"]
+    # None sends no temperature: the upstream's default applies, as the client asked.
+    call["temperature"] = data.get("temperature")
     wanted: dict[str, Any] = {}  # the options an ails-profile upstream cannot send
     if data.get("tools"):
         wanted["tools"] = _chat_tools(data["tools"])
@@ -400,8 +400,7 @@ def _options(
             raise _unsupported(refused[0])
         return call, echo
     call.update(wanted)
-    if extra:
-        call["extra_body"] = extra
+    call.update(extra)
     return call, echo
 
 

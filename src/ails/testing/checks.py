@@ -17,6 +17,7 @@ from typing import Any
 import attrs
 
 from ails.domain.chunks import NEED_REFRESH
+from ails.domain.options import OPTION_NAMES
 from ails.domain.signing import js_length, js_utf8
 
 __all__ = [
@@ -46,24 +47,10 @@ REQUIRED_BROWSER_HEADERS = (
 )
 
 _UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
-_OPENAI_FIELDS = frozenset(
-    {
-        "model",
-        "messages",
-        "temperature",
-        "stream",
-        "stream_options",
-        "top_p",
-        "max_tokens",
-        "stop",
-        "n",
-        "user",
-        "presence_penalty",
-        "frequency_penalty",
-        "seed",
-    }
-)
-_OPENAI_MESSAGE_KEYS = frozenset({"role", "content", "name"})
+#: What a strict OpenAI server accepts: the spec's request fields, which are
+#: the library's declared options.
+_OPENAI_FIELDS = frozenset({"model", "messages", "temperature", "stream", *OPTION_NAMES})
+_OPENAI_MESSAGE_KEYS = frozenset({"role", "content", "name", "tool_calls", "tool_call_id"})
 
 
 @attrs.frozen
