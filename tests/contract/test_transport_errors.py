@@ -105,6 +105,8 @@ class TestConnecting:
         assert f"127.0.0.1:{port}" in str(error)
         assert "timed out" not in str(error)
         assert "check base_url" in str(error)
+        assert error.phase == "connect"
+        assert isinstance(error.__cause__, Exception)  # the library's own, kept
 
     def test_an_unknown_host_names_the_host(
         self, transport: str, monkeypatch: pytest.MonkeyPatch
@@ -117,6 +119,7 @@ class TestConnecting:
         assert type(error) is ails.errors.ConnectError
         assert "cannot resolve the host name 'no-such-host.invalid'" in str(error)
         assert "timed out" not in str(error)
+        assert error.phase == "dns"
 
     def test_a_stalled_tls_handshake_is_a_connect_timeout(self, transport: str) -> None:
         with socket.create_server(("127.0.0.1", 0)) as silent:  # never accepts
@@ -124,6 +127,7 @@ class TestConnecting:
             error = run(transport, f"https://127.0.0.1:{port}", timeout=Timeout(connect=0.3))
         assert type(error) is ails.errors.ConnectTimeoutError
         assert "timed out after 0.3 s" in str(error)
+        assert error.phase in ("connect", "tls")  # aiohttp cannot tell the handshake apart
 
     def test_credentials_in_the_base_url_are_not_repeated(self, transport: str) -> None:
         error = run(transport, f"http://user:hunter2@127.0.0.1:{refused_port()}")
@@ -139,6 +143,7 @@ class TestAnswers:
         assert type(error) is ails.errors.TransportError
         assert "did not answer with HTTP" in str(error)
         assert "scheme (http or https)" in str(error)
+        assert error.phase == "head"
 
     def test_a_reset_after_the_head_is_a_transport_error(self, transport: str) -> None:
         def head_then_reset(connection: socket.socket) -> None:
@@ -155,6 +160,7 @@ class TestAnswers:
         # The request was sent: never a ConnectError, which would be retried.
         assert type(error) is ails.errors.TransportError
         assert f"127.0.0.1:{port}" in str(error)
+        assert error.phase == "read"
 
     def test_a_silent_server_is_a_read_timeout(self, transport: str) -> None:
         with raw_server(lambda c: None) as port:
@@ -162,6 +168,7 @@ class TestAnswers:
         assert type(error) is ails.errors.TimeoutError
         assert "0.3 s" in str(error)
         assert "stalled" in str(error)
+        assert error.phase == "head"  # no response head came
 
 
 @TRANSPORTS

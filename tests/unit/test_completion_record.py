@@ -358,3 +358,38 @@ class TestTheSeedsCallShape:
         assert [t async for t in stream] == ["x"]
         assert stream.completion is not None
         assert stream.completion.text == "x"
+
+
+class TestPhases:
+    async def test_a_body_failure_without_a_phase_is_a_read(self, driver: Driver) -> None:
+        from ails.errors import TransportError
+
+        response = MockResponse(chunks=[chunk({"content": "a"}), TransportError("reset")])
+        error = await driver.fail(mock(response))
+
+        assert isinstance(error, TransportError)
+        assert error.phase == "read"
+        assert error.partial_text == "a"
+
+    async def test_a_transports_phase_is_kept(self, driver: Driver) -> None:
+        from ails.errors import ConnectError
+
+        error = await driver.fail(mock(ConnectError("refused", phase="connect")), max_retries=0)
+
+        assert isinstance(error, ConnectError)
+        assert (error.phase, error.attempts) == ("connect", 1)
+
+    async def test_a_send_failure_without_a_phase_stays_unknown(self, driver: Driver) -> None:
+        from ails.errors import TransportError
+
+        error = await driver.fail(mock(TransportError("broke")))
+
+        assert error.phase is None  # type: ignore[attr-defined]
+
+    def test_the_phase_survives_pickle(self) -> None:
+        import pickle
+
+        from ails.errors import TimeoutError
+
+        copy = pickle.loads(pickle.dumps(TimeoutError("slow", phase="head", attempts=2)))
+        assert (copy.phase, copy.attempts) == ("head", 2)

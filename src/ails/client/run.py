@@ -200,6 +200,7 @@ class CompletionRun:
         self._last_event = 0.0
         self._events = 0
         self._first_token: float | None = None
+        self._reading = False  # the body is the answer, and is being read
         self._text = TextSoFar()  # for partial_text, against max_answer_size
         #: The record, once the run ended.
         self.completion: Completion | None = None
@@ -264,6 +265,7 @@ class CompletionRun:
         # but keep-alive comments times out from there, not from the first ping.
         self._last_event = self._s.clock()
         if is_event_stream(status, self._headers.get("content-type", "")):
+            self._reading = True
             return STREAM
         return _READ_EXCERPT
 
@@ -301,7 +303,15 @@ class CompletionRun:
         decoder = self._decoder
         tokens = decoder.feed(chunk)
         if tokens:
-            self._keep(tokens, now)
+            # _keep, inline: this runs once per chunk of the text path.
+            if self._first_token is None:
+                self._first_token = now
+            kept = self._text
+            size = kept.size + sum(map(len, tokens))
+            limit = self._s.max_answer_size
+            if limit is not None and size > limit:
+                raise self._too_long(limit)
+            kept.keep(tokens, size)
         elif self._first_token is None and decoder.chunks.carried_more:
             self._first_token = now  # a tool call or reasoning came first
         if decoder.events != self._events:
@@ -336,16 +346,19 @@ class CompletionRun:
         size = kept.size + sum(map(len, tokens))
         limit = self._s.max_answer_size
         if limit is not None and size > limit:
-            # Raised before these tokens are handed out: partial_text is
-            # exactly the text the caller already has.
-            raise ProtocolError(
-                f"the answer passed max_answer_size ({limit} characters); the first "
-                f"{kept.size} are in .partial_text; raise max_answer_size "
-                "(None for no limit) if such long answers are expected",
-                attempts=self.attempts,
-                partial_text=self._partial(),
-            )
+            raise self._too_long(limit)
         kept.keep(tokens, size)
+
+    def _too_long(self, limit: int) -> ProtocolError:
+        # Raised before these tokens are handed out: partial_text is
+        # exactly the text the caller already has.
+        return ProtocolError(
+            f"the answer passed max_answer_size ({limit} characters); the first "
+            f"{self._text.size} are in .partial_text; raise max_answer_size "
+            "(None for no limit) if such long answers are expected",
+            attempts=self.attempts,
+            partial_text=self._partial(),
+        )
 
     @property
     def complete(self) -> bool:
@@ -532,13 +545,23 @@ class CompletionRun:
         """
         message = self._message(error, gave_up=gave_up)
         partial_text = error.partial_text or self._partial()
+        phase = error.phase
+        if (
+            phase is None
+            and self._reading
+            and isinstance(error, (TransportError, IncompleteStreamError))
+        ):
+            phase = "read"  # a transport that did not say: the body is what was read
         if (
             message is None
             and error.attempts == self.attempts
             and error.partial_text == partial_text
+            and error.phase == phase
         ):
             return error
-        final = rebuilt(error, message, attempts=self.attempts, partial_text=partial_text)
+        final = rebuilt(
+            error, message, attempts=self.attempts, partial_text=partial_text, phase=phase
+        )
         if within is not None:
             final.__traceback__ = within.__traceback__
             final.__cause__ = error.__cause__  # it stands in error's place

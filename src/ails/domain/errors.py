@@ -55,8 +55,13 @@ class AilsError(Exception):
     ``attempts`` is how many HTTP requests were made before the error was
     raised (1 when no retry happened); it is 0 for errors raised before
     anything was sent. ``partial_text`` holds the tokens that arrived before
-    a failure in the middle of an answer, so nothing is lost. Both are given
-    when the error is built; an error is never changed once raised.
+    a failure in the middle of an answer, so nothing is lost. ``phase`` says
+    where a transport's failure happened: ``"dns"`` (resolving the name),
+    ``"connect"``, ``"tls"`` (the handshake), ``"head"`` (sending the request
+    and waiting for the response head) or ``"read"`` (the body); ``None`` for
+    errors that are not a transport's. The library's own exception is the
+    ``__cause__``. All are given when the error is built; an error is never
+    changed once raised.
 
     Every error survives ``pickle`` (a process pool re-raises it in the
     parent), keyword-only fields included.
@@ -64,11 +69,21 @@ class AilsError(Exception):
 
     attempts: int
     partial_text: str
+    #: Where a transport's failure happened (see above); ``None`` otherwise.
+    phase: str | None = None
 
-    def __init__(self, *args: object, attempts: int = 0, partial_text: str = "") -> None:
+    def __init__(
+        self,
+        *args: object,
+        attempts: int = 0,
+        partial_text: str = "",
+        phase: str | None = None,
+    ) -> None:
         super().__init__(*args)
         self.attempts = attempts
         self.partial_text = partial_text
+        if phase is not None:
+            self.phase = phase
 
     def __reduce__(self) -> tuple[Any, ...]:
         # BaseException pickles as cls(*args) plus __dict__, and cls(*args)

@@ -15,6 +15,7 @@ from ails.domain.errors import (
     TimeoutError,
     TransportError,
     TruncatedBodyError,
+    rebuilt,
 )
 from ails.ports.http import HttpRequest, redact_url
 from ails.ports.tls import PLAIN_HTTP_HINT, speaks_plain_http
@@ -37,28 +38,37 @@ def phase_timeout(phase: str, request: HttpRequest) -> TransportError:
         return ConnectTimeoutError(
             f"resolving the host name {urlsplit(where).hostname!r} of {where} took longer "
             f"than the connect timeout of {_seconds(request.connect_timeout)}; is there a "
-            "network (is DNS up)?"
+            "network (is DNS up)?",
+            phase="dns",
         )
     return TimeoutError(
         f"the response head from {where} did not arrive within "
-        f"{_seconds(request.read_timeout)} of sending the request; the server seems stalled"
+        f"{_seconds(request.read_timeout)} of sending the request; the server seems stalled",
+        phase="head",
     )
 
 
 def translate(
-    exc: BaseException, request: HttpRequest, *, connecting: bool
+    exc: BaseException, request: HttpRequest, *, connecting: bool, reading: bool = False
 ) -> TransportError | ProtocolError:
-    """Map an aiohttp failure to the matching ails error (no credentials in its message)."""
-    error = _map(exc, request, connecting=connecting)
+    """Map an aiohttp failure to the matching ails error (no credentials in its message).
+
+    ``connecting``: no request head was sent yet; ``reading``: the failure
+    came while reading the body. The error carries its phase (``dns``,
+    ``connect``, ``tls``, ``head`` or ``read``); the caller raises it ``from exc``.
+    """
+    error = _map(exc, request, connecting=connecting, reading=reading)
     message = str(error.args[0]) if error.args else ""
     cleaner = scrub(message)
-    return error if cleaner == message else type(error)(cleaner)
+    return error if cleaner == message else rebuilt(error, cleaner)
 
 
 def _map(
-    exc: BaseException, request: HttpRequest, *, connecting: bool
+    exc: BaseException, request: HttpRequest, *, connecting: bool, reading: bool
 ) -> TransportError | ProtocolError:
     where = redact_url(request.url).split("?", 1)[0]  # no query, no user:password@
+    # Where a failure that does not say where it happened did.
+    late = "read" if reading else "head"
     if isinstance(exc, aiohttp.ConnectionTimeoutError) or (
         connecting
         and isinstance(exc, asyncio.TimeoutError)
@@ -66,44 +76,53 @@ def _map(
     ):
         return ConnectTimeoutError(
             f"connecting to {where} timed out after {_seconds(request.connect_timeout)}; "
-            "is the server up and reachable?"
+            "is the server up and reachable?",
+            phase="connect",
         )
     if isinstance(exc, asyncio.TimeoutError):
         return TimeoutError(
             f"no data from {where} for {_seconds(request.read_timeout)}; the server seems "
-            "stalled (raise Timeout(idle=...) if it is just slow)"
+            "stalled (raise Timeout(idle=...) if it is just slow)",
+            phase=late,
         )
     if isinstance(exc, (aiohttp.ClientSSLError, aiohttp.ClientConnectorCertificateError)):
         if speaks_plain_http(exc):
-            return ConnectError(f"TLS with {where} failed: {exc}; {PLAIN_HTTP_HINT}")
+            return ConnectError(f"TLS with {where} failed: {exc}; {PLAIN_HTTP_HINT}", phase="tls")
         return ConnectError(
             f"TLS with {where} failed: {exc}; check the certificate, or pass ssl= an "
-            "SSLContext (ssl=False turns checking off)"
+            "SSLContext (ssl=False turns checking off)",
+            phase="tls",
         )
     if _DNS_ERROR is not None and isinstance(exc, _DNS_ERROR):
         return ConnectError(
             f"cannot resolve the host name {urlsplit(where).hostname!r} of {where}: {exc}; "
-            "check base_url (is the name spelled right? is there a network?)"
+            "check base_url (is the name spelled right? is there a network?)",
+            phase="dns",
         )
     if isinstance(exc, aiohttp.ClientProxyConnectionError):
-        return ConnectError(f"the proxy failed the request to {where}: {exc}")
+        return ConnectError(f"the proxy failed the request to {where}: {exc}", phase="connect")
     if isinstance(exc, aiohttp.ClientConnectorError):
         return ConnectError(
-            f"cannot connect to {where}: {exc}; check base_url and that the server is up"
+            f"cannot connect to {where}: {exc}; check base_url and that the server is up",
+            phase="connect",
         )
     if isinstance(exc, aiohttp.ClientResponseError) and _bad_http(exc):
         said = " ".join(exc.message.split())[:100]
         return TransportError(
             f"{where} did not answer with HTTP ({said}); is base_url the right host, "
-            "port and scheme (http or https)?"
+            "port and scheme (http or https)?",
+            phase="head",
         )
     if isinstance(exc, aiohttp.ClientPayloadError) and _bad_content_encoding(exc):
-        return ProtocolError(f"the body from {where} could not be decoded: {exc}")
+        return ProtocolError(f"the body from {where} could not be decoded: {exc}", phase="read")
     if isinstance(exc, aiohttp.ClientPayloadError) and _cut_cleanly(exc):
-        return TruncatedBodyError(f"{where} closed the connection before the end of the body")
+        return TruncatedBodyError(
+            f"{where} closed the connection before the end of the body", phase="read"
+        )
     return TransportError(
         f"the connection to {where} failed: {type(exc).__name__}: {exc}; "
-        "check base_url and the network"
+        "check base_url and the network",
+        phase="connect" if connecting else late,
     )
 
 

@@ -18,6 +18,7 @@ from ails.domain.errors import (
     TimeoutError,
     TransportError,
     TruncatedBodyError,
+    rebuilt,
 )
 from ails.ports.http import HttpRequest, redact_url
 from ails.ports.tls import PLAIN_HTTP_HINT, speaks_plain_http
@@ -45,11 +46,14 @@ def _innermost(exc: BaseException) -> BaseException:
 
 
 def in_body(error: TransportError | ProtocolError) -> TransportError | ProtocolError:
-    """A failure while reading the body: the request was sent, so never a ConnectError."""
+    """A failure while reading the body: the request was sent, so never a ConnectError.
+
+    Its phase is ``"read"``, whatever the library reported.
+    """
     if isinstance(error, ConnectError):
         cls = TimeoutError if isinstance(error, TimeoutError) else TransportError
-        return cls(*error.args)
-    return error
+        return cls(*error.args, phase="read")
+    return error if error.phase == "read" else rebuilt(error, phase="read")
 
 
 def _chain(exc: BaseException) -> list[BaseException]:
@@ -97,11 +101,15 @@ _NAME_RESOLUTION: tuple[type[BaseException], ...] = (
 
 
 def translate(exc: BaseException, request: HttpRequest) -> TransportError | ProtocolError:
-    """Map a ``requests``/``urllib3`` failure to the matching ails error (no credentials)."""
+    """Map a ``requests``/``urllib3`` failure to the matching ails error (no credentials).
+
+    The error carries its phase (``dns``, ``connect``, ``tls``, ``head``;
+    :func:`in_body` makes it ``read``); the caller raises it ``from exc``.
+    """
     error = _translate(exc, request)
     message = str(error.args[0]) if error.args else ""
     cleaner = scrub(message)
-    return error if cleaner == message else type(error)(cleaner)
+    return error if cleaner == message else rebuilt(error, cleaner)
 
 
 def _translate(exc: BaseException, request: HttpRequest) -> TransportError | ProtocolError:
@@ -116,12 +124,14 @@ def _translate(exc: BaseException, request: HttpRequest) -> TransportError | Pro
     if has(DNSTimeout):
         return ConnectTimeoutError(
             f"resolving the host name {host!r} of {where} took longer than the connect "
-            f"timeout of {_seconds(request.connect_timeout)}; is there a network (is DNS up)?"
+            f"timeout of {_seconds(request.connect_timeout)}; is there a network (is DNS up)?",
+            phase="dns",
         )
     if has(*_NAME_RESOLUTION):
         return ConnectError(
             f"cannot resolve the host name {host!r} of {where}: {root}; "
-            "check base_url (is the name spelled right? is there a network?)"
+            "check base_url (is the name spelled right? is there a network?)",
+            phase="dns",
         )
     # urllib3's NewConnectionError subclasses ConnectTimeoutError, for history:
     # a refused connection is not a timeout.
@@ -136,38 +146,46 @@ def _translate(exc: BaseException, request: HttpRequest) -> TransportError | Pro
     if connect_timeout or (timeout and _in_tls_handshake(chain)):
         return ConnectTimeoutError(
             f"connecting to {where} timed out after {_seconds(request.connect_timeout)}; "
-            "is the server up and reachable?"
+            "is the server up and reachable?",
+            phase="tls" if _in_tls_handshake(chain) else "connect",
         )
     if timeout:
         return TimeoutError(
             f"no data from {where} for {_seconds(request.read_timeout)}; the server seems "
-            "stalled (raise Timeout(idle=...) if it is just slow)"
+            "stalled (raise Timeout(idle=...) if it is just slow)",
+            phase="head",
         )
     if has(requests.exceptions.SSLError, urllib3.exceptions.SSLError, ssl.SSLError):
         if speaks_plain_http(exc):
-            return ConnectError(f"TLS with {where} failed: {root}; {PLAIN_HTTP_HINT}")
+            return ConnectError(f"TLS with {where} failed: {root}; {PLAIN_HTTP_HINT}", phase="tls")
         return ConnectError(
             f"TLS with {where} failed: {root}; check the certificate, or pass verify= "
-            "a CA bundle (verify=False turns checking off)"
+            "a CA bundle (verify=False turns checking off)",
+            phase="tls",
         )
     if has(requests.exceptions.ProxyError, urllib3.exceptions.ProxyError):
-        return ConnectError(f"the proxy failed the request to {where}: {root}")
+        return ConnectError(f"the proxy failed the request to {where}: {root}", phase="connect")
     if has(urllib3.exceptions.NewConnectionError, ConnectionRefusedError):
         return ConnectError(
-            f"cannot connect to {where}: {root}; check base_url and that the server is up"
+            f"cannot connect to {where}: {root}; check base_url and that the server is up",
+            phase="connect",
         )
     if has(urllib3.exceptions.DecodeError, requests.exceptions.ContentDecodingError):
-        return ProtocolError(f"the body from {where} could not be decoded: {root}")
+        return ProtocolError(f"the body from {where} could not be decoded: {root}", phase="read")
     if has(http.client.IncompleteRead, urllib3.exceptions.IncompleteRead):
         # A clean close in the middle of the body, not a reset.
-        return TruncatedBodyError(f"{where} closed the connection before the end of the body")
+        return TruncatedBodyError(
+            f"{where} closed the connection before the end of the body", phase="read"
+        )
     bad = next((e for e in chain if isinstance(e, http.client.BadStatusLine)), None)
     if bad is not None:
         return TransportError(
             f"{where} did not answer with HTTP (it sent {str(bad)[:80]!r}); is base_url "
-            "the right host, port and scheme (http or https)?"
+            "the right host, port and scheme (http or https)?",
+            phase="head",
         )
     return TransportError(
         f"the connection to {where} failed: {type(root).__name__}: {root}; "
-        "check base_url and the network"
+        "check base_url and the network",
+        phase="head",  # sent, no answer yet; in_body makes it "read"
     )

@@ -261,10 +261,10 @@ class _AiohttpResponse:
             async for data in self._response.content.iter_any():
                 yield data
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
-            error = translate(exc, self._request, connecting=False)
+            error = translate(exc, self._request, connecting=False, reading=True)
             if isinstance(error, ConnectError):  # the request was sent: not "nothing sent"
                 cls = TimeoutError if isinstance(error, TimeoutError) else TransportError
-                error = cls(*error.args)
+                error = cls(*error.args, phase="read")
             raise error from exc
 
     async def arelease(self) -> None:

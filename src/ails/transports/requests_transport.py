@@ -186,11 +186,13 @@ def _head_timeout(request: HttpRequest) -> TimeoutError:
     if request.total_timeout is not None and limit == request.total_timeout:
         return TimeoutError(
             f"the deadline for the whole answer ran out before the response head from "
-            f"{where} arrived; raise Timeout(total=...) for long answers"
+            f"{where} arrived; raise Timeout(total=...) for long answers",
+            phase="head",
         )
     return TimeoutError(
         f"the response head from {where} did not arrive within {limit:g} s (connect plus "
-        "idle timeout); the server seems stalled"
+        "idle timeout); the server seems stalled",
+        phase="head",
     )
 
 
