@@ -23,21 +23,85 @@ PYTHON = sys.executable
 
 
 @contextmanager
-def gateway_process(upstream: str) -> Iterator[str]:
+def gateway_process(upstream: str, *args: str) -> Iterator[str]:
     """``ails gateway`` on a free port in front of ``upstream``; yields its root URL."""
-    process = subprocess.Popen(
-        [PYTHON, "-m", "ails", "gateway", "--port", "0", "--quiet", "--base-url", upstream],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    with _gateway(upstream, *args) as (_, url):
+        yield url
+
+
+@contextmanager
+def _gateway(upstream: str, *args: str) -> Iterator[tuple[int, str]]:
+    command = [PYTHON, "-m", "ails", "gateway", "--port", "0", "--quiet", "--base-url", upstream]
+    process = subprocess.Popen([*command, *args], stdout=subprocess.PIPE, text=True)
     try:
         assert process.stdout is not None
         line = process.stdout.readline()  # printed once the socket listens
         url = line.rsplit(" ", 1)[1].strip()
-        yield url.removesuffix("/v1")
+        yield process.pid, url.removesuffix("/v1")
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def _peak_rss_kib(pid: int) -> int:
+    """The process's peak resident memory (VmHWM, Linux), in KiB; 0 where unknown."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+async def _timed(client: Any, events: int) -> float:
+    from ails import Message
+
+    start = time.perf_counter()
+    async with client.stream([Message.user("benchmark")]) as stream:
+        async for _ in stream:
+            pass
+    return time.perf_counter() - start
+
+
+async def _many(client: Any, streams: int, events: int) -> list[float]:
+    return list(await asyncio.gather(*(_timed(client, events) for _ in range(streams))))
+
+
+def measure_streams(port: int, streams: int) -> dict[str, Any]:
+    """``streams`` concurrent streams (100 events, 5 ms apart): durations and gateway peak RSS.
+
+    Both sides use one ``AsyncClient`` with an unbounded connection pool, so
+    the only difference is the gateway (started with ``--max-streams`` at
+    ``streams``).
+    """
+    from ails import AsyncClient
+    from ails.transports.aiohttp_transport import AiohttpTransport
+
+    events = 100
+    base = f"http://127.0.0.1:{port}/b/{events}/5000/chunked/small"
+    loop = asyncio.new_event_loop()
+    try:
+        limits = ("--max-streams", str(streams), "--max-connections", str(2 * streams + 10))
+        with _gateway(base, *limits) as (pid, url):
+            direct = AsyncClient(AiohttpTransport(max_connections=0), base_url=base, timeout=120)
+            through = AsyncClient(
+                AiohttpTransport(max_connections=0),
+                base_url=url,
+                profile="openai",
+                api_key="bench",
+                timeout=120,
+            )
+            times: dict[str, list[float]] = {"direct": [], "gateway": []}
+            for _ in range(2):
+                times["direct"] += loop.run_until_complete(_many(direct, streams, events))
+                times["gateway"] += loop.run_until_complete(_many(through, streams, events))
+            rss = _peak_rss_kib(pid)
+            loop.run_until_complete(_close(direct, through))
+    finally:
+        loop.close()
+    return {"streams": streams, "rss_kib": rss, **times}
 
 
 def _clients(direct_base: str, gateway_base: str) -> tuple[Any, Any]:

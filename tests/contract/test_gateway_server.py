@@ -31,7 +31,8 @@ def server() -> Iterator[FakeServer]:
 
 def post(url: str, body: Any, **kw: Any) -> requests.Response:
     data = body if isinstance(body, (bytes, str, Iterator)) else json.dumps(body)
-    return requests.post(f"{url}/chat/completions", data=data, timeout=10, **kw)
+    headers = {"content-type": "application/json", **kw.pop("headers", {})}
+    return requests.post(f"{url}/chat/completions", data=data, headers=headers, timeout=10, **kw)
 
 
 class RecordingLogger:
@@ -80,7 +81,10 @@ class TestClientHangsUp:
 
 class TestLimits:
     def test_beyond_max_streams_is_a_429_with_retry_after(self, server: FakeServer) -> None:
-        with gateway(server.url_for("stall-mid-body"), max_streams=1) as url, sdk(url) as client:
+        with (
+            gateway(server.url_for("stall-mid-body"), max_streams=1, stream_wait=0.1) as url,
+            sdk(url) as client,
+        ):
             held = client.chat.completions.create(model=MODEL, messages=QUESTION, stream=True)
             next(iter(held))
             with pytest.raises(openai.RateLimitError) as caught:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -42,13 +43,41 @@ class TestBindRule:
 
 
 class TestSlots:
-    def test_beyond_the_limit_is_refused_and_slots_come_back(self) -> None:
+    async def test_beyond_the_limit_is_refused_and_slots_come_back(self) -> None:
         slots = StreamSlots(1)
-        with slots.hold(), pytest.raises(TooManyStreams), slots.hold():
-            pass
-        with slots.hold():
+        async with slots.hold():
+            with pytest.raises(TooManyStreams):
+                async with slots.hold(wait=0):
+                    pass
+            with pytest.raises(TooManyStreams):
+                async with slots.hold(wait=0.01):
+                    pass
+        async with slots.hold():
             assert slots.used == 1
         assert slots.used == 0
+
+    async def test_a_request_beyond_the_limit_waits_for_a_slot(self) -> None:
+        slots = StreamSlots(1)
+        entered = asyncio.Event()
+        release = asyncio.Event()
+
+        async def holder() -> None:
+            async with slots.hold():
+                entered.set()
+                await release.wait()
+
+        async def waiter() -> int:
+            async with slots.hold(wait=30):
+                return slots.used
+
+        held = asyncio.create_task(holder())
+        await entered.wait()
+        waiting = asyncio.create_task(waiter())
+        await asyncio.sleep(0)  # it is queued behind the holder now
+        assert not waiting.done()
+        release.set()
+        assert await waiting == 1
+        await held
 
     def test_the_limit_is_positive(self) -> None:
         with pytest.raises(ValueError, match="at least 1"):
@@ -87,8 +116,11 @@ class TestWire:
         assert json.loads(data[6:].decode("utf-8"))["choices"][0]["delta"]["content"] == "a\ud800"
 
     def test_completion_and_models(self) -> None:
-        body = completion(id="i", model="m", text="hi", finish_reason="stop", usage=None)
-        assert body["choices"][0]["message"] == {"role": "assistant", "content": "hi"}
+        usage = {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}
+        body = completion(id="i", model="m", text="hi", finish_reason="stop", usage=usage)
+        message = {"role": "assistant", "content": "hi", "refusal": None}
+        assert body["choices"][0]["message"] == message
+        assert body["usage"] == usage
         assert model_list(["a"], owned_by="ails")["data"][0]["id"] == "a"
 
 
@@ -100,7 +132,8 @@ class TestErrorMapping:
             (RateLimitError("slow down", status=429, retry_after=1.2), 429),
             (ProviderError("quota", code="notice"), 429),
             (TimeoutError("late"), 504),
-            (HTTPStatusError("no", status=401), 502),
+            (HTTPStatusError("no", status=401), 401),
+            (HTTPStatusError("down", status=503), 502),
             (ProviderError("overloaded", code="model_overloaded"), 502),
             (IncompleteStreamError("cut"), 502),
         ],

@@ -17,7 +17,7 @@ import sys
 from ails.cli import options
 from ails.cli.errors import CliError
 from ails.client.clients import AsyncClient
-from ails.client.policies import DEFAULT_TIMEOUT
+from ails.client.policies import DEFAULT_TIMEOUT, RetryPolicy
 from ails.domain.messages import DEFAULT_MODEL
 
 __all__ = ["register"]
@@ -26,7 +26,15 @@ __all__ = ["register"]
 def _client(args: argparse.Namespace) -> AsyncClient:
     # Made (and so validated) before the socket opens: a bad --base-url or a
     # missing upstream key is a one-line error, not a failed startup.
+    from ails.transports.aiohttp_transport import AiohttpTransport
+
     return AsyncClient(
+        # The gateway bounds its streams itself (--max-streams): the
+        # connector's own default of 100 would cap a larger --max-streams.
+        transport=AiohttpTransport(max_connections=args.max_streams),
+        # A 429 goes to the client at once, with its Retry-After: waiting it
+        # out here would hold the client for nothing, and its SDK retries too.
+        max_retries=RetryPolicy(retry_rate_limits=False),
         base_url=args.base_url,
         profile=args.profile,
         api_key=args.api_key_upstream,
@@ -49,7 +57,8 @@ def _log_to_stderr(quiet: bool) -> None:
 def run(args: argparse.Namespace) -> int:
     """Serve the gateway until a signal; returns 0 after draining."""
     from ails.gateway.app import create_app
-    from ails.gateway.limits import loopback_only
+    from ails.gateway.connections import ConnectionLimits
+    from ails.gateway.limits import loopback_only, raise_fd_limit
     from ails.gateway.runner import serve
 
     key = args.require_key or os.environ.get("AILS_GATEWAY_KEY") or None
@@ -68,8 +77,18 @@ def run(args: argparse.Namespace) -> int:
         max_streams=args.max_streams,
         drain_timeout=args.drain_timeout,
         drop_unsupported=args.drop_unsupported,
+        stream_wait=args.stream_wait,
+        allow_hosts=args.allow_host or (),
+        allow_origins=args.allow_origin or (),
+        limits=ConnectionLimits(
+            head_timeout=args.head_timeout,
+            body_timeout=args.body_timeout,
+            idle_timeout=args.idle_timeout,
+            max_connections=args.max_connections,
+        ),
     )
     _log_to_stderr(args.quiet)
+    raise_fd_limit()  # each socket is a file: 1024 would stop answers at ~1000 clients
 
     def ready(url: str) -> None:
         print(f"ails gateway: OpenAI-compatible API at {url}", flush=True)
@@ -149,7 +168,57 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         type=options.positive_int,
         default=64,
         metavar="N",
-        help="concurrent upstream streams (default: 64; 429 beyond)",
+        help="concurrent upstream streams (default: 64; beyond, a request waits "
+        "--stream-wait seconds for one, then gets a 429)",
+    )
+    gateway.add_argument(
+        "--stream-wait",
+        type=options.seconds,
+        default=30.0,
+        metavar="SECONDS",
+        help="how long a request beyond --max-streams waits for a stream (default: 30)",
+    )
+    gateway.add_argument(
+        "--allow-host",
+        action="append",
+        metavar="NAME",
+        help="also answer requests for this Host name (repeat for more; default: only "
+        "localhost, the loopback addresses, this machine's name and --host)",
+    )
+    gateway.add_argument(
+        "--allow-origin",
+        action="append",
+        metavar="ORIGIN",
+        help="let web pages from this origin call the gateway, e.g. http://localhost:3000 "
+        "(repeat for more; '*' for any; default: none)",
+    )
+    gateway.add_argument(
+        "--head-timeout",
+        type=options.seconds,
+        default=10.0,
+        metavar="SECONDS",
+        help="a request's head must arrive whole within this (default: 10)",
+    )
+    gateway.add_argument(
+        "--body-timeout",
+        type=options.seconds,
+        default=30.0,
+        metavar="SECONDS",
+        help="a request's body must arrive whole within this (default: 30; 408 beyond)",
+    )
+    gateway.add_argument(
+        "--idle-timeout",
+        type=options.seconds,
+        default=15.0,
+        metavar="SECONDS",
+        help="an idle keep-alive connection is closed after this (default: 15)",
+    )
+    gateway.add_argument(
+        "--max-connections",
+        type=options.positive_int,
+        default=1000,
+        metavar="N",
+        help="open client connections (default: 1000; beyond, a 503 and closed)",
     )
     gateway.add_argument(
         "--max-body-bytes",

@@ -115,12 +115,15 @@ class RetryPolicy:
     shortened by up to 25% jitter so clients do not retry in lockstep. A
     ``Retry-After`` longer than ``max_retry_after`` is not waited out: the
     error is raised at once, carrying the delay, for the caller to decide.
+    ``retry_rate_limits=False`` raises every 429 at once: a gateway passes it
+    on to its own client, whose wait it is.
     """
 
     max_retries: int = attrs.field(default=2, validator=_non_negative_int)
     initial_delay: float = attrs.field(default=0.5, validator=_non_negative_seconds)
     max_delay: float = attrs.field(default=8.0, validator=_non_negative_seconds)
     max_retry_after: float = attrs.field(default=60.0, validator=_non_negative_seconds)
+    retry_rate_limits: bool = True
 
     def retryable_status(self, status: int) -> bool:
         """Whether a response with ``status`` may be retried.
@@ -128,7 +131,9 @@ class RetryPolicy:
         429 and 5xx, except 501 Not Implemented and 505 HTTP Version Not
         Supported: they say what the server is, not how it is doing.
         """
-        return status == 429 or (500 <= status <= 599 and status not in _PERMANENT_5XX)
+        if status == 429:
+            return self.retry_rate_limits
+        return 500 <= status <= 599 and status not in _PERMANENT_5XX
 
     def delay(
         self,

@@ -18,7 +18,9 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from ails.domain.messages import DEFAULT_MODEL
-from ails.gateway.errors import GatewayError
+from ails.gateway.connections import SERVER, ConnectionLimits, GuardedConnection
+from ails.gateway.door import Door
+from ails.gateway.errors import ErrorAnswer
 from ails.gateway.handlers import (
     TRACE,
     Trace,
@@ -47,6 +49,10 @@ def create_app(
     max_streams: int = 64,
     drain_timeout: float = 10.0,
     drop_unsupported: bool = False,
+    stream_wait: float = 30.0,
+    allow_hosts: Sequence[str] = (),
+    allow_origins: Sequence[str] = (),
+    limits: ConnectionLimits | None = None,
     logger: Logger | None = None,
     responses_path: str | Path | None = None,
 ) -> web.Application:
@@ -66,12 +72,17 @@ def create_app(
         max_streams=max_streams,
         drain_timeout=drain_timeout,
         drop_unsupported=drop_unsupported,
+        stream_wait=stream_wait,
+        allow_hosts=tuple(allow_hosts),
+        allow_origins=tuple(allow_origins),
+        limits=limits if limits is not None else ConnectionLimits(),
     )
     gateway = Gateway(
         config=config,
         slots=StreamSlots(max_streams),
         streams=OpenStreams(),
         logger=logger if logger is not None else default_logger(),
+        door=Door.for_listening("127.0.0.1", allow_hosts=allow_hosts, allow_origins=allow_origins),
     )
     # The body limit is checked by the handler (a 400 in the OpenAI shape);
     # aiohttp's own limit sits just above it as a backstop.
@@ -89,6 +100,7 @@ def create_app(
 
     app.cleanup_ctx.append(upstream)
     app.on_shutdown.append(drain)
+    app.on_response_prepare.append(_last_headers)
     app.router.add_post("/v1/chat/completions", chat_completions)
     app.router.add_get("/v1/models", list_models)
     # Model ids may hold "/" (org/name): the route takes the rest of the path.
@@ -97,55 +109,114 @@ def create_app(
     return app
 
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+#: The next step of a request's handling: the route's handler (what a middleware wraps).
+NextHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+async def _last_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """Headers every answer gets, streamed ones too (they are sent by the handler)."""
+    # aiohttp's default names the Python and aiohttp versions.
+    response.headers["Server"] = SERVER
+    origin = request.headers.get("Origin")
+    if origin is not None and GATEWAY in request.app:
+        door = request.app[GATEWAY].door
+        if door.allowed_by_flag(origin):
+            response.headers.update(door.cors_headers(origin))
 
 
 @web.middleware
-async def _answer_and_log(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Every answer in the OpenAI shape, and one log event per request."""
+async def _answer_and_log(request: web.Request, handler: NextHandler) -> web.StreamResponse:
+    """The door, every answer in the OpenAI shape, and one log event per request."""
     started = time.monotonic()
     trace = Trace()
     TRACE.set(trace)
+    connection = request.protocol
+    guarded = connection if isinstance(connection, GuardedConnection) else None
+    if guarded is not None:
+        guarded.request_started()
     try:
-        response = await _answer(request, handler, trace)
+        response = await _through_the_door(request, handler, trace)
     except BaseException:
         # The client hung up (or the answer was stopped): nothing more to send.
         _log(request, trace, started, trace.status or _CLIENT_CLOSED)
         raise
+    finally:
+        if guarded is not None:
+            guarded.request_done()
     _log(request, trace, started, response.status)
     return response
+
+
+async def _through_the_door(
+    request: web.Request, handler: NextHandler, trace: Trace
+) -> web.StreamResponse:
+    door = request.app[GATEWAY].door
+    headers = request.headers
+    refused = door.refusal(request.method, headers, has_body=request.body_exists)
+    if refused is not None:
+        response = error_response(refused)
+        if request.body_exists:
+            response.force_close()  # its body is not read: do not wait for it
+        return response
+    origin = headers.get("Origin")
+    if origin is None or not door.allowed_by_flag(origin):
+        return await _answer(request, handler, trace)
+    if request.method == "OPTIONS":  # a CORS preflight from an allowed origin
+        trace.outcome = "ok"
+        return web.Response(status=204, headers=door.preflight_headers(headers))
+    return await _answer(request, handler, trace)
 
 
 #: The status nginx logs for a client that closed the connection before the answer.
 _CLIENT_CLOSED = 499
 
 
-async def _answer(request: web.Request, handler: Handler, trace: Trace) -> web.StreamResponse:
+async def _answer(request: web.Request, handler: NextHandler, trace: Trace) -> web.StreamResponse:
     try:
         return await handler(request)
     except web.HTTPException as exc:  # aiohttp's own: no route, wrong method
         kind = "invalid_request_error" if exc.status < 500 else "server_error"
         code = "not_found" if exc.status == 404 else None
+        message = exc.reason
+        if exc.status == 404:
+            message = f"no such path: {request.path}; this gateway serves {_paths(request.app)}"
         # A 405 must say which methods the path takes (RFC 9110 section 15.5.6).
         kept = tuple((name, exc.headers[name]) for name in ("Allow",) if name in exc.headers)
-        return error_response(GatewayError(exc.status, exc.reason, kind, code, headers=kept))
+        return error_response(ErrorAnswer(exc.status, message, kind, code, headers=kept))
     except (ConnectionError, asyncio.CancelledError):
         raise
     except Exception as exc:
         # A bug: the client gets the OpenAI shape, never a traceback.
         trace.outcome = f"bug:{type(exc).__name__}"
-        error = GatewayError(500, "internal gateway error; see the gateway's log", "server_error")
+        error = ErrorAnswer(500, "internal gateway error; see the gateway's log", "server_error")
         return error_response(error)
 
 
+def _paths(app: web.Application) -> str:
+    """``"GET /v1/models, POST /v1/chat/completions, ..."``: what the routes serve."""
+    served = sorted(
+        {
+            f"{route.method} {route.resource.canonical}"
+            for route in app.router.routes()
+            if route.method != "HEAD" and route.resource is not None
+        },
+        key=lambda entry: (entry.split(" ", 1)[1], entry),
+    )
+    return ", ".join(served)
+
+
 def _log(request: web.Request, trace: Trace, started: float, status: int) -> None:
+    # What the upstream completion tells comes from its record, once it ended.
+    upstream = trace.upstream
+    done = None if upstream is None else upstream.completion
+    ttft = None if done is None else done.time_to_first_token
     fields: dict[str, object] = {
         "method": request.method,
         "path": request.path,
         "status": status,
         "duration_ms": round((time.monotonic() - started) * 1000, 1),
-        "ttft_ms": None if trace.ttft is None else round(trace.ttft * 1000, 1),
-        "attempts": trace.attempts,
+        "ttft_ms": None if ttft is None else round(ttft * 1000, 1),
+        "attempts": 0 if done is None else done.attempts,
         "stream": trace.stream,
         "outcome": trace.outcome,
         "dropped": list(trace.dropped) or None,

@@ -19,12 +19,14 @@ import attrs
 from aiohttp import web
 
 from ails.client.streams import AsyncTokenStream
+from ails.domain.completion import Completion
 from ails.domain.errors import AilsError
-from ails.gateway.batching import BatchWriter
-from ails.gateway.errors import GatewayError, from_ails_error, from_request_error
+from ails.gateway.errors import ErrorAnswer, from_ails_error, from_request_error
 from ails.gateway.limits import OpenStream, TooManyStreams, key_matches
 from ails.gateway.state import GATEWAY, Gateway
 from ails.gateway.stream_events import client_call, typed_deltas
+from ails.gateway.stream_writer import BatchWriter
+from ails.gateway.usage import count_usage
 from ails.gateway.validation import ParsedRequest, RequestError, parse_request
 from ails.gateway.wire import (
     DONE,
@@ -41,6 +43,7 @@ __all__ = [
     "chat_completions",
     "error_response",
     "list_models",
+    "read_body",
     "retrieve_model",
     "upstream_call",
 ]
@@ -64,8 +67,8 @@ class Trace:
     stream: bool | None = None
     #: The status once an event stream began (200), for a client that hangs up.
     status: int | None = None
-    ttft: float | None = None
-    attempts: int = 0
+    #: The upstream completion's stream: the log reads its record (``completion``).
+    upstream: AsyncTokenStream | None = None
     outcome: str | None = None
     #: The names of options left out (``drop_unsupported``); never their values.
     dropped: tuple[str, ...] = ()
@@ -75,7 +78,7 @@ class Trace:
 TRACE: contextvars.ContextVar[Trace] = contextvars.ContextVar("ails_gateway_trace")
 
 
-def error_response(error: GatewayError) -> web.Response:
+def error_response(error: ErrorAnswer) -> web.Response:
     """An OpenAI-shaped JSON error answer."""
     trace = TRACE.get(None)
     if trace is not None and trace.outcome is None:
@@ -83,11 +86,11 @@ def error_response(error: GatewayError) -> web.Response:
     return web.json_response(error.body(), status=error.status, headers=dict(error.headers))
 
 
-def _authorize(request: web.Request, gateway: Gateway) -> GatewayError | None:
+def _authorize(request: web.Request, gateway: Gateway) -> ErrorAnswer | None:
     key = gateway.config.require_key
     if key is None or key_matches(request.headers.get("authorization"), key):
         return None
-    return GatewayError(
+    return ErrorAnswer(
         401,
         "missing or wrong API key: send Authorization: Bearer <the gateway's --require-key>",
         "invalid_request_error",
@@ -115,7 +118,7 @@ async def retrieve_model(request: web.Request) -> web.StreamResponse:
     if name not in gateway.config.models:
         offered = ", ".join(gateway.config.models)
         return error_response(
-            GatewayError(
+            ErrorAnswer(
                 404,
                 f"the model {name!r} is not offered by this gateway; it offers {offered} "
                 "(start it with --model NAME for more)",
@@ -147,7 +150,13 @@ def upstream_call(parsed: ParsedRequest, *, plain: bool) -> dict[str, Any]:
     return call
 
 
-async def _read_body(request: web.Request, limit: int) -> bytes:
+async def read_body(request: web.Request, limit: int, timeout: float) -> bytes:
+    """The whole request body: at most ``limit`` bytes, arrived within ``timeout`` seconds.
+
+    A body trickled byte by byte, or shorter than its ``Content-Length``,
+    gets a 408 and its connection is closed: nothing waits on a client for ever.
+    A malformed chunked body is a 400. Raises :class:`RequestError`.
+    """
     too_large = RequestError(
         f"the request body is over the gateway's limit of {limit} bytes",
         param="messages",
@@ -156,9 +165,21 @@ async def _read_body(request: web.Request, limit: int) -> bytes:
     if request.content_length is not None and request.content_length > limit:
         raise too_large
     try:
-        return await request.read()
+        return await asyncio.wait_for(request.read(), timeout)
     except web.HTTPRequestEntityTooLarge:
         raise too_large from None
+    except asyncio.TimeoutError:
+        raise RequestError(
+            f"the request body did not arrive within {timeout:g} s (--body-timeout); "
+            "send it whole, with a Content-Length it matches",
+            code="request_timeout",
+            status=408,
+        ) from None
+    except web.RequestPayloadError:
+        raise RequestError(
+            "the request body is malformed (a broken chunked encoding or compression)",
+            code="malformed_body",
+        ) from None
 
 
 async def chat_completions(request: web.Request) -> web.StreamResponse:
@@ -170,28 +191,39 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     client = gateway.client
     assert client is not None, "the app's cleanup context opens the client"
     plain = not client.profile.accepts_options
+    config = gateway.config
     try:
-        body = await _read_body(request, gateway.config.max_body_bytes)
-        parsed = parse_request(body, plain=plain, drop_unsupported=gateway.config.drop_unsupported)
+        body = await read_body(request, config.max_body_bytes, config.limits.body_timeout)
+        parsed = parse_request(body, plain=plain, drop_unsupported=config.drop_unsupported)
     except RequestError as exc:
-        return error_response(from_request_error(exc))
+        response = error_response(from_request_error(exc))
+        if exc.status == 408 or exc.code == "malformed_body":
+            response.force_close()  # what is left of the body cannot be read
+        return response
     trace = TRACE.get()
     trace.stream = parsed.stream
     trace.dropped = parsed.dropped
     call = upstream_call(parsed, plain=plain)
     try:
         # Tracked whether streamed or not: shutdown drains both.
-        with gateway.slots.hold(), gateway.streams.track() as entry:
-            stream = client.stream(parsed.messages, model=parsed.model, **client_call(call))
-            async with stream:
-                if parsed.stream:
-                    return await _stream(request, entry, parsed, stream, trace)
-                return await _whole(entry, parsed, stream, trace)
+        async with gateway.slots.hold(config.stream_wait):
+            if gateway.streams.closing:  # it waited for a slot until shutdown
+                trace.outcome = "stopped_by_shutdown"
+                return error_response(_SHUTTING_DOWN)
+            with gateway.streams.track(request.transport) as entry:
+                stream = trace.upstream = client.stream(
+                    parsed.messages, model=parsed.model, **client_call(call)
+                )
+                async with stream:
+                    if parsed.stream:
+                        return await _stream(request, entry, parsed, stream, trace)
+                    return await _whole(entry, parsed, stream, trace)
     except TooManyStreams:
         return error_response(
-            GatewayError(
+            ErrorAnswer(
                 429,
-                f"the gateway already streams {gateway.slots.limit} answers; try again shortly",
+                f"the gateway already streams {gateway.slots.limit} answers and none ended "
+                f"within {config.stream_wait:g} s; try again shortly",
                 "rate_limit_error",
                 "too_many_streams",
                 headers=(("retry-after", "1"),),
@@ -202,37 +234,51 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
 
 
 #: What an answer stopped by shutdown gets: the SDKs retry a 503 on their own.
-_SHUTTING_DOWN = GatewayError(
+_SHUTTING_DOWN = ErrorAnswer(
     503, "the gateway is shutting down; ask again", "server_error", "shutting_down"
 )
 
 
-def _note(trace: Trace, stream: AsyncTokenStream | None) -> None:
-    if stream is not None:
-        trace.ttft = stream.time_to_first_token
-        trace.attempts = stream.attempts
+#: Characters beyond which counting moves off the event loop: the tokenizer is
+#: pure Python (a few MB/s), and other answers must not stall meanwhile.
+_COUNT_INLINE = 32 * 1024
+
+
+async def _usage(parsed: ParsedRequest, done: Completion) -> dict[str, Any]:
+    """The upstream's counts, or the gateway's own where it sent none."""
+    if done.usage is not None:
+        return done.usage.to_dict()
+    model = done.model or parsed.model
+    text = done.text
+    size = len(text) + sum(len(message.content) for message in parsed.messages)
+    if size <= _COUNT_INLINE:
+        return count_usage(parsed.messages, text, model)
+    return await asyncio.to_thread(count_usage, parsed.messages, text, model)
 
 
 async def _whole(
-    entry: OpenStream, parsed: ParsedRequest, stream: AsyncTokenStream, trace: Trace
+    entry: OpenStream,
+    parsed: ParsedRequest,
+    stream: AsyncTokenStream,
+    trace: Trace,
 ) -> web.StreamResponse:
     try:
-        text = "".join([token async for token in stream])
+        async for _ in stream:
+            pass
     except asyncio.CancelledError:
         if not entry.stopped_by_shutdown:
             raise  # the client hung up: the upstream stream closes on the way out
         return _stopped(trace)
-    finally:
-        _note(trace, stream)
-    trace.outcome = "ok"
     done = stream.completion
+    assert done is not None, "the stream ended"
+    trace.outcome = "ok"
     body = completion(
-        id=stream.id or new_completion_id(),
-        model=stream.model or parsed.model,
-        text=text,
-        finish_reason=stream.finish_reason or "stop",
-        usage=None if stream.usage is None else stream.usage.to_dict(),
-        tool_calls=done.tool_calls if done is not None else (),
+        id=done.id or new_completion_id(),
+        model=done.model or parsed.model,
+        text=done.text,
+        finish_reason=done.finish_reason or "stop",
+        usage=await _usage(parsed, done),
+        tool_calls=done.tool_calls,
     )
     return web.Response(
         body=json.dumps(body, ensure_ascii=False).encode("utf-8"),
@@ -259,8 +305,6 @@ async def _stream(
         if not entry.stopped_by_shutdown:
             raise
         return _stopped(trace)
-    finally:
-        _note(trace, stream)
     response = web.StreamResponse(headers=_SSE_HEADERS)
     encoder = ChunkEncoder(
         id=stream.id or new_completion_id(),
@@ -281,6 +325,10 @@ async def _stream(
             async for item in source:
                 if add(encode(item)):
                     await writer.room()
+        done = stream.completion
+        assert done is not None, "the stream ended"
+        # Counted inside the try: a shutdown may land meanwhile, as above.
+        usage = encoder.usage(await _usage(parsed, done)) if parsed.include_usage else b""
     except AilsError as exc:
         trace.outcome = "upstream_error_mid_stream"
         writer.add(error_event(from_ails_error(exc).body()))
@@ -302,10 +350,7 @@ async def _stream(
         trace.outcome = "client_gone"
         writer.abort()
         raise
-    end = encoder.finish(stream.finish_reason or "stop")
-    if parsed.include_usage:
-        end += encoder.usage(None if stream.usage is None else stream.usage.to_dict())
-    writer.add(end + DONE)
+    writer.add(encoder.finish(done.finish_reason or "stop") + usage + DONE)
     await writer.close()
     trace.outcome = "ok"
     return response

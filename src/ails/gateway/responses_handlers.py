@@ -23,16 +23,18 @@ from aiohttp import web
 
 from ails.client.streams import AsyncTokenStream
 from ails.domain.errors import AilsError
-from ails.gateway.batching import BatchWriter
-from ails.gateway.errors import GatewayError, from_ails_error, from_request_error
+from ails.domain.messages import Message
+from ails.gateway.errors import ErrorAnswer, from_ails_error, from_request_error
 from ails.gateway.handlers import (
+    _SHUTTING_DOWN,
     _SSE_HEADERS,
     TRACE,
     Trace,
     _authorize,
-    _read_body,
+    _stopped,
     _uncancel,
     error_response,
+    read_body,
 )
 from ails.gateway.limits import OpenStream, TooManyStreams
 from ails.gateway.responses_request import (
@@ -44,6 +46,8 @@ from ails.gateway.responses_store import ResponsesStore, ResponsesStoreError
 from ails.gateway.responses_wire import ResponseEncoder, new_id, response_object, response_usage
 from ails.gateway.state import GATEWAY
 from ails.gateway.stream_events import client_call, typed_deltas
+from ails.gateway.stream_writer import BatchWriter
+from ails.gateway.usage import count_usage
 from ails.gateway.validation import RequestError
 
 __all__ = ["RESPONSES", "add_responses"]
@@ -67,9 +71,9 @@ def add_responses(app: web.Application, *, path: str | Path | None = None) -> No
     app.router.add_delete("/v1/responses/{response_id}", delete_response)
 
 
-def _not_found(response_id: str, param: str | None = None) -> GatewayError:
+def _not_found(response_id: str, param: str | None = None) -> ErrorAnswer:
     what = "Previous response" if param else "Response"
-    return GatewayError(
+    return ErrorAnswer(
         404,
         f"{what} with id {response_id!r} not found.",
         "invalid_request_error",
@@ -78,8 +82,8 @@ def _not_found(response_id: str, param: str | None = None) -> GatewayError:
     )
 
 
-def _store_failed(exc: ResponsesStoreError) -> GatewayError:
-    return GatewayError(500, str(exc), "server_error", "store_unavailable")
+def _store_failed(exc: ResponsesStoreError) -> ErrorAnswer:
+    return ErrorAnswer(500, str(exc), "server_error", "store_unavailable")
 
 
 async def retrieve_response(request: web.Request) -> web.StreamResponse:
@@ -130,10 +134,11 @@ async def create_response(request: web.Request) -> web.StreamResponse:
     assert client is not None, "the app's cleanup context opens the client"
     store = request.app[RESPONSES]
     plain = not client.profile.accepts_options
+    config = gateway.config
     try:
-        body = await _read_body(request, gateway.config.max_body_bytes)
+        body = await read_body(request, config.max_body_bytes, config.limits.body_timeout)
         parsed = parse_responses_request(
-            body, plain=plain, drop_unsupported=gateway.config.drop_unsupported
+            body, plain=plain, drop_unsupported=config.drop_unsupported
         )
         context = list(parsed.input)
         if parsed.previous_response_id is not None:
@@ -146,25 +151,36 @@ async def create_response(request: web.Request) -> web.StreamResponse:
         context = await _resolve(store, context)
         messages = to_chat_messages(parsed.instructions, context, plain=plain)
     except RequestError as exc:
-        return error_response(from_request_error(exc))
+        response = error_response(from_request_error(exc))
+        if exc.status == 408 or exc.code == "malformed_body":
+            response.force_close()  # what is left of the body cannot be read
+        return response
     except ResponsesStoreError as exc:
         return error_response(_store_failed(exc))
     trace = TRACE.get()
     trace.stream = parsed.stream
     call = _upstream_call(parsed, plain=plain)
-    answer = _Answer(parsed, context, store)
+    answer = _Answer(parsed, context, store, messages)
     try:
-        with gateway.slots.hold(), gateway.streams.track() as entry:
-            stream = client.stream(messages, model=parsed.model, **client_call(call))
-            async with stream:
-                if parsed.stream:
-                    return await _stream(request, entry, answer, stream, trace)
-                return await _whole(entry, answer, stream, trace)
+        # As for chat completions: a bounded wait for a slot, tracked for shutdown.
+        async with gateway.slots.hold(config.stream_wait):
+            if gateway.streams.closing:  # it waited for a slot until shutdown
+                trace.outcome = "stopped_by_shutdown"
+                return error_response(_SHUTTING_DOWN)
+            with gateway.streams.track(request.transport) as entry:
+                stream = trace.upstream = client.stream(
+                    messages, model=parsed.model, **client_call(call)
+                )
+                async with stream:
+                    if parsed.stream:
+                        return await _stream(request, entry, answer, stream, trace)
+                    return await _whole(entry, answer, stream, trace)
     except TooManyStreams:
         return error_response(
-            GatewayError(
+            ErrorAnswer(
                 429,
-                f"the gateway already streams {gateway.slots.limit} answers; try again shortly",
+                f"the gateway already streams {gateway.slots.limit} answers and none ended "
+                f"within {config.stream_wait:g} s; try again shortly",
                 "rate_limit_error",
                 "too_many_streams",
                 headers=(("retry-after", "1"),),
@@ -210,8 +226,10 @@ class _Answer:
         parsed: ResponsesRequest,
         context: list[dict[str, Any]],
         store: ResponsesStore,
+        messages: tuple[Message, ...],
     ) -> None:
         self.parsed = parsed
+        self.messages = messages
         self.context = context
         self.store = store
         self.id = new_id("resp")
@@ -243,24 +261,19 @@ def _finish_reason(stream: AsyncTokenStream) -> str | None:
     return reason
 
 
-def _usage(stream: AsyncTokenStream) -> dict[str, Any] | None:
-    return response_usage(stream.usage)
+#: Characters beyond which counting moves off the event loop (as for chat completions).
+_COUNT_INLINE = 32 * 1024
 
 
-def _note(trace: Trace, stream: AsyncTokenStream) -> None:
-    trace.ttft = stream.time_to_first_token
-    trace.attempts = stream.attempts
-
-
-_SHUTTING_DOWN = GatewayError(
-    503, "the gateway is shutting down; ask again", "server_error", "shutting_down"
-)
-
-
-def _stopped(trace: Trace) -> web.Response:
-    _uncancel()
-    trace.outcome = "stopped_by_shutdown"
-    return error_response(_SHUTTING_DOWN)
+async def _usage(answer: _Answer, stream: AsyncTokenStream, text: str) -> dict[str, Any] | None:
+    """The upstream's counts, or the gateway's own where it sent none (the Ails service)."""
+    if stream.usage is not None:
+        return response_usage(stream.usage)
+    messages, model = answer.messages, answer.model
+    size = len(text) + sum(len(message.content) for message in messages)
+    if size <= _COUNT_INLINE:
+        return response_usage(count_usage(messages, text, model))
+    return response_usage(await asyncio.to_thread(count_usage, messages, text, model))
 
 
 def _typed(answer: _Answer) -> bool:
@@ -288,10 +301,9 @@ async def _whole(
         if not entry.stopped_by_shutdown:
             raise
         return _stopped(trace)
-    finally:
-        _note(trace, stream)
     answer.model = stream.model or answer.model
-    _, final = encoder.finish(_finish_reason(stream), _usage(stream))
+    usage = await _usage(answer, stream, encoder.output_text)
+    _, final = encoder.finish(_finish_reason(stream), usage)
     try:
         await answer.keep(final, encoder.items)
     except ResponsesStoreError as exc:
@@ -315,8 +327,6 @@ async def _stream(
         if not entry.stopped_by_shutdown:
             raise
         return _stopped(trace)
-    finally:
-        _note(trace, stream)
     answer.model = stream.model or answer.model
     encoder = ResponseEncoder(answer.snapshot)
     encode = encoder.feed if typed else encoder.text
@@ -332,7 +342,9 @@ async def _stream(
             async for item in source:
                 if add(encode(item)):
                     await writer.room()
-        end, final = encoder.finish(_finish_reason(stream), _usage(stream))
+        # Counted inside the try: a shutdown may land meanwhile, as above.
+        usage = await _usage(answer, stream, encoder.output_text)
+        end, final = encoder.finish(_finish_reason(stream), usage)
         await answer.keep(final, encoder.items)
     except AilsError as exc:
         trace.outcome = "upstream_error_mid_stream"

@@ -273,6 +273,11 @@ class ResponseEncoder:
         return [json.loads(item.json) for item in self._items if item.json]
 
     @property
+    def output_text(self) -> str:
+        """The text of the answer's messages so far (what a count of its tokens reads)."""
+        return "".join(item.text for item in self._items if item.kind == "message")
+
+    @property
     def items(self) -> list[tuple[str, bytes]]:
         """The output items done so far, as ``(id, UTF-8 JSON)``."""
         return [(item.id, item.json) for item in self._items if item.json]

@@ -16,6 +16,8 @@ from typing import Any
 from aiohttp import web
 
 from ails.domain.errors import AilsError
+from ails.gateway.connections import GuardedSite, OpenConnections, connection_factory
+from ails.gateway.door import Door
 from ails.gateway.state import GATEWAY
 
 __all__ = ["BackgroundGateway", "GatewayStartError", "base_url", "serve"]
@@ -46,18 +48,39 @@ async def serve(
     """Serve ``app`` on ``host:port`` until ``stop`` is set, then drain and close it.
 
     ``on_ready`` gets the base URL once the socket listens (``port=0`` picks
-    a free port).
+    a free port). A gateway app (:func:`~ails.gateway.create_app`) is served
+    with its client deadlines and connection cap, and answers only requests
+    for ``host`` and the names of this machine (see :mod:`ails.gateway.door`).
     """
-    drain = app[GATEWAY].config.drain_timeout if GATEWAY in app else 0.0
+    gateway = app.get(GATEWAY)
+    drain = gateway.config.drain_timeout if gateway is not None else 0.0
+    handler_args: dict[str, Any] = {"access_log": None}  # the gateway logs each request itself
+    if gateway is not None:
+        handler_args.update(gateway.config.limits.handler_args())
     runner = web.AppRunner(
         app,
         handler_cancellation=True,
-        access_log=None,  # the gateway logs one event per request itself
         shutdown_timeout=_HANDLER_GRACE + drain,
+        **handler_args,
     )
     await runner.setup()
     try:
-        site = web.TCPSite(runner, host, port)
+        site: web.BaseSite
+        if gateway is not None:
+            config = gateway.config
+            gateway.door = Door.for_listening(
+                host, allow_hosts=config.allow_hosts, allow_origins=config.allow_origins
+            )
+            factory = connection_factory(
+                runner,
+                config.limits,
+                OpenConnections(config.limits.max_connections),
+                gateway.logger,
+                **handler_args,
+            )
+            site = GuardedSite(runner, host, port, factory)
+        else:
+            site = web.TCPSite(runner, host, port)
         await site.start()
         if on_ready is not None:
             on_ready(base_url(host, runner.addresses[0][1]))

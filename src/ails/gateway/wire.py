@@ -144,12 +144,12 @@ def completion(
     model: str,
     text: str,
     finish_reason: str,
-    usage: dict[str, Any] | None,
+    usage: dict[str, Any],
     created: int | None = None,
     tool_calls: Sequence[ToolCall] = (),
 ) -> dict[str, Any]:
     """A whole unstreamed answer: one ``chat.completion`` object."""
-    message: dict[str, Any] = {"role": "assistant", "content": text}
+    message: dict[str, Any] = {"role": "assistant", "content": text, "refusal": None}
     if tool_calls:
         # OpenAI's shape for an answer that calls tools: null content unless it said something.
         message["content"] = text or None

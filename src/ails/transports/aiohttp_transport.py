@@ -64,7 +64,10 @@ class AiohttpTransport:
     ``trust_env=False`` (the default) ignores the environment; ``True``
     honours ``HTTP(S)_PROXY``/``NO_PROXY`` and ``REQUESTS_CA_BUNDLE``/
     ``CURL_CA_BUNDLE`` (an explicit ``proxy`` or ``ssl`` wins), never
-    ``~/.netrc``.
+    ``~/.netrc``. ``max_connections`` bounds the connections open at once
+    (aiohttp's connector limit; a request beyond it waits for one), ``0`` for
+    no bound: a server that bounds its own streams, such as ``ails gateway``,
+    needs none of its own.
     """
 
     def __init__(
@@ -74,6 +77,7 @@ class AiohttpTransport:
         proxy: str | None = None,
         ssl: bool | ssl_module.SSLContext = True,
         trust_env: bool = False,
+        max_connections: int = 100,
     ) -> None:
         if proxy is not None:
             check_proxy_url(proxy, ("http", "https"))  # aiohttp ignores some bad ones
@@ -88,6 +92,11 @@ class AiohttpTransport:
         self._proxy = proxy
         self._ssl = ssl
         self._trust_env = trust_env
+        if isinstance(max_connections, bool) or not isinstance(max_connections, int):
+            raise ValidationError(f"max_connections must be an integer, got {max_connections!r}")
+        if max_connections < 0:
+            raise ValidationError(f"max_connections must be 0 or more, got {max_connections}")
+        self._max_connections = max_connections
 
     async def _get_session(self) -> aiohttp.ClientSession:
         given = self._own_session
@@ -105,7 +114,7 @@ class AiohttpTransport:
             self._forget_dead_loops()
             # total=None: aiohttp's default 300 s total would cut long answers.
             session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(resolver=resolver()),
+                connector=aiohttp.TCPConnector(resolver=resolver(), limit=self._max_connections),
                 timeout=aiohttp.ClientTimeout(total=None),
                 trace_configs=[trace_config()],
                 trust_env=False,  # the environment is read here, never netrc
