@@ -1,23 +1,18 @@
 """The interactive ``ails chat`` in a pseudo-terminal, as a person would use it.
 
 The CLI runs as a real process whose controlling terminal is a pty: keys go
-in as bytes (``\\x03`` is Ctrl-C, ``\\x04`` Ctrl-D) and the test waits for what
-appears on the screen; FakeServer's records show what went over the wire and
-whether the client hung up. Nothing sleeps.
+in as bytes (``\\x03`` is Ctrl-C, ``\\x04`` Ctrl-D), a terminal emulator (pyte)
+shows what the user would see, and the test waits for it; FakeServer's
+records show what went over the wire and whether the client hung up.
+Nothing sleeps.
 """
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
 import re
-import select
-import struct
 import subprocess
 import sys
-import termios
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,17 +22,9 @@ import pytest
 from ails.testing.fixtures import builtin_fixtures
 from ails.testing.server import FakeServer
 
-pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals are POSIX")
+from .screen_support import Screen, environment
 
-PROMPT = "you> "
-# setsid, then opening the tty makes it the controlling terminal, so the
-# terminal's Ctrl-C reaches the CLI as SIGINT (no fork in this threaded process).
-LAUNCH = (
-    "import os, sys\n"
-    "os.close(os.open(os.ttyname(0), os.O_RDWR))\n"
-    "from ails.cli.main import main\n"
-    "sys.exit(main(sys.argv[1:]))\n"
-)
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals are POSIX")
 
 
 @pytest.fixture(scope="module")
@@ -48,71 +35,6 @@ def server() -> Iterator[FakeServer]:
         yield running
 
 
-class Terminal:
-    """A process on a pseudo-terminal: type into it, wait for what it shows."""
-
-    def __init__(self, argv: list[str], env: dict[str, str]) -> None:
-        self.master, slave = os.openpty()
-        # A real size: readline misbehaves on a 0x0 terminal.
-        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 200, 0, 0))
-        self.process = subprocess.Popen(
-            [sys.executable, "-c", LAUNCH, *argv],
-            stdin=slave,
-            stdout=slave,
-            stderr=slave,
-            env=env,
-            start_new_session=True,
-        )
-        os.close(slave)
-        self.screen = ""
-        self.seen = 0
-
-    def type(self, keys: str) -> None:
-        os.write(self.master, keys.encode())
-
-    def expect(self, pattern: str, timeout: float = 20.0) -> re.Match[str]:
-        """Wait until ``pattern`` (a regex) shows after what earlier calls matched."""
-        deadline = time.monotonic() + timeout
-        regex = re.compile(pattern)
-        while True:
-            found = regex.search(self.screen, self.seen)
-            if found:
-                self.seen = found.end()
-                return found
-            remaining = deadline - time.monotonic()
-            assert remaining > 0, f"never saw {pattern!r}; the screen:\n{self.screen[-2000:]}"
-            ready, _, _ = select.select([self.master], [], [], remaining)
-            if ready:
-                try:
-                    data = os.read(self.master, 65536)
-                except OSError:  # EIO: the process exited and the pty closed
-                    data = b""
-                assert data, f"the CLI exited before {pattern!r}:\n{self.screen[-2000:]}"
-                self.screen += data.decode("utf-8", "replace").replace("\r\n", "\n")
-
-    def wait(self, timeout: float = 20.0) -> int:
-        try:
-            while select.select([self.master], [], [], timeout)[0]:
-                data = os.read(self.master, 65536)
-                if not data:
-                    break
-                self.screen += data.decode("utf-8", "replace").replace("\r\n", "\n")
-        except OSError:
-            pass  # EIO once the process is gone
-        return self.process.wait(timeout)
-
-    def close(self) -> None:
-        self.process.kill()
-        self.process.wait()
-        os.close(self.master)
-
-
-def environment(home: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AILS_")}
-    env.update(AILS_HOME=str(home), TERM="dumb", PYTHONUTF8="1", LC_ALL="C.UTF-8")
-    return env
-
-
 def text_of(server: FakeServer, fixture: str) -> str:
     return str(server.fixtures[fixture].expect["text"])
 
@@ -120,18 +42,18 @@ def text_of(server: FakeServer, fixture: str) -> str:
 def test_a_session_from_start_to_end(server: FakeServer, tmp_path: Path) -> None:
     env = environment(tmp_path / "home")
     start = len(server.requests)
-    term = Terminal(["chat", "--base-url", server.url], env)
+    term = Screen(["chat", "--base-url", server.url], env)
     try:
-        first_id = term.expect(r"conversation ([0-9a-f]{32})\n")[1]
-        term.expect(PROMPT)
+        first_short = term.expect(r"conversation ([0-9a-f]{12}) · server http://127")[1]
+        term.expect_prompt()
 
         # Two turns: the second request carries the first exchange.
         term.type("hello there\r")
-        term.expect(re.escape(text_of(server, "en-greeting")) + r"\n")
-        term.expect(PROMPT)
+        term.expect(re.escape(text_of(server, "en-greeting")))
+        term.expect_prompt()
         term.type("show me code\r")
-        term.expect(re.escape(text_of(server, "code")) + r"\n")
-        term.expect(PROMPT)
+        term.expect(r"print\(i\)")
+        term.expect_prompt()
         second = server.requests[-1]
         assert second.rejection is None
         assert second.json["messages"] == [
@@ -144,44 +66,49 @@ def test_a_session_from_start_to_end(server: FakeServer, tmp_path: Path) -> None
         term.type("please stall now\r")
         term.expect("The answer")
         term.type("\x03")
-        term.expect(r"interrupted")
-        term.expect(PROMPT)
+        term.expect(r"interrupted: the partial answer is kept")
+        term.expect_prompt()
         stalled = server.requests[-1]
         assert stalled.fixture == "stall"
         assert stalled.disconnected.wait(10), "the server did not see the client hang up"
 
-        # (Ctrl-C at the prompt is tested in tests/unit/test_chat_commands.py:
-        # CPython's readline notices a SIGINT that lands between two keys
-        # only at the next key, a race a test typing at machine speed hits.)
+        # Ctrl-C at the prompt clears the line and sends nothing.
+        term.type("never sent")
+        term.expect("you> never sent")
+        term.type("\x03")
+        term.expect_prompt()
 
         # A block of several lines, sent as one question.
         term.type('"""\rline one\rline two"""\r')
-        term.expect(PROMPT)
+        term.expect(r"\.\.\.> line two\"\"\"")
+        term.expect_prompt()
         assert server.requests[-1].json["messages"][-1]["content"] == "line one\nline two"
         # The interrupted exchange was not sent as context.
         contents = [m["content"] for m in server.requests[-1].json["messages"]]
         assert "please stall now" not in contents
+        assert "never sent" not in contents
         assert len(contents) == 5
 
         term.type("/history\r")
-        term.expect(r"please stall now \[incomplete: KeyboardInterrupt\]")
-        term.expect(PROMPT)
+        term.expect(r"please stall now \[incomplete: interrupted\]")
+        term.expect_prompt()
 
         # /new starts afresh: no history on the wire.
         term.type("/new\r")
         second_id = term.expect(r"new conversation ([0-9a-f]{32})")[1]
-        assert second_id != first_id
-        term.expect(PROMPT)
+        assert not second_id.startswith(first_short)
+        term.expect_prompt()
         term.type("hello again\r")
-        term.expect(re.escape(text_of(server, "en-greeting")))
-        term.expect(PROMPT)
+        term.expect(r"you> hello again\n(.*\n)*Hello!")
+        term.expect_prompt()
         assert server.requests[-1].json["messages"] == [{"role": "user", "content": "hello again"}]
 
-        # Ctrl-D leaves with status 0 and names the conversation.
+        # Ctrl-D leaves with status 0 and names the conversation in a short line.
         term.type("\x04")
-        term.expect(rf"conversation {second_id} saved")
+        farewell = term.expect(rf"saved {second_id[:12]}; go on with: ails chat -c")
+        assert len(farewell[0]) < 60
         assert term.wait() == 0
-        assert "Traceback" not in term.screen
+        assert b"Traceback" not in term.raw
     finally:
         term.close()
     assert len(server.requests) - start == 5
@@ -196,6 +123,7 @@ def test_a_session_from_start_to_end(server: FakeServer, tmp_path: Path) -> None
         timeout=60,
     )
     listed = {item["id"]: item for item in json.loads(logs.stdout)}
+    (first_id,) = [id for id in listed if id.startswith(first_short)]
     assert listed[first_id]["turns"] == 8  # two answers, the interrupted pair, the block
     assert listed[first_id]["title"] == "hello there"
     assert listed[second_id]["turns"] == 2
@@ -228,15 +156,15 @@ def test_a_session_from_start_to_end(server: FakeServer, tmp_path: Path) -> None
 
 
 def test_errors_are_one_line_and_the_session_goes_on(server: FakeServer, tmp_path: Path) -> None:
-    term = Terminal(["chat", "--base-url", server.url_for("not-found")], environment(tmp_path))
+    term = Screen(["chat", "--base-url", server.url_for("not-found")], environment(tmp_path))
     try:
-        term.expect(PROMPT)
+        term.expect_prompt()
         term.type("hi\r")
         term.expect(r"ails: HTTPStatusError: HTTP 404[^\n]*\n")
-        term.expect(PROMPT)
+        term.expect_prompt()
         term.type("/nope\r")
         term.expect("unknown command /nope")
-        term.expect(PROMPT)
+        term.expect_prompt()
         term.type("/exit\r")
         term.expect("saved")
         assert term.wait() == 0
@@ -246,11 +174,12 @@ def test_errors_are_one_line_and_the_session_goes_on(server: FakeServer, tmp_pat
 
 def test_no_log_saves_nothing(server: FakeServer, tmp_path: Path) -> None:
     env = environment(tmp_path)
-    term = Terminal(["chat", "--base-url", server.url, "--no-log"], env)
+    term = Screen(["chat", "--base-url", server.url, "--no-log"], env)
     try:
-        term.expect(PROMPT)
+        term.expect_prompt()
         term.type("hello\r")
-        term.expect(PROMPT)
+        term.expect("Hello!")
+        term.expect_prompt()
         term.type("\x04")
         term.expect("was not saved")
         assert term.wait() == 0
@@ -261,9 +190,9 @@ def test_no_log_saves_nothing(server: FakeServer, tmp_path: Path) -> None:
 
 
 def test_an_empty_session_says_nothing_was_saved(server: FakeServer, tmp_path: Path) -> None:
-    term = Terminal(["chat", "--base-url", server.url], environment(tmp_path))
+    term = Screen(["chat", "--base-url", server.url], environment(tmp_path))
     try:
-        term.expect(PROMPT)
+        term.expect_prompt()
         term.type("/exit\r")
         term.expect("nothing was saved: no question was asked")
         assert term.wait() == 0
@@ -274,9 +203,9 @@ def test_an_empty_session_says_nothing_was_saved(server: FakeServer, tmp_path: P
 def test_the_environment_switch_is_named(server: FakeServer, tmp_path: Path) -> None:
     env = environment(tmp_path)
     env["AILS_NO_LOG"] = "1"
-    term = Terminal(["chat", "--base-url", server.url], env)
+    term = Screen(["chat", "--base-url", server.url], env)
     try:
-        term.expect(PROMPT)
+        term.expect_prompt()
         term.type("\x04")
         term.expect(r"was not saved \(AILS_NO_LOG\)")
         assert term.wait() == 0

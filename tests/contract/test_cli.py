@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -117,6 +119,18 @@ class TestDemoAndServe:
         assert "(sent: system, user)\n" in out
         assert "(sent: system, user, assistant, user)\n" in out
         assert "(both turns over 1 connection: keep-alive)" in out
+
+    def test_the_docs_show_what_the_demo_prints(self, capsys):
+        assert main(["demo"]) == 0
+        out = capsys.readouterr().out
+        page = (Path(__file__).parents[2] / "docs" / "cli.md").read_text(encoding="utf-8")
+        shown = page.split("````console\n$ ails demo\n", 1)[1].split("````", 1)[0]
+
+        # Ports and timings change from run to run; every other character is the same.
+        def numbers_out(text: str) -> str:
+            return re.sub(r"\d+(\.\d+)?", "N", text).strip()
+
+        assert numbers_out(shown) == numbers_out(out)
 
     def test_serve_prints_its_url_and_stops_on_ctrl_c(self):
         process = subprocess.Popen(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import sys
 
 import pytest
@@ -30,6 +31,7 @@ class TestJsonLines:
         events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
         tokens = [e["text"] for e in events if e["event"] == "token"]
         assert "".join(tokens) == server.fixtures["ru-greeting"].expect["text"]
+        assert re.fullmatch("[0-9a-f]{32}", events[-1].pop("conversation_id"))
         assert events[-1] == {
             "event": "done",
             "tokens": len(tokens),
@@ -60,7 +62,8 @@ class TestSpinner:
         # Erased before anything else: after it, only the note of where it was saved.
         spinner, _, note = shown.rpartition(Spinner.CLEAR)
         assert spinner.endswith("waiting for the first token")
-        assert note.startswith("ails: saved as conversation ")
+        assert note.startswith("ails: saved as ")
+        assert note.endswith("; go on with: ails chat -c\n")
         assert "```python" in capsys.readouterr().out
 
     def test_silent_when_stderr_is_not_a_terminal(self, server, capsys):

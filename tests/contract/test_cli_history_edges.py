@@ -119,9 +119,9 @@ class TestTheConversationId:
         monkeypatch.setattr(sys, "stderr", terminal)
         assert chat(server, "hello") == 0
         (listed,) = json.loads(logs(capsys, "--json"))
-        assert f"saved as conversation {listed['id']}" in terminal.getvalue()
+        assert f"saved as {listed['id'][:12]}; go on with: ails chat -c" in terminal.getvalue()
         assert chat(server, "-c", "show me code") == 0
-        assert terminal.getvalue().count(listed["id"]) == 2
+        assert terminal.getvalue().count(listed["id"][:12]) == 2
         answer = server.fixtures["code"].expect["text"]
         assert capsys.readouterr().out == answer + "\n"  # stdout: the answer only
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -35,6 +36,7 @@ def server() -> Iterator[FakeServer]:
 def test_json_done_carries_finish_reason_usage_and_model(server, capsys):
     assert main(["chat", "--json", "--base-url", server.url, "a story"]) == 0
     events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert re.fullmatch("[0-9a-f]{32}", events[-1].pop("conversation_id"))
     assert events[-1] == {
         "event": "done",
         "tokens": 2,
@@ -72,4 +74,6 @@ def test_the_interactive_session_notes_a_cut_answer_too(server):
         session.ask(lambda: conversation.stream("a story"))
         session.ask(lambda: conversation.stream("Привет"))
     assert out.getvalue().startswith("Once upon\n")
-    assert err.getvalue().splitlines() == [CUT_NOTE]
+    notes = [line for line in err.getvalue().splitlines() if not line.startswith("──")]
+    assert notes == [CUT_NOTE]
+    assert "cut at the token limit ──" in err.getvalue().splitlines()[1]  # the closing line

@@ -107,12 +107,25 @@ class TestOutputs:
 
 
 class TestChat:
-    def test_tokens_on_a_terminal_carry_no_escape(self, server, monkeypatch):
+    def test_raw_tokens_on_a_terminal_carry_no_escape(self, server, monkeypatch):
+        terminal = _Terminal()
+        monkeypatch.setattr(sys, "stdout", terminal)
+        assert main(["chat", "--raw", "--base-url", server.url_for("escapes"), "hi"]) == 0
+
+        assert terminal.getvalue() == SHOWN + "\n"
+
+    def test_rendered_tokens_on_a_terminal_carry_none_of_the_server_s_escapes(
+        self, server, monkeypatch
+    ):
         terminal = _Terminal()
         monkeypatch.setattr(sys, "stdout", terminal)
         assert main(["chat", "--base-url", server.url_for("escapes"), "hi"]) == 0
 
-        assert terminal.getvalue() == SHOWN + "\n"
+        shown = terminal.getvalue()
+        assert "pwned" in shown  # the text is rendered, its controls are not
+        assert RETITLE not in shown
+        assert "\x9b" not in shown
+        assert "\x1b]" not in shown  # no OSC at all: rich's own codes are CSI only
 
     def test_piped_tokens_are_exact(self, server, capsys):
         assert main(["chat", "--base-url", server.url_for("escapes"), "hi"]) == 0
@@ -159,6 +172,7 @@ class TestInteractiveSession:
             err=err,
             options={},
             saving=False,
+            raw=True,
         )
         return session, out, err
 

@@ -68,6 +68,18 @@ class TestWheel:
     def test_is_named_for_any_python3(self, dists):
         assert dists["wheel"].name == f"ails-{__version__}-py3-none-any.whl"
 
+    def test_holds_the_page_and_its_vendored_libraries_with_their_licenses(self, wheel_files):
+        source = Path(__file__).parents[2] / "src" / "ails" / "page" / "assets"
+        expected = {
+            f"ails/page/assets/{path.relative_to(source).as_posix()}"
+            for path in source.rglob("*")
+            if path.is_file()
+        }
+        assert "ails/page/assets/vendor/licenses/dompurify.LICENSE.txt" in expected
+        assert expected <= set(wheel_files)
+        shipped = wheel_files["ails/page/assets/page.js"]
+        assert shipped == (source / "page.js").read_bytes()
+
     def test_holds_the_typing_marker_and_every_fixture(self, wheel_files):
         assert "ails/py.typed" in wheel_files
         shipped = sorted(
@@ -125,3 +137,9 @@ class TestSdist:
 
     def test_holds_no_caches(self, sdist_names):
         assert not [name for name in sdist_names if "__pycache__" in name or name.endswith(".pyc")]
+
+    def test_holds_the_ai_sdk_project_but_not_its_install(self, sdist_names):
+        # make test runs npm ci from the lock file; node_modules is tens of MB.
+        js = "tests/contract/compat/js/"
+        assert {js + "package.json", js + "package-lock.json", js + "compat.mjs"} <= sdist_names
+        assert not [name for name in sdist_names if "node_modules" in name]

@@ -53,6 +53,22 @@ class TestTokens:
         assert interpreter.feed([event({"choices": [{"index": 0}]})]) == []
         assert interpreter.feed([event(choice(None))]) == []
 
+    @pytest.mark.parametrize(("id", "model"), [(7, "m"), ("chatcmpl-1", ["m"])])
+    def test_an_id_or_model_that_is_not_text_waits_for_a_later_chunk(
+        self, id: object, model: object
+    ) -> None:
+        interpreter = ChunkInterpreter()
+
+        assert interpreter.feed([event({**chat_chunk("Hi"), "id": id, "model": model})]) == ["Hi"]
+        later = {**chat_chunk(" there"), "id": "chatcmpl-2", "model": "later"}
+        interpreter.feed([event(later)])
+
+        # What was text is kept from the first chunk, the other from the later one.
+        assert (interpreter.id, interpreter.model) == (
+            id if isinstance(id, str) else "chatcmpl-2",
+            model if isinstance(model, str) else "later",
+        )
+
     def test_empty_choices_are_fine(self) -> None:
         usage = {"choices": [], "usage": {"prompt_tokens": 3, "completion_tokens": 5}}
 

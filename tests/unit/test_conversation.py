@@ -113,8 +113,11 @@ class TestTwoTurns:
         assert len(sent(transport)) == 9
 
     def test_the_answer_is_measured(self) -> None:
-        # The time to first token is the client stream's (from the request,
-        # retries included), not measured again; the duration is the conversation's.
+        # Both measures are the client run's (its Completion), not measured
+        # again: the time to first token counts from the request, retries
+        # included. (Until the run kept a record, the duration was the
+        # conversation's own clock; that clock now only times a stream
+        # dropped before its run ended.)
         transport = MockTransport(Replies())
         client = Client(transport, base_url="http://127.0.0.1:8787", clock=Ticks())
         conv = Conversation(client, clock=Ticks(), wall_clock=lambda: 1_700_000_000.0)
@@ -125,10 +128,14 @@ class TestTwoTurns:
         assert question.created == answer.created == 1_700_000_000.0
         assert tokens.time_to_first_token is not None
         assert tokens.time_to_first_token >= 1.0
+        done = tokens.completion
+        assert done is not None
+        assert done.duration is not None
+        assert done.duration > done.time_to_first_token  # type: ignore[operator]
         assert (answer.tokens, answer.time_to_first_token, answer.duration) == (
             1,
             tokens.time_to_first_token,
-            1.0,
+            done.duration,
         )
         assert (tokens.attempts, tokens.token_count) == (1, 1)
 
@@ -408,7 +415,7 @@ class TestAsyncConversation:
             ("user", "q2"),
         ]
         assert conv.messages[1].time_to_first_token is not None
-        assert conv.messages[1].duration == 1.0
+        assert conv.messages[1].duration is not None  # the run's (see test_the_answer_is_measured)
         assert repr(conv) == f"AsyncConversation(id={conv.id!r}, turns=4)"
 
     async def test_a_broken_answer_is_kept_marked_and_not_sent_again(self) -> None:
@@ -476,3 +483,41 @@ class TestAsyncConversation:
         await stream.aclose()
         assert again.messages[-1].content == "more"
         assert [len(turns) for _, turns in store.calls] == [2, 2, 1]
+
+
+class TestCreate:
+    def test_returns_the_runs_completion(self) -> None:
+        conv, _ = conversation()
+        done = conv.create("q")
+        assert (done.text, done.outcome, done.attempts, done.model) == (
+            "A1",
+            "complete",
+            1,
+            "gpt-3.5-turbo",
+        )
+        assert done.message.content == "A1"
+        assert conv.messages[-1].duration == done.duration
+
+    def test_an_error_is_raised_and_the_partial_answer_kept(self) -> None:
+        conv, _ = conversation(broken("p"))
+        with pytest.raises(TransportError):
+            conv.create("q")
+        assert [(t.content, t.error) for t in conv.messages] == [
+            ("q", "TransportError"),
+            ("p", "TransportError"),
+        ]
+
+    def test_the_stream_tells_the_same_record(self) -> None:
+        conv, _ = conversation(broken("p"))
+        tokens = conv.stream("q")
+        with pytest.raises(TransportError) as caught:
+            list(tokens)
+        done = tokens.completion
+        assert done is not None
+        assert (done.outcome, done.text, done.error) == ("error", "p", caught.value)
+
+    async def test_async(self) -> None:
+        conv, _ = async_conversation()
+        done = await conv.create("q")
+        assert (done.text, done.outcome) == ("A1", "complete")
+        assert conv.messages[-1].content == "A1"

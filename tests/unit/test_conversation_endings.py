@@ -27,17 +27,23 @@ from ails.testing import MockResponse, chat_stream
 
 
 class TestLeftWithoutClosing:
+    # A stream left without ``with`` joins the history at the conversation's
+    # next call (here close()), never when a property is read: reading
+    # conv.messages changes nothing.
     def test_break_out_of_a_for_loop_keeps_the_partial_answer(self) -> None:
         store = MemoryStore()
         conv, transport = conversation(MockResponse(chunks=chat_stream(["a", "b"])), store=store)
         for _ in conv.stream("q"):
             break
+        assert transport.open_responses == 0  # the connection was closed at once
+        assert conv.messages == ()
+        assert store.calls == []
+        conv.close()
         assert [(t.content, t.complete, t.error) for t in conv.messages] == [
             ("q", False, None),
             ("a", False, None),
         ]
         assert [len(turns) for _, turns in store.calls] == [2]
-        assert transport.open_responses == 0  # the connection was closed too
 
     def test_a_stream_never_read_keeps_its_question_once_dropped(self) -> None:
         store = MemoryStore()
@@ -46,17 +52,34 @@ class TestLeftWithoutClosing:
         assert conv.messages == ()
         del tokens
         gc.collect()  # CPython frees it at once; this is for other interpreters
-        assert [(t.content, t.complete) for t in conv.messages] == [("q", False)]
-        assert transport.requests == []
-        assert len(store.calls) == 1
+        assert conv.messages == ()
+        conv.complete("next")
+        assert [(t.content, t.complete) for t in conv.messages] == [
+            ("q", False),
+            ("next", True),
+            ("A1", True),
+        ]
+        assert sent(transport) == [("user", "next")]
+        assert len(store.calls) == 2
 
     def test_a_stream_that_ended_is_not_recorded_again_when_dropped(self) -> None:
         store = MemoryStore()
         conv, _ = conversation(store=store)
         assert list(conv.stream("q")) == ["A1"]
         gc.collect()
+        conv.close()
         assert len(store.calls) == 1
         assert [t.complete for t in conv.messages] == [True, True]
+
+    def test_close_closes_the_streams_still_open_and_records_them(self) -> None:
+        conv, transport = conversation(MockResponse(chunks=chat_stream(["a", "b"])))
+        with conv:
+            tokens = conv.stream("q")
+            assert next(tokens) == "a"
+        assert transport.open_responses == 0
+        assert [(t.content, t.complete) for t in conv.messages] == [("q", False), ("a", False)]
+        assert tokens.completion is not None
+        assert tokens.completion.outcome == "closed"
 
     def test_a_failing_store_when_dropped_is_logged_not_raised(
         self, caplog: pytest.LogCaptureFixture
@@ -74,6 +97,7 @@ class TestLeftWithoutClosing:
         conv, _ = conversation(store=Failing())
         for _ in conv.stream("q"):
             break
+        conv.close()
         assert len(conv.messages) == 2
         assert "could not save" in caplog.text
         assert "OSError" in caplog.text
@@ -85,8 +109,9 @@ class TestLeftWithoutClosing:
         conv, _ = async_conversation(MockResponse(chunks=chat_stream(["a", "b"])), store=store)
         async for _ in conv.stream("q"):
             break
+        assert conv.messages == ()
+        await conv.aclose()  # returns once the write is done
         assert [(t.content, t.complete) for t in conv.messages] == [("q", False), ("a", False)]
-        await asyncio.wrap_future(shared_writer().submit(lambda: None))  # the queue has run
         assert [len(turns) for _, turns in store.calls] == [2]
         assert store.threads[0].startswith("ails-history")
 
@@ -94,8 +119,30 @@ class TestLeftWithoutClosing:
         conv, transport = async_conversation()
         conv.stream("q")
         gc.collect()
+        async with conv:
+            pass
         assert [(t.content, t.complete) for t in conv.messages] == [("q", False)]
         assert transport.requests == []
+
+    async def test_async_close_closes_the_streams_still_open(self) -> None:
+        conv, transport = async_conversation(MockResponse(chunks=chat_stream(["a", "b"])))
+        tokens = conv.stream("q")
+        assert await tokens.__anext__() == "a"
+        await conv.aclose()
+        assert transport.open_responses == 0
+        assert [(t.content, t.complete) for t in conv.messages] == [("q", False), ("a", False)]
+
+    async def test_a_dropped_async_stream_is_queued_on_the_writer_at_the_next_call(
+        self,
+    ) -> None:
+        store = MemoryStore()
+        conv, _ = async_conversation(MockResponse(chunks=chat_stream(["a", "b"])), store=store)
+        async for _ in conv.stream("q1"):
+            break
+        assert await conv.complete("q2") == "A2"
+        await asyncio.wrap_future(shared_writer().submit(lambda: None))  # the queue has run
+        assert [turns[0].content for _, turns in store.calls] == ["q1", "q2"]
+        assert [t.content for t in conv.messages] == ["q1", "a", "q2", "A2"]
 
 
 class TestRetryOfACompleteAnswer:

@@ -1,5 +1,6 @@
 """How a conversation's store is written: one writer per store, dropped streams recorded
-at the next call (never by the garbage collector), retries marked by key, errors kept."""
+at the conversation's next call (never by the garbage collector, a property read or an
+exit hook), retries marked by key, errors kept."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import pytest
 from test_conversation import MemoryStore, async_conversation, broken, conversation
 
 from ails import AsyncClient, AsyncConversation, ConversationStore
-from ails.conversations import ConversationInfo, leftovers
+from ails.conversations import ConversationInfo
 from ails.domain.history import SUPERSEDED, Turn
 from ails.errors import HistoryError, TransportError
 from ails.testing import MockResponse, MockTransport, chat_stream
@@ -105,14 +106,20 @@ class TestOneWriterPerStore:
         assert len(connections) == opened
         assert all(conn.closed for conn in connections)
 
-    async def test_close_saves_a_dropped_stream_and_the_queued_writes_first(
+    async def test_the_conversation_saves_a_dropped_stream_and_the_store_its_queue(
         self, tmp_path: Path, connections: list[_Tracked]
     ) -> None:
+        # The store no longer finds the conversations' dropped streams (no
+        # registry): the conversation's next call records them and queues
+        # the write, and the store's close() saves what is queued.
         path = tmp_path / "h.db"
         with ConversationStore(path) as store:
             conv, _ = async_conversation(MockResponse(chunks=chat_stream(["a", "b"])), store=store)
             async for _ in conv.stream("q"):
-                break  # no with: the stream is dropped here, its ending queued
+                break  # no with: the stream is dropped here
+            later = conv.stream("never read")  # the next call: "q" is recorded, its write queued
+        with pytest.raises(HistoryError, match="was closed"):
+            await later.aclose()  # its own write comes after the store's close()
         assert all(conn.closed for conn in connections)
         with ConversationStore(path) as again:
             (info,) = again.list()
@@ -121,12 +128,23 @@ class TestOneWriterPerStore:
                 ("a", False),
             ]
 
+    async def test_aclose_saves_a_dropped_stream_before_the_store_closes(
+        self, tmp_path: Path
+    ) -> None:
+        path = tmp_path / "h.db"
+        with ConversationStore(path) as store:
+            conv, _ = async_conversation(MockResponse(chunks=chat_stream(["a", "b"])), store=store)
+            async for _ in conv.stream("q"):
+                break
+            await conv.aclose()
+            assert [t.content for t in store.load(conv.id).turns] == ["q", "a"]
+
 
 @pytest.mark.usefixtures("no_gc")
 class TestADroppedStreamIsRecordedAtTheNextCall:
     def test_not_by_the_collector_on_another_thread(self) -> None:
         store = MemoryStore()
-        conv, _ = conversation(MockResponse(chunks=chat_stream(["a", "b"])), store=store)
+        conv, transport = conversation(MockResponse(chunks=chat_stream(["a", "b"])), store=store)
         stream = conv.stream("q")
         next(stream)
         drop_in_a_cycle(stream)
@@ -134,7 +152,10 @@ class TestADroppedStreamIsRecordedAtTheNextCall:
         collector = threading.Thread(target=gc.collect, name="collector")
         collector.start()
         collector.join()
+        assert transport.open_responses == 0  # the stream's own finally released it
         assert store.calls == []  # the collector wrote nothing
+        assert conv.messages == ()  # nor recorded anything
+        conv.close()
         assert [(t.content, t.complete) for t in conv.messages] == [("q", False), ("a", False)]
         assert store.threads == [threading.current_thread().name]
 
@@ -160,6 +181,8 @@ class TestADroppedStreamIsRecordedAtTheNextCall:
         drop_in_a_cycle(stream)
         del stream
         assert other.complete("hello") == "A1"
+        assert dropped.messages == ()
+        dropped.close()
         assert store.nested == 0
         assert [t.content for t in dropped.messages] == ["abandoned", "a"]
         assert [info.id for info, _ in store.calls] == [other.id, dropped.id]
@@ -177,24 +200,41 @@ class TestADroppedStreamIsRecordedAtTheNextCall:
         assert [turns[0].content for _, turns in store.calls] == ["first", "second"]
         assert transport.open_responses == 0  # the dropped stream's connection was closed
 
-    def test_what_is_left_is_recorded_by_the_exit_hook(self) -> None:
+    def test_a_stream_still_referenced_is_not_taken_for_dropped(self) -> None:
         store = MemoryStore()
         conv, _ = conversation(MockResponse(chunks=chat_stream(["a", "b"])), store=store)
-        stream = conv.stream("q")
+        stream = conv.stream("first")
         next(stream)
         drop_in_a_cycle(stream)
-        del stream
+        del stream  # in a cycle, not collected yet: it could still be read
+        assert conv.complete("second") == "A2"
+        assert [t.content for t in conv.messages] == ["second", "A2"]
         gc.collect()
-        assert store.calls == []
-        leftovers.record_waiting()  # what atexit runs
-        assert [len(turns) for _, turns in store.calls] == [2]
-        assert len(conv.messages) == 2  # recorded once
+        conv.close()
+        assert [t.content for t in conv.messages] == ["second", "A2", "first", "a"]
+
+    def test_a_dropped_stream_ended_by_a_later_answer_goes_before_it(self) -> None:
+        # Recorded when the later stream ends, not only when it starts.
+        store = MemoryStore()
+        conv, _ = conversation(MockResponse(chunks=chat_stream(["a", "b"])), store=store)
+        first = conv.stream("first")
+        next(first)
+        later = conv.stream("second")
+        drop_in_a_cycle(first)
+        del first
+        gc.collect()
+        assert list(later) == ["A2"]
+        assert [t.content for t in conv.messages] == ["first", "a", "second", "A2"]
+        assert [turns[0].content for _, turns in store.calls] == ["first", "second"]
 
     @pytest.mark.parametrize("kind", ["sync", "async"])
-    def test_at_interpreter_exit(self, tmp_path: Path, kind: str) -> None:
+    def test_nothing_is_written_at_interpreter_exit(self, tmp_path: Path, kind: str) -> None:
+        # No exit hook: a stream dropped unrecorded is saved by the
+        # conversation's next call or close(), and the program that never
+        # makes one keeps nothing of it.
         path = tmp_path / "h.db"
         script = f"""
-import asyncio, gc
+import asyncio, gc, sys
 from ails import {"Client, Conversation" if kind == "sync" else "AsyncClient, AsyncConversation"}
 from ails import ConversationStore
 from ails.testing import MockResponse, MockTransport, chat_stream
@@ -215,12 +255,21 @@ cycle.extend([stream, cycle])
 del stream, cycle
 gc.collect()
 print(len(store.list()))
+if sys.argv[1] == "close":
+    if {kind == "sync"}:
+        conv.close()
+    else:
+        asyncio.run(conv.aclose())
+store.close()
 """
-        done = subprocess.run(
-            [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
-        )
-        assert done.returncode == 0, done.stderr
-        assert done.stdout.strip() == "0"  # the collector wrote nothing
+        for how, expected in (("leave", 0), ("close", 1)):
+            done = subprocess.run(
+                [sys.executable, "-c", script, how], capture_output=True, text=True, timeout=60
+            )
+            assert done.returncode == 0, done.stderr
+            assert done.stdout.strip() == "0"  # the collector wrote nothing
+            with ConversationStore(path) as store:
+                assert len(store.list()) == expected
         with ConversationStore(path) as store:
             (info,) = store.list()
             assert [(t.content, t.complete) for t in store.load(info.id).turns] == [

@@ -14,7 +14,7 @@ from ails.domain.history import (
     check_window,
     context,
     derive_title,
-    last_question,
+    last_input,
 )
 from ails.domain.messages import Message, Role
 
@@ -164,14 +164,14 @@ class TestIncompleteRule:
 class TestLastQuestion:
     def test_finds_the_last_user_turn(self) -> None:
         turns = [*exchange(1), Turn.user("again").incomplete(None)]
-        assert last_question(turns) == 2
-        assert last_question(exchange(1) + exchange(2)) == 2
+        assert last_input(turns) == 2
+        assert last_input(exchange(1) + exchange(2)) == 2
 
     def test_nothing_to_retry(self) -> None:
         with pytest.raises(ValidationError, match="nothing to retry"):
-            last_question([])
+            last_input([])
         with pytest.raises(ValidationError):
-            last_question([Turn("assistant", "a")])
+            last_input([Turn("assistant", "a")])
 
 
 class TestTitle:

@@ -54,6 +54,18 @@ ALLOWED: dict[str, frozenset[str] | None] = {
     "ails.gateway": frozenset(
         {"ails.client", "ails.domain", "ails.ports", "ails.log", "ails._version"}
     ),
+    # The page composes the gateway and the history, which never import each other.
+    "ails.page": frozenset(
+        {
+            "ails.gateway",
+            "ails.conversations",
+            "ails.client",
+            "ails.domain",
+            "ails.ports",
+            "ails.log",
+            "ails._version",
+        }
+    ),
     "ails.testing": None,
     # The front door's leaves: the errors' public home and the log event.
     "ails.errors": frozenset({"ails.domain"}),
@@ -105,6 +117,10 @@ def violations() -> Iterator[str]:
                 within(name, "ails.cli") or name == "ails.__main__"
             ):
                 yield f"{name} imports {imported}: nothing but ails.cli imports ails.cli"
+            if within(imported, "ails.page") and not (
+                within(name, "ails.page") or within(name, "ails.cli")
+            ):
+                yield f"{name} imports {imported}: nothing but ails.cli imports ails.page"
             if layer == "ails.domain":
                 if top in IO_MODULES:
                     yield f"{name} imports {imported}: the domain does no I/O"
@@ -145,6 +161,10 @@ class TestLayers:
             ("ails.gateway.x", "from ails.transports import aiohttp_transport", "ails.gateway"),
             ("ails.gateway.x", "from ails.conversations import Conversation", "ails.gateway"),
             ("ails.log", "from ails.client import Client", "ails.log may import"),
+            ("ails.page.x", "from ails.testing import FakeServer", "ails.page may import"),
+            ("ails.page.x", "from ails.cli import main", "ails.cli"),
+            ("ails.gateway.x", "from ails.page import add_page", "ails.page"),
+            ("ails.testing.x", "from ails.page import add_page", "nothing but ails.cli"),
             ("ails.errors", "from ails.client.run import CompletionRun", "ails.errors may"),
         ],
     )

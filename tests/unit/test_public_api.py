@@ -89,6 +89,25 @@ class TestImportHygiene:
         loaded = imported_after("import ails")
         assert not loaded & {"requests", "aiohttp", "urllib3"}
 
+    @pytest.mark.parametrize("statement", ["import ails", "import ails.domain.signing"])
+    def test_the_library_imports_no_terminal_library(self, statement: str) -> None:
+        # prompt_toolkit and rich are for the ails command's terminal only.
+        loaded = imported_after(statement)
+        assert "ails" in loaded
+        assert not loaded & {"prompt_toolkit", "rich", "pygments", "wcwidth", "markdown_it"}
+
+    def test_the_library_works_without_the_terminal_libraries(self) -> None:
+        statement = (
+            "import sys\n"
+            "sys.modules.update(prompt_toolkit=None, rich=None)  # importing them now fails\n"
+            "import ails\n"
+            "from ails.testing import MockTransport, chat_stream\n"
+            "t = MockTransport(lambda r: (200, {}, chat_stream(['x'])))\n"
+            "conv = ails.Conversation(ails.Client(t))\n"
+            "assert conv.complete('q') == 'x'"
+        )
+        assert "ails" in imported_after(statement)
+
     def test_ails_imports_no_sqlite(self) -> None:
         assert "sqlite3" not in imported_after("import ails")
 

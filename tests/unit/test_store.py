@@ -18,7 +18,7 @@ import pytest
 from ails import Client, Conversation, ConversationStore
 from ails.conversations import ConversationInfo, schema
 from ails.conversations.paths import ails_home, history_path
-from ails.conversations.records import public_url
+from ails.conversations.saved import public_url
 from ails.domain.history import Turn
 from ails.errors import ConversationNotFoundError, HistoryError, TransportError
 from ails.testing import MockResponse, MockTransport, chat_stream
@@ -180,7 +180,7 @@ class TestRoundTrip:
     def test_export_marks_incomplete_turns(self, store: ConversationStore) -> None:
         store.append(info("i"), [Turn.user("q").incomplete("KeyboardInterrupt")])
         store.append(info("j"), [Turn.user("q").incomplete(None)])
-        assert "*(incomplete: KeyboardInterrupt)*" in store.export("i")
+        assert "*(incomplete: interrupted)*" in store.export("i")  # plain words, not a class
         assert "*(incomplete)*" in store.export("j")
         assert store.export("j").startswith("# q\n")
 
@@ -297,7 +297,8 @@ class TestMigrations:
         conn = sqlite3.connect(store.path)
         assert conn.execute("PRAGMA user_version").fetchone() == (schema.latest_version(),)
         assert conn.execute("PRAGMA application_id").fetchone() == (schema.APPLICATION_ID,)
-        assert schema.latest_version() == 1  # the first release
+        # 1: the first release, 2: tool calls, 3: the full-text index, 4: branches.
+        assert schema.latest_version() == 4
 
     def test_an_older_file_is_upgraded_in_place_keeping_its_data(
         self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -305,12 +306,13 @@ class TestMigrations:
         path = tmp_path / "h.db"
         with ConversationStore(path) as old:
             conv = chat(old, "kept")
+        before = schema.latest_version()
         step = ["ALTER TABLE conversations ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0"]
         monkeypatch.setattr(schema, "MIGRATIONS", [*schema.MIGRATIONS, step])
         with ConversationStore(path) as new:
             assert [t.content for t in new.load(conv.id).turns] == ["kept", "re: kept"]
         conn = sqlite3.connect(path)
-        assert conn.execute("PRAGMA user_version").fetchone() == (2,)
+        assert conn.execute("PRAGMA user_version").fetchone() == (before + 1,)
         assert conn.execute("SELECT pinned FROM conversations").fetchall() == [(0,)]
 
     def test_a_failed_upgrade_changes_nothing(
@@ -319,12 +321,13 @@ class TestMigrations:
         path = tmp_path / "h.db"
         with ConversationStore(path) as old:
             chat(old, "kept")
+        before = schema.latest_version()
         step = ["ALTER TABLE conversations ADD COLUMN x INTEGER", "THIS IS NOT SQL"]
         monkeypatch.setattr(schema, "MIGRATIONS", [*schema.MIGRATIONS, step])
         with pytest.raises(HistoryError):
             ConversationStore(path)
         conn = sqlite3.connect(path)
-        assert conn.execute("PRAGMA user_version").fetchone() == (1,)
+        assert conn.execute("PRAGMA user_version").fetchone() == (before,)
         columns = [row[1] for row in conn.execute("PRAGMA table_info(conversations)")]
         assert "x" not in columns
 
@@ -332,7 +335,7 @@ class TestMigrations:
 WRITER = """
 import sys
 from ails.conversations.store import ConversationStore
-from ails.conversations.records import ConversationInfo
+from ails.conversations.saved import ConversationInfo
 from ails.domain.history import Turn
 
 path, name, count = sys.argv[1], sys.argv[2], int(sys.argv[3])

@@ -9,21 +9,26 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import stat
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from ails.cli import options
+from ails.cli.attachments import attach, read_file
 from ails.cli.errors import CliError
 from ails.cli.history import logging_enabled, open_store, saved_conversation, why_not_logging
-from ails.cli.terminal import Ending, JsonLinesOutput, Spinner, TextOutput, is_terminal
+from ails.cli.render import MarkdownOutput, answer_output
+from ails.cli.terminal import JsonLinesOutput, Spinner, TextOutput, completion_of, is_terminal
 from ails.client import AsyncClient, Client
 from ails.client.policies import Timeout
 from ails.conversations.conversation import AsyncConversation, Conversation
-from ails.conversations.records import SavedConversation
+from ails.conversations.saved import SavedConversation
 from ails.conversations.store import ConversationStore
+from ails.domain.completion import Completion
 from ails.domain.errors import AilsError
+from ails.domain.history import DEFAULT_WINDOW
 from ails.domain.messages import DEFAULT_MODEL, DEFAULT_TEMPERATURE
 from ails.ports.http import AsyncTransport, Transport
 
@@ -33,17 +38,38 @@ if TYPE_CHECKING:
 __all__ = ["register"]
 
 
+def _piped_stdin() -> str | None:
+    """What a pipe or a file on stdin holds; ``None`` for a terminal, ``/dev/null``, no stdin."""
+    stdin = sys.stdin
+    if stdin is None or is_terminal(stdin):
+        return None
+    try:
+        mode = os.fstat(stdin.fileno()).st_mode
+    except (AttributeError, OSError, ValueError):  # not a file: a stream put in its place
+        mode = stat.S_IFIFO
+    if not (stat.S_ISFIFO(mode) or stat.S_ISREG(mode)):
+        return None
+    try:
+        return stdin.read()
+    except (OSError, ValueError):  # closed, or a stand-in that refuses to be read
+        return None
+
+
 def _question(args: argparse.Namespace) -> str:
-    text: str | None = args.message
-    if text is None:
-        if sys.stdin.isatty():
-            raise CliError(
-                f'give a message, e.g. ails {args.command} "Привет!", or pipe one on stdin'
-            )
-        text = sys.stdin.read().strip()
-        if not text:
-            raise CliError(f'stdin was empty; give a message, e.g. ails {args.command} "Привет!"')
-    return text
+    """The message, then what stdin pipes in, then each ``-f`` file; empty is refused."""
+    example = f'e.g. ails {args.command} "Привет!"'
+    message: str | None = args.message
+    if message is not None and not message.strip():
+        raise CliError(f"the message is empty; give a question, {example}")
+    piped = _piped_stdin()
+    if message is None and piped is None and is_terminal(sys.stdin) and not args.file:
+        raise CliError(f"give a message, {example}, or pipe one on stdin")
+    parts = [part for part in (message, piped) if part is not None and part.strip()]
+    parts = [part.strip() for part in parts]
+    parts += [attach(path, read_file(path)) for path in args.file]
+    if not parts:
+        raise CliError(f"stdin was empty; give a message, {example}")
+    return "\n\n".join(parts)
 
 
 def _transport(args: argparse.Namespace) -> Transport | AsyncTransport:
@@ -97,6 +123,10 @@ def client_options(
                     "(or AILS_BASE_URL)"
                 )
         profile = profile or saved.info.profile
+    if profile == "openai" and not args.api_key and not os.environ.get("AILS_API_KEY"):
+        raise CliError(
+            "the openai profile needs an API key: give --api-key KEY or set AILS_API_KEY"
+        )
     return {
         "base_url": base_url,
         "timeout": args.timeout,
@@ -128,9 +158,10 @@ def conversation(
     store: ConversationStore | None,
 ) -> C:
     """A new conversation, or the saved one ``-c``/``--cid`` asked for."""
+    window = getattr(args, "window", DEFAULT_WINDOW)
     if saved is None:
-        return cls(client, system=args.system, store=store)
-    resumed = cls.resume(client, saved, store=store)
+        return cls(client, system=args.system, store=store, window=window)
+    resumed = cls.resume(client, saved, store=store, window=window)
     if args.system:
         resumed.system = args.system
     return resumed
@@ -149,7 +180,7 @@ def call_options(args: argparse.Namespace, saved: SavedConversation | None) -> d
 def _tell_saved(ids: list[str]) -> None:
     # Only for a person at a terminal: stdout stays exactly the answer.
     if ids and is_terminal(sys.stderr):
-        print(f"ails: saved as conversation {ids[0]} (go on with: ails chat -c)", file=sys.stderr)
+        print(f"ails: saved as {ids[0][:12]}; go on with: ails chat -c", file=sys.stderr)
 
 
 def _stream_answer(
@@ -158,7 +189,7 @@ def _stream_answer(
     transport: Transport | AsyncTransport,
     on_token: Callable[[str], None],
     on_saved: Callable[[str], None],
-) -> Ending:
+) -> Completion:
     """Ask one question through ``transport``; returns how the answer ended.
 
     ``on_saved`` gets the conversation's id when the exchange is saved.
@@ -177,9 +208,9 @@ def _stream_answer(
                 with conv.stream(text, **settings) as stream:
                     for token in stream:
                         on_token(token)
-                return Ending.of(stream, stream.token_count)
+                return completion_of(stream)
 
-        async def run() -> Ending:
+        async def run() -> Completion:
             async with AsyncClient(
                 cast(AsyncTransport, transport), **client_options(args, saved)
             ) as client:
@@ -189,7 +220,7 @@ def _stream_answer(
                 async with conv.stream(text, **settings) as stream:
                     async for token in stream:
                         on_token(token)
-                return Ending.of(stream, stream.token_count)
+                return completion_of(stream)
 
         return asyncio.run(run())
     finally:
@@ -202,7 +233,8 @@ def _interactive(args: argparse.Namespace) -> int:
         raise CliError("the interactive session uses the requests transport; drop --transport")
     if args.json:
         raise CliError("--json is for one question at a time: give a message or pipe one")
-    from ails.cli.prompt import LineReader
+    from ails.cli.commands import COMMANDS
+    from ails.cli.prompt import reader_for
     from ails.cli.session import Session
     from ails.conversations.paths import INPUT_HISTORY_FILE, ails_home
     from ails.transports.requests_transport import RequestsTransport
@@ -214,7 +246,8 @@ def _interactive(args: argparse.Namespace) -> int:
         unsaved = why_not_logging(args)
         saving = unsaved is None
         # What was typed is as private as the history: kept only when logging.
-        reader = LineReader(ails_home() / INPUT_HISTORY_FILE if saving else None)
+        history_file = ails_home() / INPUT_HISTORY_FILE if saving else None
+        reader = reader_for(history_file, [name.split()[0] for name in COMMANDS])
         with Client(RequestsTransport(), **client_options(args, saved)) as client:
             conv = conversation(Conversation, client, args, saved, store if saving else None)
             session = Session(
@@ -226,6 +259,8 @@ def _interactive(args: argparse.Namespace) -> int:
                 options=call_options(args, saved),
                 saving=saving,
                 unsaved_reason=unsaved or "--no-log",
+                raw=args.raw,
+                files=tuple(args.file),
             )
             return session.run()
     finally:
@@ -245,32 +280,33 @@ def run(args: argparse.Namespace) -> int:
     text = _question(args)
     recorder = _recorder(args)
     transport = recorder or _transport(args)
-    output = JsonLinesOutput(sys.stdout) if args.json else TextOutput(sys.stdout, notes=sys.stderr)
-    shown = 0
+    output: JsonLinesOutput | TextOutput | MarkdownOutput
+    if args.json:
+        output = JsonLinesOutput(sys.stdout)
+    else:
+        output = answer_output(sys.stdout, notes=sys.stderr, raw=getattr(args, "raw", True))
     saved_ids: list[str] = []
     try:
         with Spinner(sys.stderr) as spinner:
 
             def on_token(token: str) -> None:
-                nonlocal shown
                 spinner.stop()
                 output.token(token)
-                shown += 1
 
             try:
-                ending = _stream_answer(args, text, transport, on_token, saved_ids.append)
-            except AilsError as error:
+                done = _stream_answer(args, text, transport, on_token, saved_ids.append)
+            except (AilsError, KeyboardInterrupt) as error:
                 spinner.stop()
                 output.error(error)
                 raise
-        output.done(ending)
+        output.done(done, saved_ids[0] if saved_ids else None)
         _tell_saved(saved_ids)
     except OSError as exc:
         if recorder is None or isinstance(exc, BrokenPipeError):
             raise
         # The recording is written as the response closes, after the whole
         # answer was shown: end it as usual, then say what failed.
-        output.done(Ending(shown))
+        output.done(Completion(text=""), saved_ids[0] if saved_ids else None)
         raise CliError(
             f"could not save the recording in {str(recorder.directory)!r}: {exc.strerror or exc}"
         ) from None
@@ -308,7 +344,35 @@ def conversation_options() -> argparse.ArgumentParser:
     conversation.add_argument(
         "--json", action="store_true", help="one JSON line per event, for scripts"
     )
+    conversation.add_argument(
+        "--raw",
+        action="store_true",
+        help="write the answer's exact text on a terminal too (default there: rendered Markdown)",
+    )
+    conversation.add_argument(
+        "-f",
+        "--file",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="add this text file to the question (may be given several times)",
+    )
+    conversation.add_argument(
+        "--window",
+        type=window,
+        default=DEFAULT_WINDOW,
+        metavar="N",
+        help=f"send the last N messages as context (default {DEFAULT_WINDOW}; all: the whole "
+        "conversation)",
+    )
     return conversation
+
+
+def window(value: str) -> int | None:
+    """``--window``: a whole number above 0, or ``all`` (``None``: the whole conversation)."""
+    if value.strip().lower() == "all":
+        return None
+    return options.positive_int(value)
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -87,11 +87,19 @@ def run(args: argparse.Namespace) -> int:
             max_connections=args.max_connections,
         ),
     )
+    if not args.no_page:
+        from ails.page import add_page
+
+        add_page(app)
     _log_to_stderr(args.quiet)
     raise_fd_limit()  # each socket is a file: 1024 would stop answers at ~1000 clients
 
     def ready(url: str) -> None:
         print(f"ails gateway: OpenAI-compatible API at {url}", flush=True)
+        if not args.no_page:
+            print(
+                f"  chat page at {url.removesuffix('/v1')}/ (history: ails logs path)", flush=True
+            )
         print(f"  OPENAI_BASE_URL={url} OPENAI_API_KEY={'<your key>' if key else 'any'}")
         print("  Ctrl-C stops (open answers get to finish first)", flush=True)
 
@@ -244,6 +252,11 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "--log-bodies",
         action="store_true",
         help="log the messages and answers too (off: never any contents)",
+    )
+    gateway.add_argument(
+        "--no-page",
+        action="store_true",
+        help="do not serve the chat page at / (the API under /v1 only)",
     )
     gateway.add_argument("--quiet", action="store_true", help="no per-request log lines")
     gateway.set_defaults(run=run)

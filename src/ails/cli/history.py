@@ -11,7 +11,7 @@ import os
 
 from ails.cli.errors import CliError
 from ails.conversations.paths import history_path
-from ails.conversations.records import SavedConversation
+from ails.conversations.saved import SavedConversation
 from ails.conversations.store import ConversationStore
 
 __all__ = [

@@ -14,16 +14,16 @@ import threading
 from types import TracebackType
 from typing import Any, TextIO
 
-import attrs
-
+from ails.domain.completion import Completion
 from ails.domain.errors import AilsError
 
 __all__ = [
     "CUT_NOTE",
-    "Ending",
     "JsonLinesOutput",
     "Spinner",
     "TextOutput",
+    "closing_line",
+    "completion_of",
     "for_stream",
     "is_terminal",
     "sanitize_for_terminal",
@@ -63,26 +63,30 @@ def _escape_json_controls(line: str) -> str:
 CUT_NOTE = "ails: the answer was cut: it reached the token limit (finish_reason=length)"
 
 
-@attrs.frozen
-class Ending:
-    """How an answer ended: its token count and what the stream told about it."""
+def completion_of(stream: Any) -> Completion:
+    """The :class:`~ails.Completion` record of a finished stream (a client's or a conversation's).
 
-    tokens: int
-    finish_reason: str | None = None
-    usage: dict[str, Any] | None = None
-    model: str | None = None
+    What the run wrote when the stream ended (``stream.completion``); the CLI
+    keeps no copy of its own.
+    """
+    done: Completion | None = stream.completion
+    if done is None:  # not ended: only a stream left before its end has none
+        return Completion(model=stream.model, outcome="closed")
+    return done
 
-    @classmethod
-    def of(cls, stream: Any, tokens: int) -> Ending:
-        """The ending of a finished ``stream`` that yielded ``tokens`` tokens.
 
-        ``stream`` is a client's or a conversation's stream object (the
-        latter passes these attributes on from the client's).
-        """
-        usage = stream.usage  # an ails.Usage, written as the wire's dict
-        return cls(
-            tokens, stream.finish_reason, None if usage is None else usage.to_dict(), stream.model
-        )
+def closing_line(done: Completion, tokens: int) -> str:
+    """The line under an answer on a terminal: who answered, how much, how fast, how it ended."""
+    parts = [done.model or "answer"]
+    count = done.usage.completion_tokens if done.usage is not None else tokens
+    parts.append(f"{count} token{'s' if count != 1 else ''}")
+    if done.time_to_first_token is not None:
+        parts.append(f"first token in {done.time_to_first_token:.2f} s")
+    if done.duration is not None:
+        parts.append(f"{done.duration:.1f} s")
+    if done.finish_reason == "length":
+        parts.append("cut at the token limit")
+    return "── " + " · ".join(parts) + " ──"
 
 
 class Spinner:
@@ -121,8 +125,10 @@ class Spinner:
         if self._stopped.is_set():
             return
         self._stopped.set()
-        if self._thread is not None:
-            self._thread.join()
+        if self._enabled:
+            # A Ctrl-C may land while the thread starts: it may never have run.
+            if self._thread is not None and self._thread.ident is not None:
+                self._thread.join()
             self._stream.write(self.CLEAR)
             self._stream.flush()
 
@@ -147,25 +153,25 @@ class TextOutput:
     def __init__(self, stream: TextIO, *, notes: TextIO | None = None) -> None:
         self._stream = stream
         self._notes = notes
-        self._open_line = False
         self._sanitize = is_terminal(stream)
+        self.tokens = 0
 
     def token(self, text: str) -> None:
         """Show one token now."""
         self._stream.write(sanitize_for_terminal(text) if self._sanitize else text)
         self._stream.flush()
-        self._open_line = True
+        self.tokens += 1
 
-    def done(self, ending: Ending) -> None:
+    def done(self, done: Completion, conversation_id: str | None = None) -> None:
         """End the answer with a newline; note it if it was cut at the token limit."""
         self._stream.write("\n")
         self._stream.flush()
-        if ending.finish_reason == "length" and self._notes is not None:
+        if done.finish_reason == "length" and self._notes is not None:
             print(CUT_NOTE, file=self._notes, flush=True)
 
-    def error(self, error: AilsError) -> None:
+    def error(self, error: BaseException) -> None:
         """End a partly shown answer's line; the caller reports the error on stderr."""
-        if self._open_line:
+        if self.tokens:
             self._stream.write("\n")
         self._stream.flush()
 
@@ -180,6 +186,7 @@ class JsonLinesOutput:
 
     def __init__(self, stream: TextIO) -> None:
         self._stream = stream
+        self.tokens = 0
 
     def _line(self, event: dict[str, Any]) -> None:
         line = json.dumps(event, ensure_ascii=False)
@@ -191,21 +198,28 @@ class JsonLinesOutput:
     def token(self, text: str) -> None:
         """``{"event": "token", "text": ...}``."""
         self._line({"event": "token", "text": text})
+        self.tokens += 1
 
-    def done(self, ending: Ending) -> None:
-        """``{"event": "done", "tokens": N, "finish_reason": ..., "usage": ..., "model": ...}``."""
+    def done(self, done: Completion, conversation_id: str | None = None) -> None:
+        """``{"event": "done", "tokens": N, "finish_reason", "usage", "model", "conversation_id"}``.
+
+        ``conversation_id`` is the saved conversation's (``None`` when not saved).
+        """
         self._line(
             {
                 "event": "done",
-                "tokens": ending.tokens,
-                "finish_reason": ending.finish_reason,
-                "usage": ending.usage,
-                "model": ending.model,
+                "tokens": self.tokens,
+                "finish_reason": done.finish_reason,
+                "usage": None if done.usage is None else done.usage.to_dict(),
+                "model": done.model,
+                "conversation_id": conversation_id,
             }
         )
 
-    def error(self, error: AilsError) -> None:
+    def error(self, error: BaseException) -> None:
         """``{"event": "error", "error": <class>, "message": ..., ...}`` with the error's data."""
+        if not isinstance(error, AilsError):
+            return
         event: dict[str, Any] = {
             "event": "error",
             "error": type(error).__name__,

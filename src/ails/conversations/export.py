@@ -3,25 +3,69 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timezone
 from typing import Any
 
-from ails.conversations.records import ConversationInfo, SavedConversation
+from ails.conversations.saved import ConversationInfo, SavedConversation
 from ails.domain.errors import ValidationError
 from ails.domain.history import Turn
 
 __all__ = [
     "FORMATS",
+    "demote_headings",
+    "describe_error",
     "export",
     "info_to_dict",
     "iso_time",
+    "short_time",
     "to_json",
     "to_markdown",
     "turn_to_dict",
 ]
 
 FORMATS = ("markdown", "json")
-_HEADINGS = {"user": "User", "assistant": "Assistant"}
+_HEADINGS = {"user": "User", "assistant": "Assistant", "tool": "Tool"}
+_ATX_HEADING = re.compile(r"^( {0,3})(#{1,6})(?=\s|$)")
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+#: Each message is a ``##`` section: its own headings start one level below.
+_DEMOTE_BY = 2
+
+
+def demote_headings(text: str) -> str:
+    """``text`` with each Markdown heading (outside code fences) two levels down, at most 6.
+
+    So an answer's ``# Title`` reads as part of its ``## Assistant`` section.
+    """
+    lines = []
+    fence: str | None = None
+    for line in text.split("\n"):
+        marker = _FENCE.match(line)
+        if fence is None and marker is not None:
+            fence = marker.group(1)[0]
+        elif fence is not None and marker is not None and marker.group(1)[0] == fence:
+            fence = None
+        elif fence is None:
+            line = _ATX_HEADING.sub(
+                lambda found: found.group(1) + "#" * min(6, len(found.group(2)) + _DEMOTE_BY),
+                line,
+            )
+        lines.append(line)
+    return "\n".join(lines)
+
+
+#: How the history's error marks read to a person.
+_PLAIN_ERRORS = {"KeyboardInterrupt": "interrupted", "superseded": "superseded by a retry"}
+
+
+def describe_error(error: str | None) -> str | None:
+    """A stored message's ``error`` in plain words ("interrupted", not ``KeyboardInterrupt``)."""
+    return None if error is None else _PLAIN_ERRORS.get(error, error)
+
+
+def short_time(seconds: float) -> str:
+    """A Unix time to the minute in UTC, as ``ails logs`` lists it (the zone the exports use)."""
+    return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def iso_time(seconds: float) -> str:
@@ -41,6 +85,7 @@ def info_to_dict(info: ConversationInfo) -> dict[str, Any]:
         "base_url": info.base_url,
         "system": info.system,
         "turns": info.turns,
+        "failed": info.failed,
     }
 
 
@@ -55,6 +100,8 @@ def turn_to_dict(turn: Turn) -> dict[str, Any]:
         "tokens": turn.tokens,
         "time_to_first_token": turn.time_to_first_token,
         "duration": turn.duration,
+        "tool_calls": [call.to_dict() for call in turn.tool_calls],
+        "tool_call_id": turn.tool_call_id,
     }
 
 
@@ -83,11 +130,23 @@ def to_markdown(saved: SavedConversation) -> str:
     )
     lines.append("")
     if info.system:
-        lines += ["## System", "", info.system, ""]
+        lines += ["## System", "", demote_headings(info.system), ""]
     for turn in saved.turns:
-        lines += [f"## {_HEADINGS[turn.role.value]}", "", turn.content, ""]
+        heading = _HEADINGS[turn.role.value]
+        if turn.tool_call_id is not None:
+            heading += f" (result of `{turn.tool_call_id}`)"
+        lines += [f"## {heading}", ""]
+        if turn.content:
+            lines += [demote_headings(turn.content), ""]
+        lines.extend(
+            f"- calls `{call.name}` (`{call.id}`) with `{call.arguments}`"
+            for call in turn.tool_calls
+        )
+        if turn.tool_calls:
+            lines.append("")
         if not turn.complete:
-            lines += [f"*(incomplete{': ' + turn.error if turn.error else ''})*", ""]
+            why = describe_error(turn.error)
+            lines += [f"*(incomplete{': ' + why if why else ''})*", ""]
     return "\n".join(lines)
 
 

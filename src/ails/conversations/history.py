@@ -1,24 +1,38 @@
 """``History``: what both conversations share: the turns, the rules and the store.
 
-The pure rules (what is sent, what a retry supersedes) are
-:mod:`ails.domain.history`'s; this class applies them to one conversation's
-turns, and prepares the store write of each exchange as it ends.
+The pure rules (what is sent, what a retry supersedes, which tool results
+may follow) are :mod:`ails.domain.history`'s; this class applies them to one
+conversation's turns, keeps the answers it handed out until they are
+recorded (:class:`~ails.conversations.pending.PendingAnswer`), and prepares
+the store write of each exchange as it ends.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from ails.conversations.leftovers import Leftovers
-from ails.conversations.records import ConversationInfo, HistoryStore, SavedConversation, public_url
-from ails.conversations.stream import Exchange, Outcome
-from ails.conversations.writer import Write
-from ails.domain.history import Turn, check_window, context, derive_title, supersede
+from ails.conversations.pending import PendingAnswer, completion_source
+from ails.conversations.saved import ConversationInfo, HistoryStore, SavedConversation, public_url
+from ails.conversations.writer import Write, write_logged
+from ails.domain.completion import Completion
+from ails.domain.errors import ValidationError
+from ails.domain.history import (
+    Turn,
+    check_tool_results,
+    check_window,
+    context,
+    derive_title,
+    supersede,
+)
 from ails.domain.messages import DEFAULT_MODEL, Message, Role
 
-__all__ = ["History"]
+__all__ = ["History", "Input", "to_inputs"]
+
+#: What a conversation is asked: a question's text, a message (a question or a
+#: tool result), or a list of them (the results of every call the last answer asked for).
+Input = str | Message | Mapping[str, Any] | Iterable[Message | Mapping[str, Any]]
 
 
 def _profile_name(client: object) -> str | None:
@@ -27,8 +41,36 @@ def _profile_name(client: object) -> str | None:
     return name if isinstance(name, str) else None
 
 
+def to_inputs(value: Input, created: float) -> list[Turn]:
+    """``value`` as the turns of one input; raises ``ValidationError`` for anything else.
+
+    An input is questions (``user`` messages) and tool results (``tool``
+    messages); the answer and the system message are the conversation's.
+    """
+    if isinstance(value, str):
+        return [Turn.user(value, created=created)]
+    items = [value] if isinstance(value, (Message, Mapping)) else list(value)
+    if not items:
+        raise ValidationError("nothing to send: give a question or the tool results")
+    turns = []
+    for index, item in enumerate(items):
+        where = "input" if len(items) == 1 else f"input[{index}]"
+        message = item if isinstance(item, Message) else Message.from_dict(item, where=where)
+        if message.role not in (Role.USER, Role.TOOL):
+            raise ValidationError(
+                f"{where} is a {message.role.value!r} message; a conversation is asked "
+                "questions and tool results (Message.tool(...)); set system= for the "
+                "system message, and the answers are its own"
+            )
+        turns.append(Turn.of(message, created=created))
+    return turns
+
+
 class History:
-    """One conversation's turns, rules and store; ``run_later`` runs a write no call awaits."""
+    """One conversation's turns, rules and store, and the answers it handed out.
+
+    ``run_later`` runs a store write no call awaits (a dropped stream's).
+    """
 
     def __init__(
         self,
@@ -58,54 +100,103 @@ class History:
         self.wall_clock = wall_clock
         self.created = created if created is not None else wall_clock()
         self.model = model
-        self.leftovers = Leftovers(run_later, store)
+        self.run_later = run_later
+        #: The answers handed out and not yet recorded, in the order they were asked.
+        self.open: list[PendingAnswer] = []
 
-    def settled(self) -> History:
-        """The history once the endings of streams dropped meanwhile are recorded."""
-        self.leftovers.record()
+    # -- the answers handed out -----------------------------------------------------------
+
+    def take_dropped(self) -> list[Write]:
+        """Record the answers whose streams were dropped; returns their store writes, in order."""
+        writes = []
+        for pending in [p for p in self.open if p.dropped]:
+            write = pending.end("closed")
+            if write is not None:
+                writes.append(write)
+        return writes
+
+    def settle(self) -> History:
+        """Record the answers whose streams were dropped, and run (or queue) their writes."""
+        for write in self.take_dropped():
+            self.run_later(write)
         return self
 
-    def prepare(self, question: str, before: int | None = None) -> tuple[list[Message], Turn]:
-        """The messages to send for ``question`` and the turn that records it."""
+    def still_open(self) -> list[Any]:
+        """The streams handed out, still alive and not recorded (for ``close()``)."""
+        return [stream for stream in (p.stream for p in self.open) if stream is not None]
+
+    # -- asking ---------------------------------------------------------------------------
+
+    def inputs(self, value: Input) -> list[Turn]:
+        """The turns of a new input, checked against the history (tool results answer calls)."""
+        turns = to_inputs(value, self.wall_clock())
+        check_tool_results(self.turns, turns)
+        return turns
+
+    def prepare(self, inputs: list[Turn], before: int | None = None) -> list[Message]:
+        """The messages to send for ``inputs`` (after the turns before index ``before``)."""
         earlier = self.turns if before is None else self.turns[:before]
-        messages = context(
+        return context(
             earlier,
-            question,
+            inputs,
             system=self.system,
             window=self.window,
             include_incomplete=self.include_incomplete,
         )
-        return messages, Turn.user(question, created=self.wall_clock())
 
-    def exchange(
-        self, inner: object, question: Turn, options: dict[str, Any], retried: int | None
-    ) -> Exchange:
-        """The recorder for one answer to ``question`` (a retry of turn ``retried``)."""
+    def hand_out(
+        self, stream: object, inputs: list[Turn], options: Mapping[str, Any], retried: int | None
+    ) -> PendingAnswer:
+        """Keep the answer ``stream`` brings to ``inputs`` until it is recorded."""
         asked = options.get("model")
+        pending = PendingAnswer(
+            inputs,
+            retried,
+            asked if isinstance(asked, str) else None,
+            source=completion_source(stream),
+            record=self._record,
+            clock=self.clock,
+        )
+        self.open.append(pending)
+        return pending
 
-        def on_end(outcome: Outcome) -> Write | None:
-            # The model the server says answered; else the one asked for.
-            model = outcome.model or (asked if isinstance(asked, str) else None) or DEFAULT_MODEL
-            return self.record(question, outcome, model, retried)
+    # -- recording ------------------------------------------------------------------------
 
-        return Exchange(inner, on_end, self.clock, self.leftovers)
+    def _record(self, pending: PendingAnswer, done: Completion, error: str | None) -> Write | None:
+        # Answers asked before it and dropped meanwhile go first (their
+        # writes logged: not this call's business), in the order they were asked.
+        index = self.open.index(pending)
+        dropped = [p for p in self.open[:index] if p.dropped]
+        del self.open[index]
+        earlier = [w for w in (p.end("closed") for p in dropped) if w is not None]
+        write = self.record(pending, done, error)
+        if not earlier:
+            return write
 
-    def record(
-        self, question: Turn, outcome: Outcome, model: str, retried: int | None = None
-    ) -> Write | None:
-        """Add the question and its answer to the history; returns the store write."""
+        def both() -> None:
+            for each in earlier:
+                write_logged(each)
+            if write is not None:
+                write()
+
+        return both
+
+    def record(self, pending: PendingAnswer, done: Completion, error: str | None) -> Write | None:
+        """Add the input and its answer to the history; returns the store write."""
         now = self.wall_clock()
         reply = Turn(
             Role.ASSISTANT,
-            outcome.text,
+            done.text,
             created=now,
-            tokens=outcome.tokens,
-            time_to_first_token=outcome.time_to_first_token,
-            duration=outcome.duration,
+            tokens=pending.tokens,
+            time_to_first_token=done.time_to_first_token,
+            duration=done.duration,
+            tool_calls=done.tool_calls,
         )
         replaced: list[Turn] = []
-        if outcome.complete:
-            turns = [question, reply]
+        retried = pending.retried
+        if done.outcome == "complete":
+            turns = [*pending.inputs, reply]
             if retried is not None:
                 # The retried exchange (and anything after it) gives way to
                 # this one. The store is told which turns, not how many: it
@@ -115,11 +206,12 @@ class History:
         else:
             # Both are kept, marked, and left out of the context from now on;
             # an answer of which nothing arrived is not kept at all.
-            turns = [question.incomplete(outcome.error)]
-            if outcome.text:
-                turns.append(reply.incomplete(outcome.error))
+            turns = [turn.incomplete(error) for turn in pending.inputs]
+            if done.text or done.tool_calls:
+                turns.append(reply.incomplete(error))
         self.turns.extend(turns)
-        self.model = model
+        # The model the server says answered; else the one asked for.
+        self.model = done.model or pending.asked_model or DEFAULT_MODEL
         store = self.store
         if store is None:
             return None
@@ -127,6 +219,8 @@ class History:
         if replaced:
             return lambda: store.append(info, turns, supersede=replaced)
         return lambda: store.append(info, turns)
+
+    # -- what the store keeps ---------------------------------------------------------------
 
     def info(self, updated: float | None = None) -> ConversationInfo:
         """The conversation's row as the store keeps it."""

@@ -15,7 +15,14 @@ from collections.abc import Sequence
 
 from ails.domain.errors import HistoryError
 
-__all__ = ["APPLICATION_ID", "BUSY_TIMEOUT", "MIGRATIONS", "latest_version", "prepare"]
+__all__ = [
+    "APPLICATION_ID",
+    "BUSY_TIMEOUT",
+    "MESSAGE_SEARCH",
+    "MIGRATIONS",
+    "latest_version",
+    "prepare",
+]
 
 #: Seconds a writer waits for another process's transaction before giving up.
 BUSY_TIMEOUT = 10.0
@@ -23,6 +30,46 @@ _WAL_RETRY = 0.005
 
 #: "AiLs" in ASCII: SQLite's documented way to tell one file format from another.
 APPLICATION_ID = 0x41694C73
+
+#: The full-text index of every message and the triggers that keep it in step
+#: with ``messages``. FTS5 with an external content table: the index keeps no
+#: copy of the text, it reads ``messages`` by rowid (which VACUUM keeps).
+#: ``unicode61`` folds case in every script (Cyrillic included) and, with
+#: ``remove_diacritics 2``, matches "cafe" with "café". A later migration that
+#: rebuilds the ``messages`` table drops these triggers with it: it runs
+#: these statements again (they end by rebuilding the index from the rows).
+MESSAGE_SEARCH: tuple[str, ...] = (
+    """
+    CREATE VIRTUAL TABLE message_search USING fts5(
+        content,
+        content = 'messages',
+        content_rowid = 'rowid',
+        tokenize = 'unicode61 remove_diacritics 2'
+    )
+    """,
+    """
+    CREATE TRIGGER message_search_insert AFTER INSERT ON messages BEGIN
+        INSERT INTO message_search (rowid, content) VALUES (new.rowid, new.content);
+    END
+    """,
+    """
+    CREATE TRIGGER message_search_delete AFTER DELETE ON messages BEGIN
+        INSERT INTO message_search (message_search, rowid, content)
+        VALUES ('delete', old.rowid, old.content);
+    END
+    """,
+    # Only a change of the text touches the index (a retry marks rows
+    # superseded without changing their text).
+    """
+    CREATE TRIGGER message_search_update AFTER UPDATE OF content ON messages BEGIN
+        INSERT INTO message_search (message_search, rowid, content)
+        VALUES ('delete', old.rowid, old.content);
+        INSERT INTO message_search (rowid, content) VALUES (new.rowid, new.content);
+    END
+    """,
+    # The rows saved before this version are indexed now.
+    "INSERT INTO message_search (message_search) VALUES ('rebuild')",
+)
 
 #: Each step is a list of statements run in one transaction.
 MIGRATIONS: list[Sequence[str]] = [
@@ -56,6 +103,60 @@ MIGRATIONS: list[Sequence[str]] = [
         )
         """,
         "CREATE INDEX conversations_by_update ON conversations (updated)",
+    ),
+    # 2: tool calls. An assistant message keeps the calls it asked for
+    # (``tool_calls``: JSON, the OpenAI wire list) and a ``tool`` message the
+    # call it answers. SQLite cannot change a CHECK constraint in place, so
+    # the table is rebuilt the way its documentation describes
+    # (https://www.sqlite.org/lang_altertable.html#otheralter): create the
+    # new one, copy, drop the old, rename; nothing else refers to it yet.
+    (
+        """
+        CREATE TABLE messages_v2 (
+            conversation_id TEXT NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+            seq INTEGER NOT NULL,
+            role TEXT NOT NULL CHECK (role IN ('user', 'assistant', 'tool')),
+            content TEXT NOT NULL,
+            created REAL NOT NULL,
+            complete INTEGER NOT NULL CHECK (complete IN (0, 1)),
+            tokens INTEGER,
+            time_to_first_token REAL,
+            duration REAL,
+            error TEXT,
+            tool_calls TEXT CHECK (tool_calls IS NULL OR role = 'assistant'),
+            tool_call_id TEXT CHECK ((role = 'tool') = (tool_call_id IS NOT NULL)),
+            PRIMARY KEY (conversation_id, seq)
+        )
+        """,
+        """
+        INSERT INTO messages_v2 (conversation_id, seq, role, content, created, complete,
+                                 tokens, time_to_first_token, duration, error)
+        SELECT conversation_id, seq, role, content, created, complete,
+               tokens, time_to_first_token, duration, error
+        FROM messages
+        """,
+        "DROP TABLE messages",
+        "ALTER TABLE messages_v2 RENAME TO messages",
+    ),
+    # 3: the full-text index behind ConversationStore.search and ails logs -q
+    # (after 2, which rebuilt the messages table: its triggers start here).
+    MESSAGE_SEARCH,
+    # 4: branches. Each message names the one it answers or follows (``parent``, a
+    # ``seq`` of the same conversation; NULL for a first question), so an edited
+    # question or a regenerated answer is a sibling and the old one stays. A
+    # conversation's ``head`` is the last message of the branch shown last
+    # (NULL: its newest message), the one ``ails chat -c`` goes on from. The
+    # history so far becomes one branch: each message follows the one before.
+    (
+        "ALTER TABLE messages ADD COLUMN parent INTEGER",
+        """
+        UPDATE messages SET parent = (
+            SELECT max(before.seq) FROM messages AS before
+            WHERE before.conversation_id = messages.conversation_id AND before.seq < messages.seq
+        )
+        """,
+        "ALTER TABLE conversations ADD COLUMN head INTEGER",
+        "CREATE INDEX messages_by_parent ON messages (conversation_id, parent)",
     ),
 ]
 

@@ -13,7 +13,9 @@ gives its ``-wal`` and ``-shm`` files the same mode).
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import re
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -21,10 +23,19 @@ from pathlib import Path
 from typing import Any
 
 from ails.conversations import schema
-from ails.conversations.leftovers import record_waiting
 from ails.conversations.paths import history_path
-from ails.conversations.records import ConversationInfo, SavedConversation
+from ails.conversations.saved import (
+    MATCH_END,
+    MATCH_START,
+    ConversationInfo,
+    ConversationTree,
+    Node,
+    SavedConversation,
+    SearchHit,
+    newest_leaf,
+)
 from ails.conversations.writer import StoreWriter
+from ails.domain.completion import ToolCall
 from ails.domain.errors import ConversationNotFoundError, HistoryError
 from ails.domain.history import SUPERSEDED, Turn
 
@@ -33,11 +44,19 @@ __all__ = ["BUSY_TIMEOUT", "ConversationStore"]
 # The class has a method named list: these aliases keep the builtin in annotations.
 _Connections = list[sqlite3.Connection]
 _Infos = list[ConversationInfo]
+_Hits = list[SearchHit]
 
 BUSY_TIMEOUT = schema.BUSY_TIMEOUT
 
 _INFO_COLUMNS = "id, created, updated, title, model, profile, base_url, system"
-_TURN_COLUMNS = "role, content, created, complete, tokens, time_to_first_token, duration, error"
+_TURN_COLUMNS = (
+    "role, content, created, complete, tokens, time_to_first_token, duration, error, "
+    "tool_calls, tool_call_id"
+)
+_HEAD = """
+    SELECT coalesce(head, (SELECT max(seq) FROM messages WHERE conversation_id = ?1))
+    FROM conversations WHERE id = ?1
+"""
 _UPSERT = f"""
     INSERT INTO conversations ({_INFO_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (id) DO UPDATE SET
@@ -50,7 +69,9 @@ _UPSERT = f"""
 """
 _LIST = f"""
     SELECT {_INFO_COLUMNS},
-        (SELECT count(*) FROM messages AS m WHERE m.conversation_id = c.id)
+        (SELECT count(*) FROM messages AS m WHERE m.conversation_id = c.id),
+        (SELECT m.complete = 0 AND coalesce(m.error, '') != '{SUPERSEDED}'
+         FROM messages AS m WHERE m.conversation_id = c.id ORDER BY m.seq DESC LIMIT 1)
     FROM conversations AS c
     WHERE ?1 IS NULL
         OR ails_contains(c.title, ?1)
@@ -59,6 +80,33 @@ _LIST = f"""
     ORDER BY c.updated DESC, c.rowid DESC
     LIMIT ?2
 """
+
+
+# Best match first (bm25 is lower for a better match), then the newest.
+_SEARCH = f"""
+    SELECT m.conversation_id, c.title, m.seq, m.role,
+        snippet(message_search, 0, '{MATCH_START}', '{MATCH_END}', '…', 16),
+        bm25(message_search), c.updated
+    FROM message_search
+    JOIN messages AS m ON m.rowid = message_search.rowid
+    JOIN conversations AS c ON c.id = m.conversation_id
+    WHERE message_search MATCH ?
+    ORDER BY bm25(message_search), c.updated DESC, m.seq
+    LIMIT ?
+"""
+#: What FTS5's unicode61 tokenizer takes for part of a word.
+_WORD = re.compile(r"\w+")
+
+
+def match_expression(query: str) -> str | None:
+    """The FTS5 query for what a person typed: every word, each as a prefix.
+
+    Words are quoted, so FTS5's own syntax (``AND``, ``-``, ``"``, ``:``) in
+    the text is searched for, never run; ``None`` when there is no word.
+    A prefix finds other forms of a word ("привет" finds "приветствую").
+    """
+    words = _WORD.findall(query)
+    return " ".join(f'"{word}"*' for word in words) or None
 
 
 def _contains(haystack: str | None, needle: str) -> bool:
@@ -169,14 +217,13 @@ class ConversationStore:
     def close(self) -> None:
         """Save what is still on its way, then close every connection this store opened.
 
-        First the endings of streams dropped but not yet recorded (see
-        :mod:`ails.conversations.leftovers`) and the writes queued on
-        :attr:`writer` are saved (``close`` waits for them); then the writer
-        thread stops and each thread's connection closes. Using the store
-        afterwards raises ``HistoryError``. Closing twice does nothing more.
+        The writes queued on :attr:`writer` are saved first (``close`` waits
+        for them); then the writer thread stops and each thread's connection
+        closes. A conversation's answers whose streams were dropped unread are
+        recorded by the conversation (its next call, or its ``close()``), so
+        close the conversations first. Using the store afterwards raises
+        ``HistoryError``. Closing twice does nothing more.
         """
-        if not self._closed:
-            record_waiting(self)
         self._writer.close()
         with self._lock:
             self._closed = True
@@ -205,22 +252,8 @@ class ConversationStore:
         (same role, time and text) and still complete as replaced by a retry
         (``error="superseded"``). A turn that was never stored marks nothing.
         """
-        row = (
-            info.id,
-            info.created,
-            info.updated,
-            info.title,
-            info.model,
-            info.profile,
-            info.base_url,
-            info.system,
-        )
         with self._write() as conn:
-            conn.execute(_UPSERT, row)
-            (last,) = conn.execute(
-                "SELECT coalesce(max(seq), 0) FROM messages WHERE conversation_id = ?",
-                (info.id,),
-            ).fetchone()
+            conn.execute(_UPSERT, _row(info))
             if supersede:
                 # Matched by what the turns are, not counted from the end:
                 # the file may lack turns the memory has (a failed write).
@@ -232,24 +265,79 @@ class ConversationStore:
                         for turn in supersede
                     ],
                 )
-            conn.executemany(
-                f"INSERT INTO messages (conversation_id, seq, {_TURN_COLUMNS}) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        info.id,
-                        last + offset,
-                        turn.role.value,
-                        turn.content,
-                        turn.created,
-                        int(turn.complete),
-                        turn.tokens,
-                        turn.time_to_first_token,
-                        turn.duration,
-                        turn.error,
-                    )
-                    for offset, turn in enumerate(turns, start=1)
-                ],
+            # After the branch shown last: what ``ails chat -c`` resumed.
+            (head,) = conn.execute(_HEAD, (info.id,)).fetchone()
+            _insert(conn, info.id, head, turns)
+
+    def add(
+        self,
+        info: ConversationInfo,
+        turns: Sequence[Turn],
+        *,
+        parent: int | None,
+        settle: tuple[int, bool, str | None] | None = None,
+    ) -> list[int]:
+        """Add ``turns`` as a branch below message ``parent`` and show it; returns their seqs.
+
+        ``parent=None`` starts from the top (an edited first question). The
+        conversation row ``info`` is created or updated as by :meth:`append`,
+        and the new last message becomes the one shown (``head``).
+        ``settle=(seq, complete, error)`` first marks that message's
+        ``complete`` and ``error`` (a question whose answer came in, or did
+        not), in the same transaction.
+        """
+        with self._write() as conn:
+            conn.execute(_UPSERT, _row(info))
+            if parent is not None:
+                self._node(conn, info.id, parent)
+            if settle is not None:
+                seq, complete, error = settle
+                conn.execute(
+                    "UPDATE messages SET complete = ?, error = ? "
+                    "WHERE conversation_id = ? AND seq = ?",
+                    (int(complete), error, info.id, seq),
+                )
+            return _insert(conn, info.id, parent, turns)
+
+    def select(self, id: str, seq: int) -> int:
+        """Show the branch through message ``seq``: its newest continuation; returns its last seq.
+
+        ``load`` and ``ails chat -c`` then go on from that branch.
+        """
+        with self._write() as conn:
+            full = self._resolve(conn, id)
+            self._node(conn, full, seq)
+            rows = conn.execute(
+                "SELECT seq, parent FROM messages WHERE conversation_id = ?", (full,)
+            ).fetchall()
+            nodes = [Node(row[0], row[1], Turn.user("")) for row in rows]
+            head = newest_leaf(nodes, seq)
+            conn.execute("UPDATE conversations SET head = ? WHERE id = ?", (head, full))
+        return head
+
+    def rename(self, id: str, title: str) -> str:
+        """Give a conversation its own title; returns its full id."""
+        with self._write() as conn:
+            full = self._resolve(conn, id)
+            conn.execute("UPDATE conversations SET title = ? WHERE id = ?", (title, full))
+        return full
+
+    def set_system(self, id: str, system: str | None) -> str:
+        """Change the system message sent with the conversation's next questions."""
+        with self._write() as conn:
+            full = self._resolve(conn, id)
+            conn.execute("UPDATE conversations SET system = ? WHERE id = ?", (system, full))
+        return full
+
+    def _node(self, conn: sqlite3.Connection, id: str, seq: int) -> None:
+        found = conn.execute(
+            "SELECT 1 FROM messages WHERE conversation_id = ? AND seq = ?", (id, seq)
+        ).fetchone()
+        if not found:
+            raise ConversationNotFoundError(
+                f"conversation {id!r} in {self._path} has no message {seq}; reload it",
+                path=str(self._path),
+                conversation_id=id,
             )
 
     def delete(self, id: str) -> str:
@@ -287,11 +375,45 @@ class ConversationStore:
             rows = self._connection().execute(_LIST, (search, -1 if limit is None else limit))
             return [_info(row) for row in rows]
 
-    def load(self, id: str) -> SavedConversation:
-        """One conversation with all its turns; ``id`` may be a unique prefix.
+    def search(self, query: str, *, limit: int = 20) -> _Hits:
+        """The messages holding every word of ``query``, best match first, at most ``limit``.
 
-        Raises ``ConversationNotFoundError`` when there is none.
+        Full-text search (SQLite FTS5, ranked with bm25) over every message
+        of every conversation: case and diacritics do not matter in any
+        script ("Привет" finds "привет", "cafe" finds "café"), each word
+        also matches as the start of a longer one, and punctuation is
+        ignored. A query with no word finds nothing.
         """
+        expression = match_expression(query)
+        if expression is None or limit <= 0:
+            return []
+        with self._errors():
+            rows = self._connection().execute(_SEARCH, (expression, limit))
+            return [
+                SearchHit(
+                    conversation_id=id,
+                    title=title,
+                    seq=seq,
+                    role=role,
+                    snippet=snippet,
+                    rank=rank,
+                    updated=updated,
+                )
+                for id, title, seq, role, snippet, rank, updated in rows
+            ]
+
+    def load(self, id: str) -> SavedConversation:
+        """One conversation with the turns of the branch shown last; ``id`` may be a unique prefix.
+
+        A conversation never edited or regenerated in the page has one
+        branch: all its turns. Raises ``ConversationNotFoundError`` when there
+        is none. :meth:`tree` has every branch.
+        """
+        tree = self.tree(id)
+        return SavedConversation(tree.info, tuple(node.turn for node in tree.branch()))
+
+    def tree(self, id: str) -> ConversationTree:
+        """One conversation with every message of every branch, and the branch shown last."""
         with self._errors():
             conn = self._connection()
             with conn:  # one read transaction: the row and its turns agree
@@ -303,11 +425,14 @@ class ConversationStore:
                     "FROM conversations WHERE id = ?1",
                     (full,),
                 ).fetchall()
-                turns = conn.execute(
-                    f"SELECT {_TURN_COLUMNS} FROM messages WHERE conversation_id = ? ORDER BY seq",
+                (head,) = conn.execute(_HEAD, (full,)).fetchone()
+                rows = conn.execute(
+                    f"SELECT seq, parent, {_TURN_COLUMNS} FROM messages "
+                    "WHERE conversation_id = ? ORDER BY seq",
                     (full,),
                 ).fetchall()
-        return SavedConversation(_info(row), tuple(_turn(t) for t in turns))
+        nodes = tuple(Node(r[0], r[1], _turn(r[2:])) for r in rows)
+        return ConversationTree(_info(row), nodes, head)
 
     def latest(self) -> SavedConversation | None:
         """The most recently updated conversation, or ``None`` when there is none."""
@@ -321,9 +446,59 @@ class ConversationStore:
         return export(self.load(id), format)
 
 
+def _row(info: ConversationInfo) -> tuple[Any, ...]:
+    return (
+        info.id,
+        info.created,
+        info.updated,
+        info.title,
+        info.model,
+        info.profile,
+        info.base_url,
+        info.system,
+    )
+
+
+def _insert(
+    conn: sqlite3.Connection, id: str, parent: int | None, turns: Sequence[Turn]
+) -> list[int]:
+    """Insert ``turns`` each after the one before, the first after ``parent``; show the last."""
+    (last,) = conn.execute(
+        "SELECT coalesce(max(seq), 0) FROM messages WHERE conversation_id = ?", (id,)
+    ).fetchone()
+    seqs = list(range(last + 1, last + 1 + len(turns)))
+    parents = [parent, *seqs][: len(seqs)]
+    conn.executemany(
+        f"INSERT INTO messages (conversation_id, seq, parent, {_TURN_COLUMNS}) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (
+                id,
+                seq,
+                above,
+                turn.role.value,
+                turn.content,
+                turn.created,
+                int(turn.complete),
+                turn.tokens,
+                turn.time_to_first_token,
+                turn.duration,
+                turn.error,
+                _calls_to_json(turn.tool_calls),
+                turn.tool_call_id,
+            )
+            for seq, above, turn in zip(seqs, parents, turns, strict=True)
+        ],
+    )
+    if seqs:
+        conn.execute("UPDATE conversations SET head = ? WHERE id = ?", (seqs[-1], id))
+    return seqs
+
+
 def _info(row: Any) -> ConversationInfo:
-    id, created, updated, title, model, profile, base_url, system, turns = row
+    id, created, updated, title, model, profile, base_url, system, turns, *failed = row
     return ConversationInfo(
+        failed=bool(failed and failed[0]),
         id=id,
         created=created,
         updated=updated,
@@ -336,8 +511,24 @@ def _info(row: Any) -> ConversationInfo:
     )
 
 
+def _calls_to_json(calls: Sequence[ToolCall]) -> str | None:
+    # The OpenAI wire shape, so the column reads as what was sent.
+    if not calls:
+        return None
+    return json.dumps([call.to_dict() for call in calls], ensure_ascii=False, separators=(",", ":"))
+
+
+def _calls_from_json(text: str | None) -> tuple[ToolCall, ...]:
+    if not text:
+        return ()
+    return tuple(
+        ToolCall(str(item["id"]), str(item["function"]["name"]), str(item["function"]["arguments"]))
+        for item in json.loads(text)
+    )
+
+
 def _turn(row: Any) -> Turn:
-    role, content, created, complete, tokens, ttft, duration, error = row
+    role, content, created, complete, tokens, ttft, duration, error, calls, call_id = row
     return Turn(
         role,
         content,
@@ -347,4 +538,6 @@ def _turn(row: Any) -> Turn:
         tokens=tokens,
         time_to_first_token=ttft,
         duration=duration,
+        tool_calls=_calls_from_json(calls),
+        tool_call_id=call_id,
     )

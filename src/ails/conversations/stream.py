@@ -1,139 +1,30 @@
 """The stream a conversation hands out: the client's tokens, recorded when they end.
 
 :class:`ConversationStream` wraps the client's stream. It yields the same
-tokens, and when the answer completes, fails or is left early it tells the
-conversation once, with what arrived and what it cost, so the exchange joins
-the history. A stream left without being closed (a ``break`` out of a
-``for`` loop, one never read) ends when it is garbage-collected (at once in
-CPython when the last reference goes) and is recorded at the conversation's
-next call (see :mod:`.leftovers`). Anything else asked of it
+tokens, and when the answer completes, fails or is left early it records
+it once (see :class:`~ails.conversations.pending.PendingAnswer`), so the
+exchange joins the history and the store. A stream dropped without being
+closed (a ``break`` out of a ``for`` loop, one never read) releases its
+connection as it is collected, in the client stream's own ``finally``, and
+is recorded at the conversation's next call. Anything else asked of it
 (``id``, ``model``, ``finish_reason``, ``usage``, ``time_to_first_token``,
 ``attempts``) is the client stream's.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
-import weakref
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from types import TracebackType
 from typing import Any
 
-import attrs
+from ails.conversations.pending import PendingAnswer
+from ails.conversations.writer import StoreWriter, Write
+from ails.domain.completion import Completion, Outcome
 
-from ails.conversations.leftovers import Leftovers
-from ails.conversations.writer import StoreWriter, Write, write_logged
-
-__all__ = [
-    "AsyncConversationStream",
-    "ConversationStream",
-    "Exchange",
-    "Outcome",
-]
+__all__ = ["AsyncConversationStream", "ConversationStream"]
 
 _log = logging.getLogger("ails")
-
-
-@attrs.frozen
-class Outcome:
-    """How one answer ended: its text, whether it completed, and its measures.
-
-    ``time_to_first_token`` is the client stream's (from the request, retries
-    included); ``model`` is the one the server said answered, if it said.
-    """
-
-    text: str
-    complete: bool
-    error: str | None
-    tokens: int
-    time_to_first_token: float | None
-    duration: float | None
-    model: str | None = None
-
-
-def _then(left: list[Write], write: Write | None) -> Write | None:
-    # Endings left by dropped streams go first (logged: not this call's
-    # business), then this exchange's own write, whose error is the caller's.
-    if not left:
-        return write
-
-    def both() -> None:
-        for earlier in left:
-            write_logged(earlier)
-        if write is not None:
-            write()
-
-    return both
-
-
-class Exchange:
-    """Collects one answer as its tokens pass, and reports its end exactly once.
-
-    ``on_end`` adds the exchange to the history and returns the store write
-    to run (or ``None``): the stream runs it inline (sync) or on the store's
-    writer thread (async). A stream dropped before it ended only queues its
-    ending in ``leftovers`` (see :mod:`.leftovers`).
-    """
-
-    __slots__ = ("_clock", "_inner", "_leftovers", "_on_end", "_started", "done", "parts")
-
-    def __init__(
-        self,
-        inner: object,
-        on_end: Callable[[Outcome], Write | None],
-        clock: Callable[[], float],
-        leftovers: Leftovers,
-    ) -> None:
-        self._inner = inner
-        self._on_end = on_end
-        self._clock = clock
-        self._leftovers = leftovers
-        self._started: float | None = None
-        self.parts: list[str] = []
-        self.done = False
-
-    def begin(self) -> None:
-        """Start the clock for the duration: the request goes out when iteration starts."""
-        if self._started is None:
-            self._started = self._clock()
-
-    def _outcome(self, complete: bool, error: str | None) -> Outcome:
-        duration = None if self._started is None else self._clock() - self._started
-        ttft = getattr(self._inner, "time_to_first_token", None)
-        model = getattr(self._inner, "model", None)
-        return Outcome(
-            text="".join(self.parts),
-            complete=complete,
-            error=error,
-            tokens=len(self.parts),
-            time_to_first_token=ttft if isinstance(ttft, (int, float)) else None,
-            duration=duration,
-            model=model if isinstance(model, str) else None,
-        )
-
-    def end(self, *, complete: bool, error: str | None) -> Write | None:
-        """Report the answer's end; later calls do nothing (and return ``None``).
-
-        Endings of dropped streams still waiting are recorded first, so the
-        history keeps the order in which the answers ended.
-        """
-        if self.done:
-            return None
-        self.done = True
-        left = self._leftovers.take()
-        return _then(left, self._on_end(self._outcome(complete, error)))
-
-    def leave(self) -> None:
-        """The stream was dropped before it ended: queue its ending, touch nothing else."""
-        if self.done:
-            return
-        self.done = True
-        self._leftovers.put(functools.partial(self._on_end, self._outcome(False, None)))
-
-
-def _name(exc_type: type[BaseException] | None) -> str | None:
-    return None if exc_type is None else exc_type.__name__
 
 
 def _keep_first(error: BaseException, store_error: Exception) -> None:
@@ -148,29 +39,32 @@ def _keep_first(error: BaseException, store_error: Exception) -> None:
         add_note(f"ails: the exchange was not saved: {type(store_error).__name__}: {store_error}")
 
 
-def _abandoned(exchange: Exchange) -> None:
-    """A stream collected before it ended: queue what arrived (see :mod:`.leftovers`).
-
-    The client stream goes with it, and closes its connection as it is collected.
-    """
-    exchange.leave()
+def _left(exc: BaseException | None) -> Outcome:
+    # A stream left by an error in the caller's loop (or an interrupt) was
+    # closed by the caller; an error of the stream itself is its own outcome.
+    return "closed" if exc is None else "error"
 
 
 class _Common:
-    """What both conversation streams tell about the answer so far."""
+    """What both conversation streams tell about the answer."""
 
     _inner: Any
-    _exchange: Exchange
+    _pending: PendingAnswer
 
     @property
     def text(self) -> str:
-        """The answer so far."""
-        return "".join(self._exchange.parts)
+        """The answer so far (all of it once the stream ended)."""
+        return self._pending.text
 
     @property
     def token_count(self) -> int:
         """How many tokens arrived so far."""
-        return len(self._exchange.parts)
+        return self._pending.tokens
+
+    @property
+    def completion(self) -> Completion | None:
+        """How the answer ended, as the history recorded it; ``None`` until it ended."""
+        return self._pending.completion
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
@@ -186,56 +80,46 @@ class ConversationStream(_Common, Iterator[str]):
     connection and keeps the partial answer, marked incomplete.
     """
 
-    def __init__(self, inner: Iterator[str], exchange: Exchange) -> None:
+    def __init__(self, inner: Iterator[str], pending: PendingAnswer) -> None:
         self._inner = inner
-        self._exchange = exchange
-        # Not bound to self: the finalizer must not keep the stream alive.
-        weakref.finalize(self, _abandoned, exchange)
+        self._pending = pending
+        pending.watch(self)
 
     def __iter__(self) -> ConversationStream:
         return self
 
     def __next__(self) -> str:
-        exchange = self._exchange
-        exchange.begin()
+        pending = self._pending
+        pending.begin()
         try:
             token: str = next(self._inner)
         except StopIteration:
-            self._end(complete=True, error=None)
+            self._end("complete")
             raise
         except BaseException as exc:  # KeyboardInterrupt too: the partial answer is kept
-            self._end(complete=False, error=type(exc).__name__, raising=exc)
+            self._end("error", exc)
             raise
-        exchange.parts.append(token)
+        pending.tokens += 1
+        pending.size += len(token)
         return token
 
-    def _end(
-        self, *, complete: bool, error: str | None, raising: BaseException | None = None
-    ) -> None:
-        write = self._exchange.end(complete=complete, error=error)
-        if write is None:
-            return
-        if raising is None:
-            write()  # a store error reaches the caller
-            return
-        try:
-            write()
-        except Exception as store_error:  # the stream's own error matters more
-            _keep_first(raising, store_error)
+    def _end(self, outcome: Outcome, raising: BaseException | None = None) -> None:
+        write = self._pending.end(outcome, raising)
+        _run(write, raising)
 
     def close(self) -> None:
         """Stop reading, release the connection, and keep what arrived as incomplete."""
-        self._close(None, None)
+        self._close(None)
 
-    def _close(self, error: str | None, raising: BaseException | None) -> None:
+    def _close(self, raising: BaseException | None) -> None:
         try:
             close = getattr(self._inner, "close", None)
             if close is not None:
                 close()
         except BaseException as exc:
-            self._end(complete=False, error=error, raising=raising or exc)
+            self._end("error", raising or exc)
             raise
-        self._end(complete=False, error=error, raising=raising)
+        self._end(_left(raising), raising)
 
     def __enter__(self) -> ConversationStream:
         return self
@@ -246,7 +130,19 @@ class ConversationStream(_Common, Iterator[str]):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self._close(_name(exc_type), exc)
+        self._close(exc)
+
+
+def _run(write: Write | None, raising: BaseException | None) -> None:
+    if write is None:
+        return
+    if raising is None:
+        write()  # a store error reaches the caller
+        return
+    try:
+        write()
+    except Exception as store_error:  # the stream's own error matters more
+        _keep_first(raising, store_error)
 
 
 class AsyncConversationStream(_Common, AsyncIterator[str]):
@@ -258,35 +154,34 @@ class AsyncConversationStream(_Common, AsyncIterator[str]):
     never in the event loop.
     """
 
-    def __init__(self, inner: AsyncIterator[str], exchange: Exchange, writer: StoreWriter) -> None:
+    def __init__(
+        self, inner: AsyncIterator[str], pending: PendingAnswer, writer: StoreWriter
+    ) -> None:
         self._inner = inner
-        self._exchange = exchange
+        self._pending = pending
         self._writer = writer
-        # The client's stream is an async generator: the event loop closes
-        # its connection when it is collected with this stream.
-        weakref.finalize(self, _abandoned, exchange)
+        pending.watch(self)
 
     def __aiter__(self) -> AsyncConversationStream:
         return self
 
     async def __anext__(self) -> str:
-        exchange = self._exchange
-        exchange.begin()
+        pending = self._pending
+        pending.begin()
         try:
             token: str = await self._inner.__anext__()
         except StopAsyncIteration:
-            await self._end(complete=True, error=None)
+            await self._end("complete")
             raise
         except BaseException as exc:  # CancelledError too: the partial answer is kept
-            await self._end(complete=False, error=type(exc).__name__, raising=exc)
+            await self._end("error", exc)
             raise
-        exchange.parts.append(token)
+        pending.tokens += 1
+        pending.size += len(token)
         return token
 
-    async def _end(
-        self, *, complete: bool, error: str | None, raising: BaseException | None = None
-    ) -> None:
-        write = self._exchange.end(complete=complete, error=error)
+    async def _end(self, outcome: Outcome, raising: BaseException | None = None) -> None:
+        write = self._pending.end(outcome, raising)
         if write is None:
             return
         if raising is None:
@@ -299,17 +194,17 @@ class AsyncConversationStream(_Common, AsyncIterator[str]):
 
     async def aclose(self) -> None:
         """Stop reading, release the connection, and keep what arrived as incomplete."""
-        await self._aclose(None, None)
+        await self._aclose(None)
 
-    async def _aclose(self, error: str | None, raising: BaseException | None) -> None:
+    async def _aclose(self, raising: BaseException | None) -> None:
         try:
             aclose = getattr(self._inner, "aclose", None)
             if aclose is not None:
                 await aclose()
         except BaseException as exc:
-            await self._end(complete=False, error=error, raising=raising or exc)
+            await self._end("error", raising or exc)
             raise
-        await self._end(complete=False, error=error, raising=raising)
+        await self._end(_left(raising), raising)
 
     async def __aenter__(self) -> AsyncConversationStream:
         return self
@@ -320,4 +215,4 @@ class AsyncConversationStream(_Common, AsyncIterator[str]):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        await self._aclose(_name(exc_type), exc)
+        await self._aclose(exc)
