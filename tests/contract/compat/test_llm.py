@@ -31,14 +31,11 @@ from .support import (
     PROFILES,
     TOOL_NAME,
     TOOL_RESULT,
-    WAITS_FOR_ERRORS,
-    WAITS_FOR_TOOLS,
     Upstream,
     assert_counts,
     assert_one_request,
     assert_tool_round_trip,
     usage_cases,
-    waits_for,
 )
 
 #: The name the user gives the gateway's model in llm.
@@ -109,7 +106,7 @@ def test_chat_stream(configure: Configure, profile: str) -> None:
     [
         "openai",
         # llm --no-stream reads usage.model_dump() and crashes on "usage": null.
-        pytest.param("ails", marks=waits_for("door", "a usage object on every answer")),
+        pytest.param("ails"),
     ],
 )
 def test_chat(configure: Configure, profile: str) -> None:
@@ -119,7 +116,6 @@ def test_chat(configure: Configure, profile: str) -> None:
     assert done.stdout == PLAIN_TEXT[profile] + "\n"
 
 
-@WAITS_FOR_TOOLS
 @pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
 def test_tools(configure: Configure, stream: bool) -> None:
     upstream = configure("compat-tool")
@@ -135,7 +131,6 @@ def test_tools(configure: Configure, stream: bool) -> None:
     assert_tool_round_trip(upstream)
 
 
-@WAITS_FOR_TOOLS
 def test_tools_cli_functions(configure: Configure) -> None:
     upstream = configure("compat-tool")
     functions = f"def {TOOL_NAME}(city: str) -> str:\n    return {TOOL_RESULT!r}\n"
@@ -156,7 +151,6 @@ def test_usage(configure: Configure, profile: str, stream: bool) -> None:
     assert_counts(usage.input, usage.output, total, profile)
 
 
-@WAITS_FOR_ERRORS
 def test_errors_context_length(configure: Configure) -> None:
     upstream = configure("compat-context-length")
     # llm keeps the openai SDK's errors (and its retry default): a 400 is not retried.
@@ -172,7 +166,6 @@ def test_errors_context_length(configure: Configure) -> None:
     assert_one_request(upstream)
 
 
-@WAITS_FOR_ERRORS
 def test_errors_context_length_cli(configure: Configure) -> None:
     configure("compat-context-length")
     done = cli("-m", NAME, "hi")
