@@ -52,9 +52,12 @@ def _gateway(upstream: str, home: str) -> Iterator[str]:
 
 
 _BODIES = {
+    # Usage asked for: a response always carries it, so both count the same tokens
+    # (the benchmark server counts none, so the gateway counts them).
     "chat": {
         "model": "gpt-3.5-turbo",
         "stream": True,
+        "stream_options": {"include_usage": True},
         "messages": [{"role": "user", "content": "b"}],
     },
     "responses": {"model": "gpt-3.5-turbo", "stream": True, "input": "b"},
@@ -185,7 +188,9 @@ def report(port: int, report: Any, quick: bool) -> None:
         "`ails gateway --profile openai` process in front of the benchmark server, read "
         "alternately by one aiohttp consumer (SSE parsed by `ails.domain.sse`). "
         "Medians (p10-p90 or min-max); "
-        "every text is checked; responses stored. The whole answer includes the "
+        "every text is checked; responses stored. Chat asks for usage "
+        "(`stream_options.include_usage`), as a response always carries it: both "
+        "count their tokens (the benchmark server counts none). The whole answer includes the "
         "Responses API's closing events, which repeat the text four times "
         "(`output_text.done`, `content_part.done`, `output_item.done`, `response.completed`): "
         "a long answer is about four times the bytes of its chat completion.",
