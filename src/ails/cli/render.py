@@ -146,12 +146,19 @@ class MarkdownStream:
         blocks, rest, fence = split_blocks(self._state[0] + sanitize_for_terminal(text))
         if not blocks and rest.count("\n") > self._room():
             blocks, rest = _settle_tall(rest, fence)
-        self._state = (rest, fence)
-        for block in blocks:
-            if self._printed:
-                live.console.print()
-            self._printed += 1
-            live.console.print(self._markdown(block))
+        if not blocks:
+            self._state = (rest, fence)
+            return
+        # rich's redrawing thread and a print from this one would each erase
+        # the live part once (rich renders it outside its lock), erasing a
+        # block printed above it: hold Live's own lock around the print.
+        with live._lock:
+            self._state = (rest, fence)
+            for block in blocks:
+                if self._printed:
+                    live.console.print()
+                self._printed += 1
+                live.console.print(self._markdown(block))
 
     def _room(self) -> int:
         return max(self._console.height - _SPARE_LINES, 4)
