@@ -677,6 +677,7 @@ SCENARIOS = [
     "imports",
     "signing",
     "gateway",
+    "responses",
 ]
 
 
@@ -730,6 +731,11 @@ def main() -> None:
         if "gateway" in only:
             print("-- gateway", flush=True)
             gateway(server.port, report, args.quick)
+        if "responses" in only:
+            print("-- responses", flush=True)
+            from benchmarks.responses import report as responses
+
+            responses(server.port, report, args.quick)
     finally:
         server.stop()
     elapsed = time.perf_counter() - started

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -29,6 +30,7 @@ from ails.gateway.handlers import (
     retrieve_model,
 )
 from ails.gateway.limits import OpenStreams, StreamSlots
+from ails.gateway.responses_handlers import add_responses
 from ails.gateway.state import GATEWAY, Gateway, GatewayConfig
 from ails.log import Logger, default_logger
 
@@ -52,6 +54,7 @@ def create_app(
     allow_origins: Sequence[str] = (),
     limits: ConnectionLimits | None = None,
     logger: Logger | None = None,
+    responses_path: str | Path | None = None,
 ) -> web.Application:
     """The OpenAI-compatible app in front of the client ``client_factory()`` makes.
 
@@ -59,7 +62,8 @@ def create_app(
     the app with ``handler_cancellation=True`` (as :func:`ails.gateway.serve`
     does) so a client hanging up stops its upstream stream at once; without
     it, the upstream stream stops at the next token. See
-    :class:`GatewayConfig` for the other arguments.
+    :class:`GatewayConfig` for the other arguments. ``responses_path`` is
+    the Responses API's store (default ``$AILS_HOME/responses.db``).
     """
     config = GatewayConfig(
         models=tuple(models),
@@ -101,6 +105,7 @@ def create_app(
     app.router.add_get("/v1/models", list_models)
     # Model ids may hold "/" (org/name): the route takes the rest of the path.
     app.router.add_get("/v1/models/{model:.+}", retrieve_model)
+    add_responses(app, path=responses_path)
     return app
 
 

@@ -12,6 +12,7 @@ import asyncio
 import contextvars
 import json
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 import attrs
@@ -23,6 +24,7 @@ from ails.domain.errors import AilsError
 from ails.gateway.errors import ErrorAnswer, from_ails_error, from_request_error
 from ails.gateway.limits import OpenStream, TooManyStreams, key_matches
 from ails.gateway.state import GATEWAY, Gateway
+from ails.gateway.stream_events import client_call, typed_deltas
 from ails.gateway.stream_writer import BatchWriter
 from ails.gateway.usage import count_usage
 from ails.gateway.validation import ParsedRequest, RequestError, parse_request
@@ -209,7 +211,9 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
                 trace.outcome = "stopped_by_shutdown"
                 return error_response(_SHUTTING_DOWN)
             with gateway.streams.track(request.transport) as entry:
-                stream = trace.upstream = client.stream(parsed.messages, model=parsed.model, **call)
+                stream = trace.upstream = client.stream(
+                    parsed.messages, model=parsed.model, **client_call(call)
+                )
                 async with stream:
                     if parsed.stream:
                         return await _stream(request, entry, parsed, stream, trace)
@@ -274,6 +278,7 @@ async def _whole(
         text=done.text,
         finish_reason=done.finish_reason or "stop",
         usage=await _usage(parsed, done),
+        tool_calls=done.tool_calls,
     )
     return web.Response(
         body=json.dumps(body, ensure_ascii=False).encode("utf-8"),
@@ -288,9 +293,12 @@ async def _stream(
     stream: AsyncTokenStream,
     trace: Trace,
 ) -> web.StreamResponse:
+    # A request with tools reads the typed deltas (tool calls), others the text.
+    typed = bool(parsed.call.get("tools"))
+    source: AsyncIterator[Any] = typed_deltas(stream) if typed else stream
     try:
         # Held back until the upstream answered: its errors keep their status.
-        first: str | None = await stream.__anext__()
+        first: Any = await source.__anext__()
     except StopAsyncIteration:
         first = None
     except asyncio.CancelledError:
@@ -304,17 +312,18 @@ async def _stream(
         created=int(time.time()),
     )
     writer = BatchWriter(response)
+    encode = encoder.event if typed else encoder.content
     try:
         # Inside the try: a shutdown may land while the head or the first
         # chunk is written, and must still end the answer with an error event.
         await response.prepare(request)
         trace.status = response.status
         head = encoder.role()
-        await response.write(head if first is None else head + encoder.content(first))
+        await response.write(head if first is None else head + encode(first))
         if first is not None:
-            add, content = writer.add, encoder.content
-            async for token in stream:
-                if add(content(token)):
+            add = writer.add
+            async for item in source:
+                if add(encode(item)):
                     await writer.room()
         done = stream.completion
         assert done is not None, "the stream ended"

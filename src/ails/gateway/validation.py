@@ -96,10 +96,15 @@ def _load(body: bytes) -> dict[str, Any]:
     return data
 
 
+#: What the SDKs send back of an answer they got (``refusal: null``, ...): dropped when empty.
+_ANSWER_ECHO = frozenset({"refusal", "annotations", "audio", "function_call"})
+
+
 def _message(raw: object, index: int, *, plain: bool) -> Message:
     where = f"messages[{index}]"
     if not isinstance(raw, dict):
         raise RequestError(f"{where} must be an object", param=where)
+    raw = {key: value for key, value in raw.items() if key not in _ANSWER_ECHO or value}
     role = raw.get("role")
     tools = ("tool_calls", "tool_call_id")
     present = [key for key in tools if key in raw]

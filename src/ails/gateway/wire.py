@@ -13,8 +13,16 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
+
+from ails.domain.completion import (
+    ReasoningDelta,
+    StreamEvent,
+    TextDelta,
+    ToolCall,
+    ToolCallDelta,
+)
 
 __all__ = [
     "DONE",
@@ -82,6 +90,37 @@ class ChunkEncoder:
         reason = _json(finish_reason)
         return self._event(f'[{{"index":0,"delta":{{}},"logprobs":null,"finish_reason":{reason}}}]')
 
+    def tool_call(self, delta: ToolCallDelta) -> bytes:
+        """A tool-call chunk: the call's ``index``, its ``id`` and name first, then arguments."""
+        call: dict[str, Any] = {"index": delta.index}
+        function: dict[str, Any] = {}
+        if delta.id is not None:
+            call["id"] = delta.id
+            call["type"] = "function"
+        if delta.name is not None:
+            function["name"] = delta.name
+        function["arguments"] = delta.arguments
+        call["function"] = function
+        return self._event(
+            f'[{{"index":0,"delta":{{"tool_calls":[{_json(call)}]}},'
+            '"logprobs":null,"finish_reason":null}]'
+        )
+
+    def reasoning(self, text: str) -> bytes:
+        """A reasoning chunk, as DeepSeek and vLLM send it (``delta.reasoning_content``)."""
+        delta = _json({"reasoning_content": text})
+        return self._event(f'[{{"index":0,"delta":{delta},"logprobs":null,"finish_reason":null}}]')
+
+    def event(self, event: StreamEvent) -> bytes:
+        """The chunk for one typed delta of ``stream.events()``."""
+        if type(event) is TextDelta:
+            return self.content(event.text)
+        if type(event) is ToolCallDelta:
+            return self.tool_call(event)
+        if type(event) is ReasoningDelta:
+            return self.reasoning(event.text)
+        raise TypeError(f"not a stream event: {event!r}")
+
     def usage(self, usage: dict[str, Any] | None) -> bytes:
         """The usage chunk (``stream_options.include_usage``): no choices, the usage or null."""
         return self._event("[]", f',"usage":{_json(usage)}')
@@ -107,8 +146,14 @@ def completion(
     finish_reason: str,
     usage: dict[str, Any],
     created: int | None = None,
+    tool_calls: Sequence[ToolCall] = (),
 ) -> dict[str, Any]:
     """A whole unstreamed answer: one ``chat.completion`` object."""
+    message: dict[str, Any] = {"role": "assistant", "content": text, "refusal": None}
+    if tool_calls:
+        # OpenAI's shape for an answer that calls tools: null content unless it said something.
+        message["content"] = text or None
+        message["tool_calls"] = [call.to_dict() for call in tool_calls]
     return {
         "id": id,
         "object": "chat.completion",
@@ -117,7 +162,7 @@ def completion(
         "choices": [
             {
                 "index": 0,
-                "message": {"role": "assistant", "content": text, "refusal": None},
+                "message": message,
                 "logprobs": None,
                 "finish_reason": finish_reason,
             }

@@ -27,8 +27,6 @@ from .support import (
     PLAIN_TEXT,
     PROFILES,
     TEXT,
-    WAITS_FOR_RESPONSES,
-    WAITS_FOR_TOOLS,
     assert_counts,
     assert_one_request,
     assert_tool_round_trip,
@@ -93,7 +91,6 @@ def test_chat(node: str, gateway: GatewayFactory, profile: str) -> None:
     assert (result["text"], result["finishReason"]) == (PLAIN_TEXT[profile], "stop")
 
 
-@WAITS_FOR_TOOLS
 def test_tools(node: str, gateway: GatewayFactory) -> None:
     upstream = gateway("compat-tool")
     result = answered(sdk(node, "tools", upstream.url))
@@ -101,14 +98,12 @@ def test_tools(node: str, gateway: GatewayFactory) -> None:
     assert_tool_round_trip(upstream)
 
 
-@WAITS_FOR_RESPONSES
 @pytest.mark.parametrize("scenario", ["responses", "responses-stream"], ids=["whole", "streamed"])
 def test_responses(node: str, gateway: GatewayFactory, scenario: str) -> None:
     result = answered(sdk(node, scenario, gateway("compat-text").url))
     assert result["text"] == TEXT
 
 
-@WAITS_FOR_RESPONSES
 def test_responses_tools(node: str, gateway: GatewayFactory) -> None:
     upstream = gateway("compat-tool")
     result = answered(sdk(node, "responses-tools", upstream.url))

@@ -21,8 +21,6 @@ from .support import (
     TEXT,
     TOOL_ARGUMENTS,
     TOOL_NAME,
-    WAITS_FOR_RESPONSES,
-    WAITS_FOR_TOOLS,
     WEATHER_PARAMETERS,
     assert_counts,
     assert_one_request,
@@ -98,7 +96,6 @@ def test_chat(gateway: GatewayFactory, profile: str) -> None:
     assert json.loads(text)["choices"][0]["message"]["content"] == PLAIN_TEXT[profile]
 
 
-@WAITS_FOR_TOOLS
 def test_tools(gateway: GatewayFactory) -> None:
     url = gateway("compat-tool").url + "/chat/completions"
     tool = {"type": "function", "function": {"name": TOOL_NAME, "parameters": WEATHER_PARAMETERS}}
@@ -110,7 +107,6 @@ def test_tools(gateway: GatewayFactory) -> None:
     assert choice["finish_reason"] == "tool_calls"
 
 
-@WAITS_FOR_RESPONSES
 @pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
 def test_responses(gateway: GatewayFactory, stream: bool) -> None:
     url = gateway("compat-text").url + "/responses"

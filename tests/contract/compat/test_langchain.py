@@ -22,8 +22,6 @@ from .support import (
     TEXT,
     TOOL_NAME,
     TOOL_RESULT,
-    WAITS_FOR_RESPONSES,
-    WAITS_FOR_TOOLS,
     assert_counts,
     assert_one_request,
     assert_tool_round_trip,
@@ -66,7 +64,6 @@ def test_chat(gateway: GatewayFactory, profile: str) -> None:
     assert answer.response_metadata["finish_reason"] == "stop"
 
 
-@WAITS_FOR_TOOLS
 @pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
 def test_tools(gateway: GatewayFactory, stream: bool) -> None:
     upstream = gateway("compat-tool")
@@ -82,7 +79,6 @@ def test_tools(gateway: GatewayFactory, stream: bool) -> None:
     assert_tool_round_trip(upstream)
 
 
-@WAITS_FOR_RESPONSES
 @pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
 def test_responses(gateway: GatewayFactory, stream: bool) -> None:
     model = chat(gateway("compat-text").url, use_responses_api=True)
@@ -90,7 +86,6 @@ def test_responses(gateway: GatewayFactory, stream: bool) -> None:
     assert answer.text == TEXT
 
 
-@WAITS_FOR_RESPONSES
 def test_responses_tools(gateway: GatewayFactory) -> None:
     upstream = gateway("compat-tool")
     model = chat(upstream.url, use_responses_api=True).bind_tools([get_weather])

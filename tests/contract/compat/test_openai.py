@@ -22,8 +22,6 @@ from .support import (
     TOOL_ARGUMENTS,
     TOOL_NAME,
     TOOL_RESULT,
-    WAITS_FOR_RESPONSES,
-    WAITS_FOR_TOOLS,
     WEATHER_PARAMETERS,
     assert_counts,
     assert_one_request,
@@ -83,7 +81,6 @@ def test_chat(sdk: Any, profile: str) -> None:
     assert answer.choices[0].finish_reason == "stop"
 
 
-@WAITS_FOR_TOOLS
 @pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
 def test_tools(sdk: Any, gateway: GatewayFactory, stream: bool) -> None:
     upstream = gateway("compat-tool")
@@ -123,14 +120,12 @@ def test_tools(sdk: Any, gateway: GatewayFactory, stream: bool) -> None:
     assert_tool_round_trip(upstream)
 
 
-@WAITS_FOR_RESPONSES
 def test_responses(sdk: Any) -> None:
     answer = sdk("compat-text").responses.create(model=MODEL, input="hi", instructions="Be brief.")
     assert answer.output_text == TEXT
     assert answer.status == "completed"
 
 
-@WAITS_FOR_RESPONSES
 def test_responses_stream(sdk: Any) -> None:
     events = list(sdk("compat-text").responses.create(model=MODEL, input="hi", stream=True))
     types = [e.type for e in events]
@@ -140,7 +135,6 @@ def test_responses_stream(sdk: Any) -> None:
     assert [e.sequence_number for e in events] == list(range(len(events)))
 
 
-@WAITS_FOR_RESPONSES
 def test_responses_tools(gateway: GatewayFactory) -> None:
     upstream = gateway("compat-tool")
     tools: list[Any] = [

@@ -29,8 +29,6 @@ from .support import (
     TEXT,
     TOOL_NAME,
     TOOL_RESULT,
-    WAITS_FOR_RESPONSES,
-    WAITS_FOR_TOOLS,
     assert_counts,
     assert_one_request,
     assert_tool_round_trip,
@@ -95,7 +93,6 @@ async def test_chat(gateway: GatewayFactory, model: Models, profile: str) -> Non
     assert result.final_output == PLAIN_TEXT[profile]
 
 
-@WAITS_FOR_TOOLS
 @pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
 async def test_tools(gateway: GatewayFactory, model: Models, stream: bool) -> None:
     upstream = gateway("compat-tool")
@@ -110,7 +107,6 @@ async def test_tools(gateway: GatewayFactory, model: Models, stream: bool) -> No
     assert_tool_round_trip(upstream)
 
 
-@WAITS_FOR_RESPONSES
 @pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
 async def test_responses(gateway: GatewayFactory, model: Models, stream: bool) -> None:
     # OpenAIResponsesModel is what an Agent gets when it names no model class.
@@ -123,7 +119,6 @@ async def test_responses(gateway: GatewayFactory, model: Models, stream: bool) -
     assert output == TEXT
 
 
-@WAITS_FOR_RESPONSES
 async def test_responses_tools(gateway: GatewayFactory, model: Models) -> None:
     upstream = gateway("compat-tool")
     seen: list[str] = []

@@ -23,8 +23,6 @@ from .support import (
     TEXT,
     TOOL_NAME,
     TOOL_RESULT,
-    WAITS_FOR_RESPONSES,
-    WAITS_FOR_TOOLS,
     assert_counts,
     assert_one_request,
     assert_tool_round_trip,
@@ -76,7 +74,6 @@ async def test_chat(gateway: GatewayFactory, model: Models, profile: str) -> Non
     assert result.output == PLAIN_TEXT[profile]
 
 
-@WAITS_FOR_TOOLS
 @pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
 async def test_tools(gateway: GatewayFactory, model: Models, stream: bool) -> None:
     upstream = gateway("compat-tool")
@@ -91,13 +88,11 @@ async def test_tools(gateway: GatewayFactory, model: Models, stream: bool) -> No
     assert_tool_round_trip(upstream)
 
 
-@WAITS_FOR_RESPONSES
 async def test_responses(gateway: GatewayFactory, model: Models) -> None:
     result = await Agent(model(gateway("compat-text").url, OpenAIResponsesModel)).run("hi")
     assert result.output == TEXT
 
 
-@WAITS_FOR_RESPONSES
 async def test_responses_stream(gateway: GatewayFactory, model: Models) -> None:
     agent = Agent(model(gateway("compat-text").url, OpenAIResponsesModel))
     async with agent.run_stream("hi") as run:
@@ -105,7 +100,6 @@ async def test_responses_stream(gateway: GatewayFactory, model: Models) -> None:
     assert "".join(deltas) == TEXT
 
 
-@WAITS_FOR_RESPONSES
 async def test_responses_tools(gateway: GatewayFactory, model: Models) -> None:
     upstream = gateway("compat-tool")
     seen: list[str] = []
