@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from ails.cli import options
+from ails.cli import options, request_flags
 from ails.cli.attachments import attach, read_file
 from ails.cli.errors import CliError
 from ails.cli.history import logging_enabled, open_store, saved_conversation, why_not_logging
@@ -167,14 +167,21 @@ def conversation(
     return resumed
 
 
-def call_options(args: argparse.Namespace, saved: SavedConversation | None) -> dict[str, Any]:
-    """``model`` and ``temperature`` for each question.
+def call_options(
+    args: argparse.Namespace, saved: SavedConversation | None, profile: str
+) -> dict[str, Any]:
+    """``model``, ``temperature`` and the request options for each question.
 
     The model is ``--model``; else, going on with a saved conversation, the
-    model that answered it; else the default.
+    model that answered it; else the default. A request option the
+    ``profile`` does not send is refused here (``CliError``), before
+    anything is sent.
     """
     model = args.model or (saved.info.model if saved is not None else None) or DEFAULT_MODEL
-    return {"model": model, "temperature": args.temperature}
+    given = request_flags.given_options(args)
+    if given:
+        request_flags.refuse_for(given, profile)
+    return {"model": model, "temperature": args.temperature, **given}
 
 
 def _tell_saved(ids: list[str]) -> None:
@@ -198,10 +205,11 @@ def _stream_answer(
     try:
         saved = saved_conversation(args, store)
         _tell_profile_change(args, saved)
-        settings = call_options(args, saved)
+        setup = client_options(args, saved)
+        settings = call_options(args, saved, setup["profile"])
         log_to = store if logging_enabled(args) else None
         if args.transport == "requests":
-            with Client(cast(Transport, transport), **client_options(args, saved)) as client:
+            with Client(cast(Transport, transport), **setup) as client:
                 conv = conversation(Conversation, client, args, saved, log_to)
                 if log_to is not None:
                     on_saved(conv.id)
@@ -211,9 +219,7 @@ def _stream_answer(
                 return completion_of(stream)
 
         async def run() -> Completion:
-            async with AsyncClient(
-                cast(AsyncTransport, transport), **client_options(args, saved)
-            ) as client:
+            async with AsyncClient(cast(AsyncTransport, transport), **setup) as client:
                 conv = conversation(AsyncConversation, client, args, saved, log_to)
                 if log_to is not None:
                     on_saved(conv.id)
@@ -248,7 +254,9 @@ def _interactive(args: argparse.Namespace) -> int:
         # What was typed is as private as the history: kept only when logging.
         history_file = ails_home() / INPUT_HISTORY_FILE if saving else None
         reader = reader_for(history_file, [name.split()[0] for name in COMMANDS])
-        with Client(RequestsTransport(), **client_options(args, saved)) as client:
+        setup = client_options(args, saved)
+        settings = call_options(args, saved, setup["profile"])
+        with Client(RequestsTransport(), **setup) as client:
             conv = conversation(Conversation, client, args, saved, store if saving else None)
             session = Session(
                 client,
@@ -256,7 +264,7 @@ def _interactive(args: argparse.Namespace) -> int:
                 reader=reader,
                 out=sys.stdout,
                 err=sys.stderr,
-                options=call_options(args, saved),
+                options=settings,
                 saving=saving,
                 unsaved_reason=unsaved or "--no-log",
                 raw=args.raw,
@@ -357,6 +365,7 @@ def conversation_options() -> argparse.ArgumentParser:
         metavar="PATH",
         help="add this text file to the question (may be given several times)",
     )
+    request_flags.add_request_flags(conversation)
     conversation.add_argument(
         "--window",
         type=window,

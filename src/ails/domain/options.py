@@ -140,13 +140,18 @@ class Option:
     raises ``ValidationError``. ``neutral`` options change nothing about the
     answer (who asks, how it is billed or stored): a gateway in front of the
     ``ails`` profile may drop them. ``defaults`` are values equal to leaving
-    the option out (OpenAI's defaults), also safe to drop.
+    the option out (OpenAI's defaults), also safe to drop. ``help`` says in a
+    line what the option asks for (the ``ails chat`` flags show it); ``words``
+    are values a bare word stands for where the value is written as text
+    (``--response-format json_object``).
     """
 
     name: str
     check: Check = attrs.field(repr=False)
     neutral: bool = False
     defaults: tuple[Any, ...] = ()
+    help: str = ""
+    words: tuple[tuple[str, Any], ...] = ()
 
     def is_no_op(self, value: Any) -> bool:
         """Whether sending ``value`` changes nothing about the answer."""
@@ -159,33 +164,145 @@ class Option:
 #: ``model``, ``timeout``, ``headers`` and ``extra_body`` are call arguments
 #: of their own (see ``ails.client.settings.CallOptions``).
 OPTIONS: tuple[Option, ...] = (
-    Option("max_tokens", _integer(1)),
-    Option("max_completion_tokens", _integer(1)),
-    Option("top_p", _number(0.0, 1.0), defaults=(1, 1.0)),
-    Option("stop", _stop),
-    Option("presence_penalty", _number(-2.0, 2.0), defaults=(0, 0.0)),
-    Option("frequency_penalty", _number(-2.0, 2.0), defaults=(0, 0.0)),
-    Option("seed", _integer()),
-    Option("user", _string, neutral=True),
-    Option("tools", _objects, defaults=([],)),
-    Option("tool_choice", _tool_choice, defaults=("none",)),
-    Option("parallel_tool_calls", _boolean, neutral=True),
-    Option("response_format", _object, defaults=({"type": "text"},)),
-    Option("reasoning_effort", _string),
-    Option("verbosity", _string),
-    Option("logprobs", _boolean, defaults=(False,)),
-    Option("top_logprobs", _integer(0, 20), defaults=(0,)),
-    Option("logit_bias", _object, defaults=({},)),
-    Option("n", _one_answer, defaults=(1,)),
-    Option("modalities", _strings, defaults=(["text"],)),
-    Option("prediction", _object),
-    Option("web_search_options", _object),
-    Option("stream_options", _stream_options, neutral=True),
-    Option("prompt_cache_key", _string, neutral=True),
-    Option("safety_identifier", _string, neutral=True),
-    Option("service_tier", _string, neutral=True),
-    Option("store", _boolean, neutral=True),
-    Option("metadata", _object, neutral=True),
+    Option("max_tokens", _integer(1), help="the most tokens the answer may have (the older name)"),
+    Option(
+        "max_completion_tokens",
+        _integer(1),
+        help="the most tokens the answer may have, reasoning included",
+    ),
+    Option(
+        "top_p",
+        _number(0.0, 1.0),
+        defaults=(1, 1.0),
+        help="nucleus sampling: keep the likeliest tokens up to this total probability (0 to 1)",
+    ),
+    Option("stop", _stop, help="a text (or a JSON list of up to 4) at which the answer stops"),
+    Option(
+        "presence_penalty",
+        _number(-2.0, 2.0),
+        defaults=(0, 0.0),
+        help="-2 to 2: above 0 favours tokens not used yet (new topics)",
+    ),
+    Option(
+        "frequency_penalty",
+        _number(-2.0, 2.0),
+        defaults=(0, 0.0),
+        help="-2 to 2: above 0 penalises tokens by how often they were used",
+    ),
+    Option(
+        "seed", _integer(), help="ask for a repeatable answer: the same seed, the same sampling"
+    ),
+    Option(
+        "user",
+        _string,
+        neutral=True,
+        help="a stable id of the end user, for the provider's abuse checks",
+    ),
+    Option(
+        "tools",
+        _objects,
+        defaults=([],),
+        help="the functions the model may call: a JSON list of tool objects",
+    ),
+    Option(
+        "tool_choice",
+        _tool_choice,
+        defaults=("none",),
+        help="which tool to call: a JSON object naming one",
+        words=(("auto", "auto"), ("none", "none"), ("required", "required")),
+    ),
+    Option(
+        "parallel_tool_calls",
+        _boolean,
+        neutral=True,
+        help="whether the model may call several tools at once",
+    ),
+    Option(
+        "response_format",
+        _object,
+        defaults=({"type": "text"},),
+        help="the answer's shape: a JSON object, such as a json_schema one",
+        words=(("text", {"type": "text"}), ("json_object", {"type": "json_object"})),
+    ),
+    Option(
+        "reasoning_effort",
+        _string,
+        help="how hard a reasoning model thinks: minimal, low, medium or high",
+    ),
+    Option("verbosity", _string, help="how long the answer should be: low, medium or high"),
+    Option(
+        "logprobs",
+        _boolean,
+        defaults=(False,),
+        help="ask for the log probabilities of the answer's tokens",
+    ),
+    Option(
+        "top_logprobs",
+        _integer(0, 20),
+        defaults=(0,),
+        help="0 to 20: how many likeliest tokens to give log probabilities for",
+    ),
+    Option(
+        "logit_bias",
+        _object,
+        defaults=({},),
+        help="a JSON object of token id to bias (-100 to 100)",
+    ),
+    Option(
+        "n", _one_answer, defaults=(1,), help="how many answers to ask for (ails reads one: only 1)"
+    ),
+    Option(
+        "modalities",
+        _strings,
+        defaults=(["text"],),
+        help='the kinds of output asked for: a JSON list such as ["text"]',
+    ),
+    Option(
+        "prediction",
+        _object,
+        help="predicted output, to speed up an answer mostly known: a JSON object",
+    ),
+    Option(
+        "web_search_options",
+        _object,
+        help="web search settings, for the models that search: a JSON object",
+    ),
+    Option(
+        "stream_options",
+        _stream_options,
+        neutral=True,
+        help='streaming options: a JSON object such as {"include_usage": true}',
+    ),
+    Option(
+        "prompt_cache_key",
+        _string,
+        neutral=True,
+        help="a key that groups requests sharing a prompt, for the provider's cache",
+    ),
+    Option(
+        "safety_identifier",
+        _string,
+        neutral=True,
+        help="a stable, hashed id of the end user, for the provider's safety checks",
+    ),
+    Option(
+        "service_tier",
+        _string,
+        neutral=True,
+        help="the provider's processing tier: auto, default, flex, priority...",
+    ),
+    Option(
+        "store",
+        _boolean,
+        neutral=True,
+        help="whether the provider keeps the completion (for its evals and distillation)",
+    ),
+    Option(
+        "metadata",
+        _object,
+        neutral=True,
+        help="a JSON object of string tags the provider keeps with a stored completion",
+    ),
 )
 
 #: The options' names, in the order they go on the wire.
