@@ -158,3 +158,30 @@ class TestAilsProfile:
         assert "--profile openai" in err
         assert len(err.strip().splitlines()) == 1
         assert len(ails_server.requests) == asked
+
+
+class TestGoingOn:
+    def test_a_saved_ails_conversation_refuses_them_too(
+        self, ails_server: FakeServer, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        assert main(["chat", "--base-url", ails_server.url, "hi"]) == 0
+        asked = len(ails_server.requests)
+        capsys.readouterr()
+        assert main(["chat", "-c", "--seed", "1", "and then?"]) == EXIT_ERROR
+        err = capsys.readouterr().err
+        assert err.startswith("ails: error: --seed is not sent with the ails profile")
+        assert len(ails_server.requests) == asked
+
+    def test_a_saved_openai_conversation_sends_them(
+        self,
+        openai_server: FakeServer,
+        capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        monkeypatch.setenv("AILS_API_KEY", KEY)
+        assert main(_openai(openai_server, "hi")) == 0
+        assert main(["chat", "-c", "--seed", "5", "and then?"]) == 0
+        received = openai_server.requests[-1]
+        assert received.rejection is None
+        assert received.json["seed"] == 5
+        assert received.json["messages"][-1]["content"] == "and then?"

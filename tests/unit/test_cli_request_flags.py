@@ -55,6 +55,13 @@ class TestEveryOptionIsAFlag:
                 assert shown is not None
                 assert shown.startswith(option.help)
 
+    def test_docs_list_every_flag(self) -> None:
+        page = (Path(__file__).parents[2] / "docs" / "cli.md").read_text(encoding="utf-8")
+        table = page.split("### Request options", 1)[1]
+        for option in OPTIONS:
+            if option.name not in NOT_ON_COMMAND_LINE:
+                assert f"| `{flag(option.name)}" in table, option.name
+
     def test_flag_names(self) -> None:
         assert flag("max_tokens") == "--max-tokens"
         assert flag("reasoning_effort") == "--reasoning-effort"

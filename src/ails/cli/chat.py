@@ -286,6 +286,11 @@ def run(args: argparse.Namespace) -> int:
     # Every mistake the user can fix is reported before the spinner starts
     # and before anything is sent (a question costs part of a daily quota).
     text = _question(args)
+    given = request_flags.given_options(args)
+    if given and (args.profile or not (getattr(args, "cont", False) or getattr(args, "cid", None))):
+        # The profile is known without the history: refuse before the spinner.
+        # Going on with a saved one, call_options() refuses once it is read.
+        request_flags.refuse_for(given, args.profile or "ails")
     recorder = _recorder(args)
     transport = recorder or _transport(args)
     output: JsonLinesOutput | TextOutput | MarkdownOutput
