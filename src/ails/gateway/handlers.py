@@ -12,7 +12,7 @@ import asyncio
 import contextvars
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import attrs
@@ -38,18 +38,25 @@ from ails.gateway.wire import (
 )
 
 __all__ = [
+    "SHUTTING_DOWN",
+    "SSE_HEADERS",
     "TRACE",
     "Trace",
+    "answer_upstream",
+    "authorize",
     "chat_completions",
     "error_response",
     "list_models",
     "read_body",
     "retrieve_model",
+    "stopped",
+    "uncancel",
     "upstream_call",
 ]
 
 
-_SSE_HEADERS = {
+#: The head of every event-stream answer (chat completions and the Responses API).
+SSE_HEADERS = {
     "content-type": "text/event-stream; charset=utf-8",
     "cache-control": "no-cache",
     "x-accel-buffering": "no",  # proxies such as nginx must not hold tokens back
@@ -86,7 +93,8 @@ def error_response(error: ErrorAnswer) -> web.Response:
     return web.json_response(error.body(), status=error.status, headers=dict(error.headers))
 
 
-def _authorize(request: web.Request, gateway: Gateway) -> ErrorAnswer | None:
+def authorize(request: web.Request, gateway: Gateway) -> ErrorAnswer | None:
+    """The 401 for a request without the key ``--require-key`` set, else ``None``."""
     key = gateway.config.require_key
     if key is None or key_matches(request.headers.get("authorization"), key):
         return None
@@ -101,7 +109,7 @@ def _authorize(request: web.Request, gateway: Gateway) -> ErrorAnswer | None:
 async def list_models(request: web.Request) -> web.StreamResponse:
     """``GET /v1/models``: the models the gateway offers."""
     gateway = request.app[GATEWAY]
-    refused = _authorize(request, gateway)
+    refused = authorize(request, gateway)
     if refused is not None:
         return error_response(refused)
     TRACE.get().outcome = "ok"
@@ -111,7 +119,7 @@ async def list_models(request: web.Request) -> web.StreamResponse:
 async def retrieve_model(request: web.Request) -> web.StreamResponse:
     """``GET /v1/models/{model}``: one of the models the gateway offers, else a 404."""
     gateway = request.app[GATEWAY]
-    refused = _authorize(request, gateway)
+    refused = authorize(request, gateway)
     if refused is not None:
         return error_response(refused)
     name = request.match_info["model"]
@@ -185,7 +193,7 @@ async def read_body(request: web.Request, limit: int, timeout: float) -> bytes:
 async def chat_completions(request: web.Request) -> web.StreamResponse:
     """``POST /v1/chat/completions``, streamed or not."""
     gateway = request.app[GATEWAY]
-    refused = _authorize(request, gateway)
+    refused = authorize(request, gateway)
     if refused is not None:
         return error_response(refused)
     client = gateway.client
@@ -204,20 +212,43 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     trace.stream = parsed.stream
     trace.dropped = parsed.dropped
     call = upstream_call(parsed, plain=plain)
+
+    async def reply(entry: OpenStream, stream: AsyncTokenStream) -> web.StreamResponse:
+        if parsed.stream:
+            return await _stream(request, entry, parsed, stream, trace)
+        return await _whole(entry, parsed, stream, trace)
+
+    return await answer_upstream(
+        request,
+        trace,
+        lambda: client.stream(parsed.messages, model=parsed.model, **client_call(call)),
+        reply,
+    )
+
+
+async def answer_upstream(
+    request: web.Request,
+    trace: Trace,
+    start: Callable[[], AsyncTokenStream],
+    reply: Callable[[OpenStream, AsyncTokenStream], Awaitable[web.StreamResponse]],
+) -> web.StreamResponse:
+    """Hold a stream slot, ``start`` the upstream stream and let ``reply`` answer from it.
+
+    Shared by chat completions and the Responses API: the bounded wait for a
+    slot, the tracking that shutdown drains (streamed or not), and the
+    OpenAI-shaped errors for a full gateway or a refusal before anything was sent.
+    """
+    gateway = request.app[GATEWAY]
+    config = gateway.config
     try:
-        # Tracked whether streamed or not: shutdown drains both.
         async with gateway.slots.hold(config.stream_wait):
             if gateway.streams.closing:  # it waited for a slot until shutdown
                 trace.outcome = "stopped_by_shutdown"
-                return error_response(_SHUTTING_DOWN)
+                return error_response(SHUTTING_DOWN)
             with gateway.streams.track(request.transport) as entry:
-                stream = trace.upstream = client.stream(
-                    parsed.messages, model=parsed.model, **client_call(call)
-                )
+                stream = trace.upstream = start()
                 async with stream:
-                    if parsed.stream:
-                        return await _stream(request, entry, parsed, stream, trace)
-                    return await _whole(entry, parsed, stream, trace)
+                    return await reply(entry, stream)
     except TooManyStreams:
         return error_response(
             ErrorAnswer(
@@ -234,7 +265,7 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
 
 
 #: What an answer stopped by shutdown gets: the SDKs retry a 503 on their own.
-_SHUTTING_DOWN = ErrorAnswer(
+SHUTTING_DOWN = ErrorAnswer(
     503, "the gateway is shutting down; ask again", "server_error", "shutting_down"
 )
 
@@ -268,7 +299,7 @@ async def _whole(
     except asyncio.CancelledError:
         if not entry.stopped_by_shutdown:
             raise  # the client hung up: the upstream stream closes on the way out
-        return _stopped(trace)
+        return stopped(trace)
     done = stream.completion
     assert done is not None, "the stream ended"
     trace.outcome = "ok"
@@ -304,8 +335,8 @@ async def _stream(
     except asyncio.CancelledError:
         if not entry.stopped_by_shutdown:
             raise
-        return _stopped(trace)
-    response = web.StreamResponse(headers=_SSE_HEADERS)
+        return stopped(trace)
+    response = web.StreamResponse(headers=SSE_HEADERS)
     encoder = ChunkEncoder(
         id=stream.id or new_completion_id(),
         model=stream.model or parsed.model,
@@ -340,10 +371,10 @@ async def _stream(
             writer.abort()
             raise  # the client hung up: the upstream stream closes on the way out
         if not response.prepared:
-            return _stopped(trace)  # nothing sent yet: a plain 503 says it all
-        _uncancel()
+            return stopped(trace)  # nothing sent yet: a plain 503 says it all
+        uncancel()
         trace.outcome = "stopped_by_shutdown"
-        writer.add(error_event(_SHUTTING_DOWN.body()))
+        writer.add(error_event(SHUTTING_DOWN.body()))
         await writer.close()
         return response
     except BaseException:
@@ -356,14 +387,14 @@ async def _stream(
     return response
 
 
-def _stopped(trace: Trace) -> web.Response:
+def stopped(trace: Trace) -> web.Response:
     """The answer for a request shutdown stopped before anything was sent: a 503."""
-    _uncancel()
+    uncancel()
     trace.outcome = "stopped_by_shutdown"
-    return error_response(_SHUTTING_DOWN)
+    return error_response(SHUTTING_DOWN)
 
 
-def _uncancel() -> None:
+def uncancel() -> None:
     """Forget the shutdown's cancellation: the handler ends its answer instead (3.11+)."""
     task = asyncio.current_task()
     uncancel = getattr(task, "uncancel", None)

@@ -26,17 +26,18 @@ from ails.domain.errors import AilsError
 from ails.domain.messages import Message
 from ails.gateway.errors import ErrorAnswer, from_ails_error, from_request_error
 from ails.gateway.handlers import (
-    _SHUTTING_DOWN,
-    _SSE_HEADERS,
+    SHUTTING_DOWN,
+    SSE_HEADERS,
     TRACE,
     Trace,
-    _authorize,
-    _stopped,
-    _uncancel,
+    answer_upstream,
+    authorize,
     error_response,
     read_body,
+    stopped,
+    uncancel,
 )
-from ails.gateway.limits import OpenStream, TooManyStreams
+from ails.gateway.limits import OpenStream
 from ails.gateway.responses_request import (
     ResponsesRequest,
     parse_responses_request,
@@ -88,7 +89,7 @@ def _store_failed(exc: ResponsesStoreError) -> ErrorAnswer:
 
 async def retrieve_response(request: web.Request) -> web.StreamResponse:
     """``GET /v1/responses/{id}``: a stored response, else a 404."""
-    refused = _authorize(request, request.app[GATEWAY])
+    refused = authorize(request, request.app[GATEWAY])
     if refused is not None:
         return error_response(refused)
     response_id = request.match_info["response_id"]
@@ -104,7 +105,7 @@ async def retrieve_response(request: web.Request) -> web.StreamResponse:
 
 async def delete_response(request: web.Request) -> web.StreamResponse:
     """``DELETE /v1/responses/{id}``: forget a stored response, else a 404."""
-    refused = _authorize(request, request.app[GATEWAY])
+    refused = authorize(request, request.app[GATEWAY])
     if refused is not None:
         return error_response(refused)
     response_id = request.match_info["response_id"]
@@ -127,7 +128,7 @@ def _json_response(body: dict[str, Any] | bytes) -> web.Response:
 async def create_response(request: web.Request) -> web.StreamResponse:
     """``POST /v1/responses``, streamed or not."""
     gateway = request.app[GATEWAY]
-    refused = _authorize(request, gateway)
+    refused = authorize(request, gateway)
     if refused is not None:
         return error_response(refused)
     client = gateway.client
@@ -161,33 +162,18 @@ async def create_response(request: web.Request) -> web.StreamResponse:
     trace.stream = parsed.stream
     call = _upstream_call(parsed, plain=plain)
     answer = _Answer(parsed, context, store, messages)
-    try:
-        # As for chat completions: a bounded wait for a slot, tracked for shutdown.
-        async with gateway.slots.hold(config.stream_wait):
-            if gateway.streams.closing:  # it waited for a slot until shutdown
-                trace.outcome = "stopped_by_shutdown"
-                return error_response(_SHUTTING_DOWN)
-            with gateway.streams.track(request.transport) as entry:
-                stream = trace.upstream = client.stream(
-                    messages, model=parsed.model, **client_call(call)
-                )
-                async with stream:
-                    if parsed.stream:
-                        return await _stream(request, entry, answer, stream, trace)
-                    return await _whole(entry, answer, stream, trace)
-    except TooManyStreams:
-        return error_response(
-            ErrorAnswer(
-                429,
-                f"the gateway already streams {gateway.slots.limit} answers and none ended "
-                f"within {config.stream_wait:g} s; try again shortly",
-                "rate_limit_error",
-                "too_many_streams",
-                headers=(("retry-after", "1"),),
-            ),
-        )
-    except AilsError as exc:  # before anything was sent (ValidationError included)
-        return error_response(from_ails_error(exc))
+
+    async def reply(entry: OpenStream, stream: AsyncTokenStream) -> web.StreamResponse:
+        if parsed.stream:
+            return await _stream(request, entry, answer, stream, trace)
+        return await _whole(entry, answer, stream, trace)
+
+    return await answer_upstream(
+        request,
+        trace,
+        lambda: client.stream(messages, model=parsed.model, **client_call(call)),
+        reply,
+    )
 
 
 async def _resolve(store: ResponsesStore, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -300,7 +286,7 @@ async def _whole(
     except asyncio.CancelledError:
         if not entry.stopped_by_shutdown:
             raise
-        return _stopped(trace)
+        return stopped(trace)
     answer.model = stream.model or answer.model
     usage = await _usage(answer, stream, encoder.output_text)
     _, final = encoder.finish(_finish_reason(stream), usage)
@@ -326,11 +312,11 @@ async def _stream(
     except asyncio.CancelledError:
         if not entry.stopped_by_shutdown:
             raise
-        return _stopped(trace)
+        return stopped(trace)
     answer.model = stream.model or answer.model
     encoder = ResponseEncoder(answer.snapshot)
     encode = encoder.feed if typed else encoder.text
-    response = web.StreamResponse(headers=_SSE_HEADERS)
+    response = web.StreamResponse(headers=SSE_HEADERS)
     writer = BatchWriter(response)
     try:
         await response.prepare(request)
@@ -363,10 +349,10 @@ async def _stream(
             writer.abort()
             raise
         if not response.prepared:
-            return _stopped(trace)
-        _uncancel()
+            return stopped(trace)
+        uncancel()
         trace.outcome = "stopped_by_shutdown"
-        writer.add(encoder.fail(_SHUTTING_DOWN.code or "server_error", _SHUTTING_DOWN.message))
+        writer.add(encoder.fail(SHUTTING_DOWN.code or "server_error", SHUTTING_DOWN.message))
         await writer.close()
         return response
     except BaseException:
