@@ -48,11 +48,12 @@ from ails.domain.errors import (
     TimeoutError,
     TransportError,
     TruncatedBodyError,
+    describe,
     rebuilt,
 )
 from ails.domain.messages import ChatRequest
 from ails.log import log_completion
-from ails.ports.http import HttpRequest
+from ails.ports.http import HttpRequest, redact_url
 from ails.ports.tls import tls_failure
 
 __all__ = [
@@ -529,8 +530,8 @@ class CompletionRun:
 
     def _total_ran_out(self) -> TimeoutError:
         return TimeoutError(
-            f"the answer took longer than the total timeout of {self._s.timeout.total:g} s; "
-            "raise Timeout(total=...) for long answers",
+            timeout="total",
+            seconds=self._s.timeout.total,
             attempts=self.attempts,
             partial_text=self._partial(),
         )
@@ -541,6 +542,8 @@ class CompletionRun:
             raise TimeoutError(
                 f"no event for {idle:g} s (keep-alive comments do not count); the server "
                 "seems stalled; raise Timeout(idle=...) if it is just slow",
+                timeout="idle",
+                seconds=idle,
                 attempts=self.attempts,
                 partial_text=self._partial(),
             )
@@ -553,6 +556,8 @@ class CompletionRun:
             tried = f" (gave up after {self.attempts} attempts)" if self.attempts > 1 else ""
             raise TimeoutError(
                 f"the total timeout of {self._s.timeout.total:g} s ran out before an answer{tried}",
+                timeout="total",
+                seconds=self._s.timeout.total,
                 attempts=self.attempts,
             )
         return remaining
@@ -573,7 +578,7 @@ class CompletionRun:
         of its class (an error is never changed once raised), carrying the
         traceback of ``within`` (the exception being handled) and its cause.
         """
-        message = self._message(error, gave_up=gave_up)
+        message, facts = self._message(error, gave_up=gave_up)
         partial_text = error.partial_text or self._partial()
         phase = error.phase
         if (
@@ -590,36 +595,53 @@ class CompletionRun:
         ):
             return error
         final = rebuilt(
-            error, message, attempts=self.attempts, partial_text=partial_text, phase=phase
+            error, message, attempts=self.attempts, partial_text=partial_text, phase=phase, **facts
         )
         if within is not None:
             final.__traceback__ = within.__traceback__
             final.__cause__ = error.__cause__  # it stands in error's place
         return final
 
-    def _message(self, error: AilsError, *, gave_up: bool) -> str | None:
-        """The final message, or ``None`` to keep the error's own."""
+    def _message(self, error: AilsError, *, gave_up: bool) -> tuple[str | None, dict[str, object]]:
+        """The final message (``None`` to keep the error's own), and the facts it changes."""
         message = str(error.args[0]) if error.args else ""
         tried = f" (gave up after {self.attempts} attempts)" if self.attempts > 1 else ""
+        total = self._s.timeout.total
         if (
             isinstance(error, TimeoutError)
+            and total is not None
             and (
                 self._total_bounds[0 if isinstance(error, ConnectTimeoutError) else 1]
                 or (self._deadline is not None and self._s.clock() >= self._deadline)
             )
-            and "total timeout" not in message
+            and not (error.timeout == "total" and error.seconds == total)
         ):
             # The transport timed out after the time left of the total (or at
-            # the deadline it was given), and says so as if it were the connect
-            # or idle timeout: it knows only what was left of the total.
-            return (
-                f"the total timeout of {self._s.timeout.total:g} s ran out before the answer "
-                f"ended; raise Timeout(total=...) for long answers{tried}"
-            )
+            # the deadline it was given), and names the connect or idle timeout
+            # (or the total with no number): it knows only what was left.
+            facts: dict[str, object] = {"timeout": "total", "seconds": total}
+            return describe(timeout="total", seconds=total) + tried, facts
+        if not message and isinstance(error, TransportError):
+            # A transport raised a bare error, no message and no facts: say
+            # what is known, from the facts it has (the run knows the URL).
+            url = error.url or redact_url(self._s.base_url).split("?", 1)[0]
+            if isinstance(error, TimeoutError):
+                connect = isinstance(error, ConnectTimeoutError)
+                timeout = self._s.timeout
+                said = describe(
+                    phase=error.phase,
+                    url=url,
+                    timeout="connect" if connect else "idle",
+                    seconds=timeout.connect if connect else timeout.idle,
+                )
+            else:
+                said = describe(
+                    reason=error.reason or "broken", phase=error.phase, url=url, detail=error.detail
+                )
+            return said + tried, {}
         if gave_up and tried:
-            # A transport may raise an error with no message at all.
-            return f"{message} {tried.strip()}" if message else tried.strip()
-        return None
+            return f"{message}{tried}", {}
+        return None, {}
 
 
 def _raise(final: AilsError, error: AilsError) -> NoReturn:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import sys
 
+from ails.domain.errors import PLAIN_HTTP_HINT
+
 __all__ = ["PLAIN_HTTP_HINT", "speaks_plain_http", "tls_failure"]
 
 # OpenSSL's reasons when the first bytes back are not a TLS record: an HTTP
@@ -22,12 +24,6 @@ _NOT_TLS_REASONS = frozenset(
         "UNKNOWN_PROTOCOL",
         "HTTP_REQUEST",
     }
-)
-
-#: The advice when the server answered a TLS handshake in plain HTTP.
-PLAIN_HTTP_HINT = (
-    "the server may be speaking plain HTTP on that port: try http:// instead of https:// "
-    "in the base URL"
 )
 
 

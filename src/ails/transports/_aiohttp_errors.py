@@ -15,11 +15,10 @@ from ails.domain.errors import (
     TimeoutError,
     TransportError,
     TruncatedBodyError,
-    rebuilt,
 )
 from ails.ports.http import HttpRequest, redact_url
-from ails.ports.tls import PLAIN_HTTP_HINT, speaks_plain_http
-from ails.transports._env import scrub
+from ails.ports.tls import speaks_plain_http
+from ails.transports._env import clean
 
 __all__ = ["phase_timeout", "translate"]
 
@@ -27,25 +26,18 @@ __all__ = ["phase_timeout", "translate"]
 _DNS_ERROR: type[BaseException] | None = getattr(aiohttp, "ClientConnectorDNSError", None)
 
 
-def _seconds(value: float | None) -> str:
-    return "unlimited" if value is None else f"{value:g} s"
-
-
 def phase_timeout(phase: str, request: HttpRequest) -> TransportError:
     """The error for a deadline that ran out while resolving (``dns``) or awaiting the head."""
     where = redact_url(request.url).split("?", 1)[0]
     if phase == "dns":
         return ConnectTimeoutError(
-            f"resolving the host name {urlsplit(where).hostname!r} of {where} took longer "
-            f"than the connect timeout of {_seconds(request.connect_timeout)}; is there a "
-            "network (is DNS up)?",
             phase="dns",
+            url=where,
+            host=urlsplit(where).hostname,
+            timeout="connect",
+            seconds=request.connect_timeout,
         )
-    return TimeoutError(
-        f"the response head from {where} did not arrive within "
-        f"{_seconds(request.read_timeout)} of sending the request; the server seems stalled",
-        phase="head",
-    )
+    return TimeoutError(phase="head", url=where, timeout="head", seconds=request.read_timeout)
 
 
 def translate(
@@ -55,74 +47,52 @@ def translate(
 
     ``connecting``: no request head was sent yet; ``reading``: the failure
     came while reading the body. The error carries its phase (``dns``,
-    ``connect``, ``tls``, ``head`` or ``read``); the caller raises it ``from exc``.
+    ``connect``, ``tls``, ``head`` or ``read``) and the facts its message is
+    written from; the caller raises it ``from exc``.
     """
-    error = _map(exc, request, connecting=connecting, reading=reading)
-    message = str(error.args[0]) if error.args else ""
-    cleaner = scrub(message)
-    return error if cleaner == message else rebuilt(error, cleaner)
+    return clean(_map(exc, request, connecting=connecting, reading=reading))
 
 
 def _map(
     exc: BaseException, request: HttpRequest, *, connecting: bool, reading: bool
 ) -> TransportError | ProtocolError:
+    # Only the facts: ails.domain.errors.describe writes the message.
     where = redact_url(request.url).split("?", 1)[0]  # no query, no user:password@
     # Where a failure that does not say where it happened did.
     late = "read" if reading else "head"
+    said = str(exc)
     if isinstance(exc, aiohttp.ConnectionTimeoutError) or (
         connecting
         and isinstance(exc, asyncio.TimeoutError)
         and not isinstance(exc, aiohttp.SocketTimeoutError)
     ):
         return ConnectTimeoutError(
-            f"connecting to {where} timed out after {_seconds(request.connect_timeout)}; "
-            "is the server up and reachable?",
-            phase="connect",
+            phase="connect", url=where, timeout="connect", seconds=request.connect_timeout
         )
     if isinstance(exc, asyncio.TimeoutError):
-        return TimeoutError(
-            f"no data from {where} for {_seconds(request.read_timeout)}; the server seems "
-            "stalled (raise Timeout(idle=...) if it is just slow)",
-            phase=late,
-        )
+        return TimeoutError(phase=late, url=where, timeout="idle", seconds=request.read_timeout)
     if isinstance(exc, (aiohttp.ClientSSLError, aiohttp.ClientConnectorCertificateError)):
-        if speaks_plain_http(exc):
-            return ConnectError(f"TLS with {where} failed: {exc}; {PLAIN_HTTP_HINT}", phase="tls")
-        return ConnectError(
-            f"TLS with {where} failed: {exc}; check the certificate, or pass ssl= an "
-            "SSLContext (ssl=False turns checking off)",
-            phase="tls",
-        )
+        reason = "plain_http" if speaks_plain_http(exc) else "tls"
+        return ConnectError(phase="tls", reason=reason, url=where, detail=said, setting="ssl")
     if _DNS_ERROR is not None and isinstance(exc, _DNS_ERROR):
-        return ConnectError(
-            f"cannot resolve the host name {urlsplit(where).hostname!r} of {where}: {exc}; "
-            "check base_url (is the name spelled right? is there a network?)",
-            phase="dns",
-        )
+        host = urlsplit(where).hostname
+        return ConnectError(phase="dns", reason="unresolved", url=where, host=host, detail=said)
     if isinstance(exc, aiohttp.ClientProxyConnectionError):
-        return ConnectError(f"the proxy failed the request to {where}: {exc}", phase="connect")
+        return ConnectError(phase="connect", reason="proxy", url=where, detail=said)
     if isinstance(exc, aiohttp.ClientConnectorError):
-        return ConnectError(
-            f"cannot connect to {where}: {exc}; check base_url and that the server is up",
-            phase="connect",
-        )
+        return ConnectError(phase="connect", reason="refused", url=where, detail=said)
     if isinstance(exc, aiohttp.ClientResponseError) and _bad_http(exc):
-        said = " ".join(exc.message.split())[:100]
-        return TransportError(
-            f"{where} did not answer with HTTP ({said}); is base_url the right host, "
-            "port and scheme (http or https)?",
-            phase="head",
-        )
+        sent = " ".join(exc.message.split())[:100]
+        return TransportError(phase="head", reason="not_http", url=where, detail=sent)
     if isinstance(exc, aiohttp.ClientPayloadError) and _bad_content_encoding(exc):
-        return ProtocolError(f"the body from {where} could not be decoded: {exc}", phase="read")
+        return ProtocolError(phase="read", reason="undecodable", url=where, detail=said)
     if isinstance(exc, aiohttp.ClientPayloadError) and _cut_cleanly(exc):
-        return TruncatedBodyError(
-            f"{where} closed the connection before the end of the body", phase="read"
-        )
+        return TruncatedBodyError(phase="read", reason="cut", url=where)
     return TransportError(
-        f"the connection to {where} failed: {type(exc).__name__}: {exc}; "
-        "check base_url and the network",
         phase="connect" if connecting else late,
+        reason="broken",
+        url=where,
+        detail=f"{type(exc).__name__}: {exc}",
     )
 
 

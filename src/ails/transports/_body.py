@@ -185,12 +185,16 @@ class BodyReader:
         except builtins.TimeoutError as exc:  # socket.timeout is its alias
             raise self._timeout() from exc
         except zlib.error as exc:
-            raise ProtocolError(f"the body from {self._where} could not be decoded: {exc}") from exc
+            raise ProtocolError(
+                phase="read", reason="undecodable", url=self._where, detail=str(exc)
+            ) from exc
         except (OSError, ssl.SSLError, ValueError) as exc:
             # ValueError: the socket file was closed under us (the deadline cut it).
             raise TransportError(
-                f"the connection to {self._where} failed: {type(exc).__name__}: {exc}; "
-                "check base_url and the network"
+                phase="read",
+                reason="broken",
+                url=self._where,
+                detail=f"{type(exc).__name__}: {exc}",
             ) from exc
 
     # -- reading -----------------------------------------------------------------
@@ -294,9 +298,7 @@ class BodyReader:
 
     def _finish_decoder(self) -> None:
         if self._decoder is not None and self._fed and not self._decoder.eof:
-            raise ProtocolError(
-                f"the body from {self._where} ended in the middle of its compressed data"
-            )
+            raise ProtocolError(phase="read", reason="compressed_cut", url=self._where)
 
     # -- keep-alive --------------------------------------------------------------
 
@@ -325,22 +327,19 @@ class BodyReader:
 
     # -- errors ------------------------------------------------------------------
 
+    # The facts only: ails.domain.errors.describe writes the messages.
+
     def _timeout(self, *, total: bool = False) -> TimeoutError:
         if total or self._clamped:
             # No number: the transport knows only what was left of the total
             # when it was called; the client names the timeout the user set.
-            return TimeoutError(
-                f"the deadline for the whole answer ran out while reading from {self._where}; "
-                "raise Timeout(total=...) for long answers"
-            )
-        limit = "unlimited" if self._read_timeout is None else f"{self._read_timeout:g} s"
+            return TimeoutError(phase="read", url=self._where, timeout="total")
         return TimeoutError(
-            f"no data from {self._where} for {limit}; the server seems stalled "
-            "(raise Timeout(idle=...) if it is just slow)"
+            phase="read", url=self._where, timeout="idle", seconds=self._read_timeout
         )
 
     def _cut(self, what: str) -> TruncatedBodyError:
-        return TruncatedBodyError(f"{self._where} closed the connection {what}")
+        return TruncatedBodyError(phase="read", reason="cut", url=self._where, detail=what)
 
     def _framing(self, what: str) -> ProtocolError:
-        return ProtocolError(f"the body from {self._where} has {what}; is it really HTTP/1.1?")
+        return ProtocolError(phase="read", reason="framing", url=self._where, detail=what)

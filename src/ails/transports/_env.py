@@ -11,11 +11,13 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from ails.domain.errors import AilsError, rebuilt
 from ails.ports.urls import check_proxy_url
 
-__all__ = ["env_ca_bundle", "env_proxy", "scrub"]
+__all__ = ["clean", "env_ca_bundle", "env_proxy", "scrub"]
 
 _CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^\s/@'\"<>]*@")
 
@@ -27,6 +29,21 @@ def scrub(text: str) -> str:
     be reached); ails messages never carry their credentials.
     """
     return _CREDENTIALS.sub(r"\1", text) if "@" in text else text
+
+
+if TYPE_CHECKING:
+    from typing import TypeVar
+
+    _E = TypeVar("_E", bound=AilsError)
+
+
+def clean(error: _E) -> _E:
+    """``error`` with no credentials in its message or its library cause's text."""
+    message = str(error.args[0]) if error.args else ""
+    cleaner, detail = scrub(message), scrub(error.detail)
+    if cleaner == message and detail == error.detail:
+        return error
+    return rebuilt(error, cleaner, detail=detail)
 
 
 def env_proxy(url: str, schemes: tuple[str, ...]) -> str | None:

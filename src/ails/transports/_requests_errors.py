@@ -21,15 +21,11 @@ from ails.domain.errors import (
     rebuilt,
 )
 from ails.ports.http import HttpRequest, redact_url
-from ails.ports.tls import PLAIN_HTTP_HINT, speaks_plain_http
-from ails.transports._env import scrub
+from ails.ports.tls import speaks_plain_http
+from ails.transports._env import clean
 from ails.transports._requests_pool import DNSTimeout
 
 __all__ = ["in_body", "translate"]
-
-
-def _seconds(value: float | None) -> str:
-    return "unlimited" if value is None else f"{value:g} s"
 
 
 def _innermost(exc: BaseException) -> BaseException:
@@ -52,7 +48,9 @@ def in_body(error: TransportError | ProtocolError) -> TransportError | ProtocolE
     """
     if isinstance(error, ConnectError):
         cls = TimeoutError if isinstance(error, TimeoutError) else TransportError
-        return cls(*error.args, phase="read")
+        moved = cls(*error.args)
+        moved.__dict__.update({**error.__dict__, "phase": "read"})  # the same facts
+        return moved
     return error if error.phase == "read" else rebuilt(error, phase="read")
 
 
@@ -106,33 +104,26 @@ def translate(exc: BaseException, request: HttpRequest) -> TransportError | Prot
     The error carries its phase (``dns``, ``connect``, ``tls``, ``head``;
     :func:`in_body` makes it ``read``); the caller raises it ``from exc``.
     """
-    error = _translate(exc, request)
-    message = str(error.args[0]) if error.args else ""
-    cleaner = scrub(message)
-    return error if cleaner == message else rebuilt(error, cleaner)
+    return clean(_translate(exc, request))
 
 
 def _translate(exc: BaseException, request: HttpRequest) -> TransportError | ProtocolError:
+    # Only the facts: ails.domain.errors.describe writes the message.
     where = redact_url(request.url).split("?", 1)[0]
     host = urlsplit(request.url).hostname
     chain = _chain(exc)
     root = _innermost(exc)
+    said = str(root)
 
     def has(*types: type[BaseException]) -> bool:
         return any(isinstance(e, types) for e in chain)
 
     if has(DNSTimeout):
         return ConnectTimeoutError(
-            f"resolving the host name {host!r} of {where} took longer than the connect "
-            f"timeout of {_seconds(request.connect_timeout)}; is there a network (is DNS up)?",
-            phase="dns",
+            phase="dns", url=where, host=host, timeout="connect", seconds=request.connect_timeout
         )
     if has(*_NAME_RESOLUTION):
-        return ConnectError(
-            f"cannot resolve the host name {host!r} of {where}: {root}; "
-            "check base_url (is the name spelled right? is there a network?)",
-            phase="dns",
-        )
+        return ConnectError(phase="dns", reason="unresolved", url=where, host=host, detail=said)
     # urllib3's NewConnectionError subclasses ConnectTimeoutError, for history:
     # a refused connection is not a timeout.
     connect_timeout = any(
@@ -145,47 +136,33 @@ def _translate(exc: BaseException, request: HttpRequest) -> TransportError | Pro
     ) and not has(urllib3.exceptions.NewConnectionError)
     if connect_timeout or (timeout and _in_tls_handshake(chain)):
         return ConnectTimeoutError(
-            f"connecting to {where} timed out after {_seconds(request.connect_timeout)}; "
-            "is the server up and reachable?",
             phase="tls" if _in_tls_handshake(chain) else "connect",
+            url=where,
+            timeout="connect",
+            seconds=request.connect_timeout,
         )
     if timeout:
-        return TimeoutError(
-            f"no data from {where} for {_seconds(request.read_timeout)}; the server seems "
-            "stalled (raise Timeout(idle=...) if it is just slow)",
-            phase="head",
-        )
+        return TimeoutError(phase="head", url=where, timeout="idle", seconds=request.read_timeout)
     if has(requests.exceptions.SSLError, urllib3.exceptions.SSLError, ssl.SSLError):
-        if speaks_plain_http(exc):
-            return ConnectError(f"TLS with {where} failed: {root}; {PLAIN_HTTP_HINT}", phase="tls")
-        return ConnectError(
-            f"TLS with {where} failed: {root}; check the certificate, or pass verify= "
-            "a CA bundle (verify=False turns checking off)",
-            phase="tls",
-        )
+        reason = "plain_http" if speaks_plain_http(exc) else "tls"
+        return ConnectError(phase="tls", reason=reason, url=where, detail=said, setting="verify")
     if has(requests.exceptions.ProxyError, urllib3.exceptions.ProxyError):
-        return ConnectError(f"the proxy failed the request to {where}: {root}", phase="connect")
+        return ConnectError(phase="connect", reason="proxy", url=where, detail=said)
     if has(urllib3.exceptions.NewConnectionError, ConnectionRefusedError):
-        return ConnectError(
-            f"cannot connect to {where}: {root}; check base_url and that the server is up",
-            phase="connect",
-        )
+        return ConnectError(phase="connect", reason="refused", url=where, detail=said)
     if has(urllib3.exceptions.DecodeError, requests.exceptions.ContentDecodingError):
-        return ProtocolError(f"the body from {where} could not be decoded: {root}", phase="read")
+        return ProtocolError(phase="read", reason="undecodable", url=where, detail=said)
     if has(http.client.IncompleteRead, urllib3.exceptions.IncompleteRead):
         # A clean close in the middle of the body, not a reset.
-        return TruncatedBodyError(
-            f"{where} closed the connection before the end of the body", phase="read"
-        )
+        return TruncatedBodyError(phase="read", reason="cut", url=where)
     bad = next((e for e in chain if isinstance(e, http.client.BadStatusLine)), None)
     if bad is not None:
         return TransportError(
-            f"{where} did not answer with HTTP (it sent {str(bad)[:80]!r}); is base_url "
-            "the right host, port and scheme (http or https)?",
-            phase="head",
+            phase="head", reason="not_http", url=where, detail=repr(str(bad)[:80])
         )
     return TransportError(
-        f"the connection to {where} failed: {type(root).__name__}: {root}; "
-        "check base_url and the network",
         phase="head",  # sent, no answer yet; in_body makes it "read"
+        reason="broken",
+        url=where,
+        detail=f"{type(root).__name__}: {root}",
     )

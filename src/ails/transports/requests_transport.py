@@ -188,16 +188,9 @@ def _head_timeout(request: HttpRequest) -> TimeoutError:
     where = redact_url(request.url).split("?", 1)[0]
     limit = _head_limit(request)
     if request.total_timeout is not None and limit == request.total_timeout:
-        return TimeoutError(
-            f"the deadline for the whole answer ran out before the response head from "
-            f"{where} arrived; raise Timeout(total=...) for long answers",
-            phase="head",
-        )
-    return TimeoutError(
-        f"the response head from {where} did not arrive within {limit:g} s (connect plus "
-        "idle timeout); the server seems stalled",
-        phase="head",
-    )
+        return TimeoutError(phase="head", url=where, timeout="total")
+    # The head's limit: connect plus idle timeout.
+    return TimeoutError(phase="head", url=where, timeout="head", seconds=limit)
 
 
 class _RequestsResponse:
