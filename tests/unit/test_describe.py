@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from ails.domain.errors import PLAIN_HTTP_HINT, describe
+from ails.domain.error_messages import PLAIN_HTTP_HINT, describe
 
 URL = "http://127.0.0.1:9/v1"
 

@@ -1,7 +1,7 @@
 """Transports pass facts; one function writes the message; the run adds what it knows.
 
 An adapter classifies a failure (class, phase, URL, host, timeout kind and
-seconds, the library cause's text) and ``ails.domain.errors.describe`` writes
+seconds, the library cause's text) and ``ails.domain.error_messages.describe`` writes
 the words. The run never reads a message to decide anything: it reads facts.
 """
 
@@ -12,7 +12,8 @@ import pickle
 from client_support import ROLE, Driver, mock, token
 
 from ails import Timeout
-from ails.domain.errors import describe, rebuilt
+from ails.domain.error_messages import describe
+from ails.domain.errors import rebuilt
 from ails.errors import ConnectError, ConnectTimeoutError, TimeoutError, TransportError
 from ails.testing import MockResponse
 

@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from ails.conversations import ConversationInfo, SearchHit, schema
+from ails.conversations.rows import match_expression
 from ails.conversations.saved import MATCH_END, MATCH_START
-from ails.conversations.store import ConversationStore, match_expression
+from ails.conversations.store import ConversationStore
 from ails.domain.history import Turn
 from ails.domain.messages import Role
 

@@ -38,6 +38,7 @@ from ails.client.settings import Settings, build_request
 from ails.domain.bodies import BODY_EXCERPT, body_error, is_event_stream
 from ails.domain.completion import Completion, Outcome, StreamEvent, ToolCall, Usage
 from ails.domain.decoder import TokenDecoder
+from ails.domain.error_messages import describe
 from ails.domain.errors import (
     AilsError,
     ConnectError,
@@ -48,7 +49,6 @@ from ails.domain.errors import (
     TimeoutError,
     TransportError,
     TruncatedBodyError,
-    describe,
     rebuilt,
 )
 from ails.domain.messages import ChatRequest

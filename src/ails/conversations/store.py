@@ -13,20 +13,29 @@ gives its ``-wal`` and ``-shm`` files the same mode).
 from __future__ import annotations
 
 import contextlib
-import json
 import os
-import re
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
 from ails.conversations import schema
 from ails.conversations.paths import history_path
+from ails.conversations.rows import (
+    HEAD,
+    INFO_COLUMNS,
+    LIST,
+    SEARCH,
+    TURN_COLUMNS,
+    UPSERT,
+    contains_folded,
+    info_from_row,
+    info_row,
+    insert_turns,
+    match_expression,
+    turn_from_row,
+)
 from ails.conversations.saved import (
-    MATCH_END,
-    MATCH_START,
     ConversationInfo,
     ConversationTree,
     Node,
@@ -35,7 +44,6 @@ from ails.conversations.saved import (
     newest_leaf,
 )
 from ails.conversations.writer import StoreWriter
-from ails.domain.completion import ToolCall
 from ails.domain.errors import ConversationNotFoundError, HistoryError
 from ails.domain.history import SUPERSEDED, Turn
 
@@ -47,71 +55,6 @@ _Infos = list[ConversationInfo]
 _Hits = list[SearchHit]
 
 BUSY_TIMEOUT = schema.BUSY_TIMEOUT
-
-_INFO_COLUMNS = "id, created, updated, title, model, profile, base_url, system"
-_TURN_COLUMNS = (
-    "role, content, created, complete, tokens, time_to_first_token, duration, error, "
-    "tool_calls, tool_call_id"
-)
-_HEAD = """
-    SELECT coalesce(head, (SELECT max(seq) FROM messages WHERE conversation_id = ?1))
-    FROM conversations WHERE id = ?1
-"""
-_UPSERT = f"""
-    INSERT INTO conversations ({_INFO_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-    ON CONFLICT (id) DO UPDATE SET
-        updated = excluded.updated,
-        title = coalesce(conversations.title, excluded.title),
-        model = coalesce(excluded.model, conversations.model),
-        profile = coalesce(excluded.profile, conversations.profile),
-        base_url = coalesce(excluded.base_url, conversations.base_url),
-        system = excluded.system
-"""
-_LIST = f"""
-    SELECT {_INFO_COLUMNS},
-        (SELECT count(*) FROM messages AS m WHERE m.conversation_id = c.id),
-        (SELECT m.complete = 0 AND coalesce(m.error, '') != '{SUPERSEDED}'
-         FROM messages AS m WHERE m.conversation_id = c.id ORDER BY m.seq DESC LIMIT 1)
-    FROM conversations AS c
-    WHERE ?1 IS NULL
-        OR ails_contains(c.title, ?1)
-        OR EXISTS (SELECT 1 FROM messages AS m
-                   WHERE m.conversation_id = c.id AND ails_contains(m.content, ?1))
-    ORDER BY c.updated DESC, c.rowid DESC
-    LIMIT ?2
-"""
-
-
-# Best match first (bm25 is lower for a better match), then the newest.
-_SEARCH = f"""
-    SELECT m.conversation_id, c.title, m.seq, m.role,
-        snippet(message_search, 0, '{MATCH_START}', '{MATCH_END}', '…', 16),
-        bm25(message_search), c.updated
-    FROM message_search
-    JOIN messages AS m ON m.rowid = message_search.rowid
-    JOIN conversations AS c ON c.id = m.conversation_id
-    WHERE message_search MATCH ?
-    ORDER BY bm25(message_search), c.updated DESC, m.seq
-    LIMIT ?
-"""
-#: What FTS5's unicode61 tokenizer takes for part of a word.
-_WORD = re.compile(r"\w+")
-
-
-def match_expression(query: str) -> str | None:
-    """The FTS5 query for what a person typed: every word, each as a prefix.
-
-    Words are quoted, so FTS5's own syntax (``AND``, ``-``, ``"``, ``:``) in
-    the text is searched for, never run; ``None`` when there is no word.
-    A prefix finds other forms of a word ("привет" finds "приветствую").
-    """
-    words = _WORD.findall(query)
-    return " ".join(f'"{word}"*' for word in words) or None
-
-
-def _contains(haystack: str | None, needle: str) -> bool:
-    # Case-insensitive for every script; SQLite's own LIKE folds ASCII only.
-    return haystack is not None and needle.casefold() in haystack.casefold()
 
 
 def _create(path: Path) -> None:
@@ -181,7 +124,7 @@ class ConversationStore:
                 self._path, timeout=BUSY_TIMEOUT, isolation_level=None, check_same_thread=False
             )
             conn.execute("PRAGMA foreign_keys = ON")
-            conn.create_function("ails_contains", 2, _contains, deterministic=True)
+            conn.create_function("ails_contains", 2, contains_folded, deterministic=True)
             self._local.conn = conn
             with self._lock:
                 self._connections.append(conn)
@@ -253,7 +196,7 @@ class ConversationStore:
         (``error="superseded"``). A turn that was never stored marks nothing.
         """
         with self._write() as conn:
-            conn.execute(_UPSERT, _row(info))
+            conn.execute(UPSERT, info_row(info))
             if supersede:
                 # Matched by what the turns are, not counted from the end:
                 # the file may lack turns the memory has (a failed write).
@@ -266,8 +209,8 @@ class ConversationStore:
                     ],
                 )
             # After the branch shown last: what ``ails chat -c`` resumed.
-            (head,) = conn.execute(_HEAD, (info.id,)).fetchone()
-            _insert(conn, info.id, head, turns)
+            (head,) = conn.execute(HEAD, (info.id,)).fetchone()
+            insert_turns(conn, info.id, head, turns)
 
     def add(
         self,
@@ -287,7 +230,7 @@ class ConversationStore:
         not), in the same transaction.
         """
         with self._write() as conn:
-            conn.execute(_UPSERT, _row(info))
+            conn.execute(UPSERT, info_row(info))
             if parent is not None:
                 self._node(conn, info.id, parent)
             if settle is not None:
@@ -297,7 +240,7 @@ class ConversationStore:
                     "WHERE conversation_id = ? AND seq = ?",
                     (int(complete), error, info.id, seq),
                 )
-            return _insert(conn, info.id, parent, turns)
+            return insert_turns(conn, info.id, parent, turns)
 
     def select(self, id: str, seq: int) -> int:
         """Show the branch through message ``seq``: its newest continuation; returns its last seq.
@@ -372,8 +315,8 @@ class ConversationStore:
         (case-insensitive).
         """
         with self._errors():
-            rows = self._connection().execute(_LIST, (search, -1 if limit is None else limit))
-            return [_info(row) for row in rows]
+            rows = self._connection().execute(LIST, (search, -1 if limit is None else limit))
+            return [info_from_row(row) for row in rows]
 
     def search(self, query: str, *, limit: int = 20) -> _Hits:
         """The messages holding every word of ``query``, best match first, at most ``limit``.
@@ -388,7 +331,7 @@ class ConversationStore:
         if expression is None or limit <= 0:
             return []
         with self._errors():
-            rows = self._connection().execute(_SEARCH, (expression, limit))
+            rows = self._connection().execute(SEARCH, (expression, limit))
             return [
                 SearchHit(
                     conversation_id=id,
@@ -420,19 +363,19 @@ class ConversationStore:
                 conn.execute("BEGIN")
                 full = self._resolve(conn, id)
                 (row,) = conn.execute(
-                    f"SELECT {_INFO_COLUMNS}, "
+                    f"SELECT {INFO_COLUMNS}, "
                     "(SELECT count(*) FROM messages WHERE conversation_id = ?1) "
                     "FROM conversations WHERE id = ?1",
                     (full,),
                 ).fetchall()
-                (head,) = conn.execute(_HEAD, (full,)).fetchone()
+                (head,) = conn.execute(HEAD, (full,)).fetchone()
                 rows = conn.execute(
-                    f"SELECT seq, parent, {_TURN_COLUMNS} FROM messages "
+                    f"SELECT seq, parent, {TURN_COLUMNS} FROM messages "
                     "WHERE conversation_id = ? ORDER BY seq",
                     (full,),
                 ).fetchall()
-        nodes = tuple(Node(r[0], r[1], _turn(r[2:])) for r in rows)
-        return ConversationTree(_info(row), nodes, head)
+        nodes = tuple(Node(r[0], r[1], turn_from_row(r[2:])) for r in rows)
+        return ConversationTree(info_from_row(row), nodes, head)
 
     def latest(self) -> SavedConversation | None:
         """The most recently updated conversation, or ``None`` when there is none."""
@@ -444,100 +387,3 @@ class ConversationStore:
         from ails.conversations.export import export
 
         return export(self.load(id), format)
-
-
-def _row(info: ConversationInfo) -> tuple[Any, ...]:
-    return (
-        info.id,
-        info.created,
-        info.updated,
-        info.title,
-        info.model,
-        info.profile,
-        info.base_url,
-        info.system,
-    )
-
-
-def _insert(
-    conn: sqlite3.Connection, id: str, parent: int | None, turns: Sequence[Turn]
-) -> list[int]:
-    """Insert ``turns`` each after the one before, the first after ``parent``; show the last."""
-    (last,) = conn.execute(
-        "SELECT coalesce(max(seq), 0) FROM messages WHERE conversation_id = ?", (id,)
-    ).fetchone()
-    seqs = list(range(last + 1, last + 1 + len(turns)))
-    parents = [parent, *seqs][: len(seqs)]
-    conn.executemany(
-        f"INSERT INTO messages (conversation_id, seq, parent, {_TURN_COLUMNS}) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            (
-                id,
-                seq,
-                above,
-                turn.role.value,
-                turn.content,
-                turn.created,
-                int(turn.complete),
-                turn.tokens,
-                turn.time_to_first_token,
-                turn.duration,
-                turn.error,
-                _calls_to_json(turn.tool_calls),
-                turn.tool_call_id,
-            )
-            for seq, above, turn in zip(seqs, parents, turns, strict=True)
-        ],
-    )
-    if seqs:
-        conn.execute("UPDATE conversations SET head = ? WHERE id = ?", (seqs[-1], id))
-    return seqs
-
-
-def _info(row: Any) -> ConversationInfo:
-    id, created, updated, title, model, profile, base_url, system, turns, *failed = row
-    return ConversationInfo(
-        failed=bool(failed and failed[0]),
-        id=id,
-        created=created,
-        updated=updated,
-        title=title,
-        model=model,
-        profile=profile,
-        base_url=base_url,
-        system=system,
-        turns=turns,
-    )
-
-
-def _calls_to_json(calls: Sequence[ToolCall]) -> str | None:
-    # The OpenAI wire shape, so the column reads as what was sent.
-    if not calls:
-        return None
-    return json.dumps([call.to_dict() for call in calls], ensure_ascii=False, separators=(",", ":"))
-
-
-def _calls_from_json(text: str | None) -> tuple[ToolCall, ...]:
-    if not text:
-        return ()
-    return tuple(
-        ToolCall(str(item["id"]), str(item["function"]["name"]), str(item["function"]["arguments"]))
-        for item in json.loads(text)
-    )
-
-
-def _turn(row: Any) -> Turn:
-    role, content, created, complete, tokens, ttft, duration, error, calls, call_id = row
-    return Turn(
-        role,
-        content,
-        complete=bool(complete),
-        error=error,
-        created=created,
-        tokens=tokens,
-        time_to_first_token=ttft,
-        duration=duration,
-        tool_calls=_calls_from_json(calls),
-        tool_call_id=call_id,
-    )

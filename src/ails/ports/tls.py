@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 
-from ails.domain.errors import PLAIN_HTTP_HINT
+from ails.domain.error_messages import PLAIN_HTTP_HINT
 
 __all__ = ["PLAIN_HTTP_HINT", "speaks_plain_http", "tls_failure"]
 

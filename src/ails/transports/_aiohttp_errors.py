@@ -56,7 +56,7 @@ def translate(
 def _map(
     exc: BaseException, request: HttpRequest, *, connecting: bool, reading: bool
 ) -> TransportError | ProtocolError:
-    # Only the facts: ails.domain.errors.describe writes the message.
+    # Only the facts: ails.domain.error_messages.describe writes the message.
     where = redact_url(request.url).split("?", 1)[0]  # no query, no user:password@
     # Where a failure that does not say where it happened did.
     late = "read" if reading else "head"

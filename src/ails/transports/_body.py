@@ -327,7 +327,7 @@ class BodyReader:
 
     # -- errors ------------------------------------------------------------------
 
-    # The facts only: ails.domain.errors.describe writes the messages.
+    # The facts only: ails.domain.error_messages.describe writes the messages.
 
     def _timeout(self, *, total: bool = False) -> TimeoutError:
         if total or self._clamped:

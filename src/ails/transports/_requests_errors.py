@@ -108,7 +108,7 @@ def translate(exc: BaseException, request: HttpRequest) -> TransportError | Prot
 
 
 def _translate(exc: BaseException, request: HttpRequest) -> TransportError | ProtocolError:
-    # Only the facts: ails.domain.errors.describe writes the message.
+    # Only the facts: ails.domain.error_messages.describe writes the message.
     where = redact_url(request.url).split("?", 1)[0]
     host = urlsplit(request.url).hostname
     chain = _chain(exc)
