@@ -133,6 +133,8 @@ class TestFailures:
         nav.get_by_role("link", name="look here first").click()
         page.wait_for_selector("article[data-role=user]:has-text('look here first')")
         nav.get_by_role("link", name="answer slowly while I look elsewhere").click()
+        # Until the click has swapped the conversations, the other one's answer is the last shown.
+        page.wait_for_selector("article[data-role=user]:has-text('look elsewhere')")
         answer = answered(page)
         assert "s39" in answer.inner_text()
         assert "look elsewhere" in page.locator("article[data-role=user]").inner_text()
