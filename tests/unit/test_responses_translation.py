@@ -20,13 +20,10 @@ from ails.domain.completion import (
 )
 from ails.domain.messages import Message, Role
 from ails.domain.sse import SSEParser
-from ails.gateway.responses_request import parse_responses_request, to_chat_messages
-from ails.gateway.responses_wire import (
-    ResponseEncoder,
-    output_items,
-    response_object,
-    response_usage,
-)
+from ails.gateway.responses_events import ResponseEncoder
+from ails.gateway.responses_input import to_chat_messages
+from ails.gateway.responses_object import output_items, response_object, response_usage
+from ails.gateway.responses_request import parse_responses_request
 from ails.gateway.validation import RequestError
 
 

@@ -1,8 +1,9 @@
 """The OpenAI Responses API on the gateway: ``POST /v1/responses``, ``GET`` and ``DELETE``.
 
 A response is answered by a chat completion through the gateway's one
-``AsyncClient`` (:mod:`~ails.gateway.responses_request` translates the
-request, :mod:`~ails.gateway.responses_wire` the answer). As for chat, a
+``AsyncClient`` (:mod:`~ails.gateway.responses_request` checks the
+request, :mod:`~ails.gateway.responses_events` and
+:mod:`~ails.gateway.responses_object` make the answer). As for chat, a
 streamed answer is held back until the upstream's first delta (or its end),
 so an upstream failure before it keeps its status (429, 502, 504) and
 arrives as an OpenAI error object; later failures end the stream with
@@ -38,13 +39,11 @@ from ails.gateway.handlers import (
     uncancel,
 )
 from ails.gateway.limits import OpenStream
-from ails.gateway.responses_request import (
-    ResponsesRequest,
-    parse_responses_request,
-    to_chat_messages,
-)
+from ails.gateway.responses_events import ResponseEncoder
+from ails.gateway.responses_input import to_chat_messages
+from ails.gateway.responses_object import new_id, response_object, response_usage
+from ails.gateway.responses_request import ResponsesRequest, parse_responses_request
 from ails.gateway.responses_store import ResponsesStore, ResponsesStoreError
-from ails.gateway.responses_wire import ResponseEncoder, new_id, response_object, response_usage
 from ails.gateway.state import GATEWAY
 from ails.gateway.stream_events import client_call, typed_deltas
 from ails.gateway.stream_writer import BatchWriter
