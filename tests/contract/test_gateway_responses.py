@@ -19,6 +19,18 @@ def server() -> Iterator[FakeServer]:
         yield running
 
 
+def text_of(item: Any) -> str:
+    """The text of a listed message's first part."""
+    text: str = item.content[0].text
+    return text
+
+
+def role_of(item: Any) -> str:
+    """A listed message's role."""
+    role: str = item.role
+    return role
+
+
 def expected(server: FakeServer, name: str = "default") -> str:
     text: str = server.fixtures[name].expect["text"]
     return text
@@ -188,6 +200,98 @@ class TestStored:
         with gateway(server.url_for("default"), responses_path=path) as url, sdk(url) as client:
             client.responses.create(model=MODEL, input="Hello")
         assert path.stat().st_mode & 0o777 == 0o600
+
+
+class TestInputItems:
+    def test_a_follow_up_lists_its_own_input_newest_first(self, server: FakeServer) -> None:
+        with gateway(server.url_for("default")) as url, sdk(url) as client:
+            first = client.responses.create(model=MODEL, input="Hello", instructions="Brief.")
+            second = client.responses.create(
+                model=MODEL,
+                input=[
+                    {"role": "developer", "content": "Answer in French."},
+                    {"role": "user", "content": [{"type": "input_text", "text": "And then?"}]},
+                ],
+                previous_response_id=first.id,
+            )
+            page = client.responses.input_items.list(second.id)
+            earlier = client.responses.input_items.list(first.id)
+        # As in OpenAI: the last sent first, each with an id and its text as parts.
+        assert [(role_of(item), text_of(item)) for item in page.data] == [
+            ("user", "And then?"),
+            ("developer", "Answer in French."),
+        ]
+        assert all(item.type == "message" and item.id for item in page.data)
+        assert page.has_more is False
+        [hello] = earlier.data
+        assert isinstance(hello, openai.types.responses.ResponseInputMessageItem)
+        assert hello.content == [
+            openai.types.responses.ResponseInputText(type="input_text", text="Hello")
+        ]
+
+    def test_pages_of_limit_after_and_order(self, server: FakeServer) -> None:
+        sent = [{"role": "user", "content": f"m{i}"} for i in range(5)]
+        with gateway(server.url_for("default")) as url, sdk(url) as client:
+            made = client.responses.create(model=MODEL, input=sent)  # type: ignore[arg-type]
+            first = client.responses.input_items.list(made.id, limit=2, order="asc")
+            second = client.responses.input_items.list(
+                made.id, limit=2, order="asc", after=first.data[-1].id
+            )
+            # The SDK's own paging: it follows has_more with after=<the last id>.
+            every = list(client.responses.input_items.list(made.id, limit=2, order="asc"))
+            newest = client.responses.input_items.list(made.id, limit=2)
+            again = client.responses.input_items.list(made.id, order="asc")
+        texts = [text_of(item) for item in every]
+        assert texts == ["m0", "m1", "m2", "m3", "m4"]
+        assert [text_of(item) for item in first.data] == ["m0", "m1"]
+        assert [text_of(item) for item in second.data] == ["m2", "m3"]
+        assert (first.has_more, second.has_more) == (True, True)
+        assert [text_of(item) for item in newest.data] == ["m4", "m3"]
+        # The ids hold from call to call, so "after" always means the same item.
+        assert [item.id for item in again.data] == [item.id for item in every]
+
+    def test_unknown_deleted_and_unstored_responses_are_404(self, server: FakeServer) -> None:
+        with gateway(server.url_for("default")) as url, sdk(url) as client:
+            unstored = client.responses.create(model=MODEL, input="Hello", store=False)
+            deleted = client.responses.create(model=MODEL, input="Hello")
+            client.responses.delete(deleted.id)
+            caught = []
+            for response_id in ("resp_unknown", unstored.id, deleted.id):
+                with pytest.raises(openai.NotFoundError) as error:
+                    client.responses.input_items.list(response_id)
+                caught.append(error.value.body)
+        # The shape GET /v1/responses/{id} answers.
+        assert caught == [
+            {
+                "message": f"Response with id {response_id!r} not found.",
+                "type": "invalid_request_error",
+                "param": None,
+                "code": None,
+            }
+            for response_id in ("resp_unknown", unstored.id, deleted.id)
+        ]
+
+    def test_a_bad_page_is_a_400_naming_the_parameter(self, server: FakeServer) -> None:
+        with gateway(server.url_for("default")) as url, sdk(url) as client:
+            made = client.responses.create(model=MODEL, input="Hello")
+            params = []
+            queries: list[dict[str, Any]] = [{"limit": 0}, {"limit": 101}, {"after": "msg_x"}]
+            for query in queries:
+                with pytest.raises(openai.BadRequestError) as error:
+                    client.responses.input_items.list(made.id, **query)
+                params.append(error.value.body["param"])  # type: ignore[index]
+            with pytest.raises(openai.BadRequestError) as order:
+                client.responses.input_items.list(made.id, extra_query={"order": "up"})
+        assert params == ["limit", "limit", "after"]
+        assert order.value.body["param"] == "order"  # type: ignore[index]
+
+    def test_the_key_is_checked_as_for_retrieve(self, server: FakeServer) -> None:
+        with gateway(server.url_for("default"), require_key="s3cret") as url:
+            with sdk(url, api_key="s3cret") as client:
+                made = client.responses.create(model=MODEL, input="Hello")
+                assert len(client.responses.input_items.list(made.id).data) == 1
+            with sdk(url, api_key="wrong") as client, pytest.raises(openai.AuthenticationError):
+                client.responses.input_items.list(made.id)
 
 
 class TestErrors:

@@ -195,7 +195,14 @@ class TestResponses:
                 previous_response_id=first.id,
                 tools=[WEATHER_FLAT],  # type: ignore[list-item]
             )
+            # Its own input: the outputs, not the earlier turn it continues.
+            listed: list[Any] = client.responses.input_items.list(second.id, order="asc").data
         assert second.output_text == ANSWER
+        assert [(i.type, i.call_id, i.output, i.status) for i in listed] == [
+            ("function_call_output", "call_oslo", "21", "completed"),
+            ("function_call_output", "call_rome", "21", "completed"),
+        ]
+        assert all(i.id for i in listed)
         sent = server.requests[-1].json["messages"]
         assert sent[0] == {"role": "user", "content": "Weather?"}
         assert [c["id"] for c in sent[1]["tool_calls"]] == ["call_oslo", "call_rome"]

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from ails.gateway.responses_store import (
+    APPLICATION_ID,
     MIGRATIONS,
     ResponsesStore,
     ResponsesStoreError,
@@ -54,11 +55,27 @@ class TestStore:
         finally:
             await store.close()
 
+    async def test_the_own_input_is_kept_apart_from_the_context(self, tmp_path: Path) -> None:
+        own = [{"type": "message", "role": "user", "content": "and then?"}]
+        store = ResponsesStore(tmp_path / "r.db")
+        try:
+            await store.save("resp_2", encoded(RESPONSE), [*CONTEXT, *own], input=own)
+            await store.save("resp_1", encoded(RESPONSE), CONTEXT)
+            assert await store.input_items("resp_2") == own
+            # Saved without its own input: the context is all of it.
+            assert await store.input_items("resp_1") == CONTEXT
+            assert await store.input_items("resp_x") is None
+            await store.delete("resp_2")
+            assert await store.input_items("resp_2") is None
+        finally:
+            await store.close()
+
     async def test_reading_never_creates_the_file(self, tmp_path: Path) -> None:
         path = tmp_path / "r.db"
         store = ResponsesStore(path)
         try:
             assert await store.load("resp_x") is None
+            assert await store.input_items("resp_x") is None
             assert await store.delete("resp_x") is False
         finally:
             await store.close()
@@ -101,3 +118,26 @@ class TestStore:
                 await again.load("resp_1")
         finally:
             await again.close()
+
+
+async def test_a_first_version_store_is_migrated_and_its_context_listed(tmp_path: Path) -> None:
+    path = tmp_path / "r.db"
+    with sqlite3.connect(path) as conn:
+        for statement in MIGRATIONS[0]:
+            conn.execute(statement)
+        conn.execute(
+            "INSERT INTO responses VALUES (?, ?, ?, ?)",
+            ("resp_old", 0.0, encoded(RESPONSE), json.dumps(CONTEXT)),
+        )
+        conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        conn.execute("PRAGMA user_version = 1")
+    store = ResponsesStore(path)
+    try:
+        assert await store.input_items("resp_old") == CONTEXT
+        found = await store.load("resp_old")
+        assert found is not None
+        assert found.context == CONTEXT
+    finally:
+        await store.close()
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) == 2

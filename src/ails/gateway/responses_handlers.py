@@ -1,5 +1,8 @@
 """The OpenAI Responses API on the gateway: ``POST /v1/responses``, ``GET`` and ``DELETE``.
 
+``GET /v1/responses/{id}/input_items`` lists what a stored response answered
+(:mod:`~ails.gateway.responses_item_list`).
+
 A response is answered by a chat completion through the gateway's one
 ``AsyncClient`` (:mod:`~ails.gateway.responses_request` checks the
 request, :mod:`~ails.gateway.responses_events` and
@@ -41,6 +44,7 @@ from ails.gateway.handlers import (
 from ails.gateway.limits import OpenStream
 from ails.gateway.responses_events import ResponseEncoder
 from ails.gateway.responses_input import to_chat_messages
+from ails.gateway.responses_item_list import item_list, listed_items, parse_item_list_query
 from ails.gateway.responses_object import new_id, response_object, response_usage
 from ails.gateway.responses_request import ResponsesRequest, parse_responses_request
 from ails.gateway.responses_store import ResponsesStore, ResponsesStoreError
@@ -69,6 +73,7 @@ def add_responses(app: web.Application, *, path: str | Path | None = None) -> No
     app.router.add_post("/v1/responses", create_response)
     app.router.add_get("/v1/responses/{response_id}", retrieve_response)
     app.router.add_delete("/v1/responses/{response_id}", delete_response)
+    app.router.add_get("/v1/responses/{response_id}/input_items", list_input_items)
 
 
 def _not_found(response_id: str, param: str | None = None) -> ErrorAnswer:
@@ -118,6 +123,26 @@ async def delete_response(request: web.Request) -> web.StreamResponse:
     return web.json_response({"id": response_id, "object": "response", "deleted": True})
 
 
+async def list_input_items(request: web.Request) -> web.StreamResponse:
+    """``GET /v1/responses/{id}/input_items``: a page of a stored response's input, else a 404."""
+    refused = authorize(request, request.app[GATEWAY])
+    if refused is not None:
+        return error_response(refused)
+    response_id = request.match_info["response_id"]
+    try:
+        query = parse_item_list_query(request.query)
+        items = await request.app[RESPONSES].input_items(response_id)
+        if items is None:
+            return error_response(_not_found(response_id))
+        page = item_list(listed_items(response_id, items), query)
+    except RequestError as exc:
+        return error_response(from_request_error(exc))
+    except ResponsesStoreError as exc:
+        return error_response(_store_failed(exc))
+    TRACE.get().outcome = "ok"
+    return _json_response(page)
+
+
 def _json_response(body: dict[str, Any] | bytes) -> web.Response:
     if not isinstance(body, bytes):
         body = json.dumps(body, ensure_ascii=False).encode("utf-8", "backslashreplace")
@@ -140,15 +165,17 @@ async def create_response(request: web.Request) -> web.StreamResponse:
         parsed = parse_responses_request(
             body, plain=plain, drop_unsupported=config.drop_unsupported
         )
-        context = list(parsed.input)
+        earlier: list[dict[str, Any]] = []
         if parsed.previous_response_id is not None:
-            earlier = await store.load(parsed.previous_response_id)
-            if earlier is None:
+            found = await store.load(parsed.previous_response_id)
+            if found is None:
                 return error_response(
                     _not_found(parsed.previous_response_id, "previous_response_id")
                 )
-            context = [*earlier.conversation, *context]
-        context = await _resolve(store, context)
+            earlier = found.conversation
+        # Only this request's items can be references: a stored context is resolved.
+        own = await _resolve(store, list(parsed.input))
+        context = [*earlier, *own]
         messages = to_chat_messages(parsed.instructions, context, plain=plain)
     except RequestError as exc:
         response = error_response(from_request_error(exc))
@@ -160,7 +187,7 @@ async def create_response(request: web.Request) -> web.StreamResponse:
     trace = TRACE.get()
     trace.stream = parsed.stream
     call = _upstream_call(parsed, plain=plain)
-    answer = _Answer(parsed, context, store, messages)
+    answer = _Answer(parsed, context, own, store, messages)
 
     async def reply(entry: OpenStream, stream: AsyncTokenStream) -> web.StreamResponse:
         if parsed.stream:
@@ -210,12 +237,14 @@ class _Answer:
         self,
         parsed: ResponsesRequest,
         context: list[dict[str, Any]],
+        own: list[dict[str, Any]],
         store: ResponsesStore,
         messages: tuple[Message, ...],
     ) -> None:
         self.parsed = parsed
         self.messages = messages
         self.context = context
+        self.own = own  # this request's input, what GET .../input_items lists
         self.store = store
         self.id = new_id("resp")
         self.created_at = int(time.time())
@@ -238,7 +267,7 @@ class _Answer:
     async def keep(self, final: bytes, items: list[tuple[str, bytes]]) -> None:
         """Store the final response (unless ``store`` is false) before the client hears of it."""
         if self.parsed.store:
-            await self.store.save(self.id, final, self.context, items)
+            await self.store.save(self.id, final, self.context, items, input=self.own)
 
 
 def _finish_reason(stream: AsyncTokenStream) -> str | None:

@@ -4,8 +4,10 @@ SQLite at ``$AILS_HOME/responses.db`` (mode 0600), apart from the chat
 history: a response is stored as its response object and its context, the
 input items it answered (those of the responses before it included), so a
 follow-up's conversation is ``context + output + its own input`` without
-walking a chain. The schema is versioned with ``PRAGMA user_version``
-(:data:`MIGRATIONS`; step ``n`` takes version ``n`` to ``n + 1``).
+walking a chain; its own input is kept apart too, for
+``GET /v1/responses/{id}/input_items``. The schema is versioned with
+``PRAGMA user_version`` (:data:`MIGRATIONS`; step ``n`` takes version ``n``
+to ``n + 1``).
 
 One worker thread owns the connection: the event loop never waits on the
 disk, and there is one writer per store. The file is created on first use,
@@ -64,6 +66,9 @@ MIGRATIONS: list[Sequence[str]] = [
         """,
         "CREATE INDEX items_by_response ON items (response_id)",
     ),
+    # 2: each response's own input items, apart from the earlier turns in its context.
+    # NULL for a response stored before: its context is all the input it has.
+    ("ALTER TABLE responses ADD COLUMN input TEXT",),
 ]
 
 
@@ -123,13 +128,17 @@ class ResponsesStore:
         response: bytes,
         context: Sequence[Mapping[str, Any]],
         items: Sequence[tuple[str, bytes]] = (),
+        input: Sequence[Mapping[str, Any]] | None = None,
     ) -> None:
         """Store ``response`` (the response object as UTF-8 JSON) with the items it answered.
 
         ``items`` are its output items, ``(id, UTF-8 JSON)``, kept for
-        ``item_reference`` inputs.
+        ``item_reference`` inputs. ``input`` is the request's own input
+        items, where ``context`` also holds earlier turns (``None``: the
+        context is all of it).
         """
-        await self._run(self._save, response_id, response, list(context), list(items))
+        own = None if input is None else list(input)
+        await self._run(self._save, response_id, response, list(context), list(items), own)
 
     async def items(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """The stored output items among ``ids``, by id."""
@@ -139,6 +148,11 @@ class ResponsesStore:
     async def load(self, response_id: str) -> StoredResponse | None:
         """The stored response ``response_id``, or ``None``."""
         found: StoredResponse | None = await self._run(self._load, response_id)
+        return found
+
+    async def input_items(self, response_id: str) -> list[dict[str, Any]] | None:
+        """The input items the request of ``response_id`` sent, or ``None`` if not stored."""
+        found: list[dict[str, Any]] | None = await self._run(self._input_items, response_id)
         return found
 
     async def delete(self, response_id: str) -> bool:
@@ -164,6 +178,7 @@ class ResponsesStore:
         response: bytes,
         context: list[dict[str, Any]],
         items: list[tuple[str, bytes]],
+        input: list[dict[str, Any]] | None,
     ) -> None:
         conn = self._connection()
         with conn:
@@ -172,9 +187,15 @@ class ResponsesStore:
                 [(item_id, response_id, item) for item_id, item in items],
             )
             conn.execute(
-                "INSERT OR REPLACE INTO responses (id, created_at, response, context) "
-                "VALUES (?, ?, ?, ?)",
-                (response_id, time.time(), response, json.dumps(context, ensure_ascii=False)),
+                "INSERT OR REPLACE INTO responses (id, created_at, response, context, input) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (
+                    response_id,
+                    time.time(),
+                    response,
+                    json.dumps(context, ensure_ascii=False),
+                    None if input is None else json.dumps(input, ensure_ascii=False),
+                ),
             )
 
     def _load(self, response_id: str) -> StoredResponse | None:
@@ -188,6 +209,19 @@ class ResponsesStore:
         if row is None:
             return None
         return StoredResponse(json.loads(row[0]), json.loads(row[1]))
+
+    def _input_items(self, response_id: str) -> list[dict[str, Any]] | None:
+        if self._conn is None and not self.path.exists():
+            return None
+        row = (
+            self._connection()
+            .execute("SELECT input, context FROM responses WHERE id = ?", (response_id,))
+            .fetchone()
+        )
+        if row is None:
+            return None
+        found: list[dict[str, Any]] = json.loads(row[1] if row[0] is None else row[0])
+        return found
 
     def _items(self, ids: list[str]) -> dict[str, dict[str, Any]]:
         if not ids or (self._conn is None and not self.path.exists()):

@@ -64,7 +64,8 @@ CLIENTS = (
         "test_openai",
         "openai (Python)",
         "openai",
-        "`OpenAI(base_url=...)`: `chat.completions.create`, `responses.create`",
+        "`OpenAI(base_url=...)`: `chat.completions.create`, `responses.create`, "
+        "`responses.input_items.list`",
         "`openai.BadRequestError`, `code == 'context_length_exceeded'`",
     ),
     Client(

@@ -135,6 +135,16 @@ def test_responses_stream(sdk: Any) -> None:
     assert [e.sequence_number for e in events] == list(range(len(events)))
 
 
+def test_responses_input_items(sdk: Any) -> None:
+    c = sdk("compat-text")
+    made = c.responses.create(model=MODEL, input=[*QUESTION, {"role": "user", "content": "hi"}])
+    # The SDK's cursor paging: a page of one, then after=<its last id> until has_more is false.
+    texts = [item.content[0].text for item in c.responses.input_items.list(made.id, limit=1)]
+    assert texts == ["hi", QUESTION[0]["content"]]
+    with pytest.raises(openai.NotFoundError):
+        c.responses.input_items.list("resp_unknown")
+
+
 def test_responses_tools(gateway: GatewayFactory) -> None:
     upstream = gateway("compat-tool")
     tools: list[Any] = [
