@@ -33,7 +33,7 @@ from ails.client.settings import (
     make_settings,
     prepare_call,
 )
-from ails.client.streams import AsyncTokenStream, TokenStream
+from ails.client.streams import AsyncTokenStream, Reading, TokenStream
 from ails.domain.chunks import JsonLoads
 from ails.domain.completion import Completion
 from ails.domain.errors import TransportError, ValidationError
@@ -193,8 +193,8 @@ class Client(BaseClient[Transport, Callable[[float], None], TokenStream]):
         """The whole answer to ``messages`` as one string; takes the options of :meth:`stream`."""
         return self.create(messages, **options).text
 
-    def _body(self, run: CompletionRun, typed: bool) -> Iterator[Any]:
-        """The I/O of one completion: text tokens, or typed deltas if ``typed``."""
+    def _body(self, run: CompletionRun, reading: Reading) -> Iterator[Any]:
+        """The I/O of one completion: text tokens or typed deltas, alone or per read."""
         self._check_open()  # closed between stream() and the first step
         response: StreamResponse | None = None
         try:
@@ -215,11 +215,16 @@ class Client(BaseClient[Transport, Callable[[float], None], TokenStream]):
                     body, response = _read_excerpt(response, step.limit), None
                     step = run.excerpt(body)
             assert response is not None
-            feed = run.feed_events if typed else run.feed
+            feed = run.feed_events if reading.typed else run.feed
+            batched = reading.batched
             chunks = response.iter_bytes()
             try:
                 for chunk in chunks:
-                    yield from feed(chunk)
+                    items = feed(chunk)
+                    if not batched:
+                        yield from items
+                    elif items:
+                        yield items
                     if run.complete:
                         break
             finally:
@@ -345,8 +350,8 @@ class AsyncClient(BaseClient[AsyncTransport, Callable[[float], Awaitable[Any]], 
         """The whole answer to ``messages`` as one string; takes the options of :meth:`stream`."""
         return (await self.create(messages, **options)).text
 
-    async def _body(self, run: CompletionRun, typed: bool) -> AsyncIterator[Any]:
-        """The I/O of one completion: text tokens, or typed deltas if ``typed``."""
+    async def _body(self, run: CompletionRun, reading: Reading) -> AsyncIterator[Any]:
+        """The I/O of one completion: text tokens or typed deltas, alone or per read."""
         self._check_open()  # closed between stream() and the first step
         response: AsyncStreamResponse | None = None
         try:
@@ -367,12 +372,18 @@ class AsyncClient(BaseClient[AsyncTransport, Callable[[float], Awaitable[Any]], 
                     body, response = await _aread_excerpt(response, step.limit), None
                     step = run.excerpt(body)
             assert response is not None
-            feed = run.feed_events if typed else run.feed
+            feed = run.feed_events if reading.typed else run.feed
+            batched = reading.batched
             chunks = response.aiter_bytes()
             try:
                 async for chunk in chunks:
-                    for item in feed(chunk):
-                        yield item
+                    items = feed(chunk)
+                    if batched:
+                        if items:
+                            yield items
+                    else:
+                        for item in items:
+                            yield item
                     if run.complete:
                         break
             finally:

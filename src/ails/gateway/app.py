@@ -10,6 +10,7 @@ per request, never its contents.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
@@ -32,7 +33,7 @@ from ails.gateway.handlers import (
 from ails.gateway.limits import OpenStreams, StreamSlots
 from ails.gateway.responses_handlers import add_responses
 from ails.gateway.state import GATEWAY, Gateway, GatewayConfig
-from ails.log import Logger, default_logger
+from ails.log import Logger, default_logger, enabled_for
 
 if TYPE_CHECKING:
     from ails.client.clients import AsyncClient
@@ -206,6 +207,10 @@ def _paths(app: web.Application) -> str:
 
 
 def _log(request: web.Request, trace: Trace, started: float, status: int) -> None:
+    logger = request.app[GATEWAY].logger
+    failed = status >= 500 or trace.outcome not in ("ok", None)
+    if not failed and not enabled_for(logger, logging.INFO):
+        return  # --quiet: the event would be dropped, so it is not built
     # What the upstream completion tells comes from its record, once it ended.
     upstream = trace.upstream
     done = None if upstream is None else upstream.completion
@@ -221,8 +226,7 @@ def _log(request: web.Request, trace: Trace, started: float, status: int) -> Non
         "outcome": trace.outcome,
         "dropped": list(trace.dropped) or None,
     }
-    logger = request.app[GATEWAY].logger
-    if status >= 500 or trace.outcome not in ("ok", None):
+    if failed:
         logger.warning("ails.gateway.request", **fields)
     else:
         logger.info("ails.gateway.request", **fields)
