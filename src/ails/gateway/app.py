@@ -130,22 +130,28 @@ async def _answer_and_log(request: web.Request, handler: NextHandler) -> web.Str
     """The door, every answer in the OpenAI shape, and one log event per request."""
     started = time.monotonic()
     trace = Trace()
-    TRACE.set(trace)
+    # Reset on the way out: a timer scheduled later on this connection (its
+    # keep-alive deadline) copies the context, and would keep the finished
+    # answer, its whole text included, alive for as long as the socket idles.
+    token = TRACE.set(trace)
     connection = request.protocol
     guarded = connection if isinstance(connection, GuardedConnection) else None
     if guarded is not None:
         guarded.request_started()
     try:
-        response = await _through_the_door(request, handler, trace)
-    except BaseException:
-        # The client hung up (or the answer was stopped): nothing more to send.
-        _log(request, trace, started, trace.status or _CLIENT_CLOSED)
-        raise
+        try:
+            response = await _through_the_door(request, handler, trace)
+        except BaseException:
+            # The client hung up (or the answer was stopped): nothing more to send.
+            _log(request, trace, started, trace.status or _CLIENT_CLOSED)
+            raise
+        _log(request, trace, started, response.status)
+        return response
     finally:
+        TRACE.reset(token)
+        trace.upstream = None  # logged: a trace a timer still holds keeps no answer
         if guarded is not None:
             guarded.request_done()
-    _log(request, trace, started, response.status)
-    return response
 
 
 async def _through_the_door(
