@@ -184,7 +184,8 @@ class Client(BaseClient[Transport, Callable[[float], None], TokenStream]):
         when the completion fails.
         """
         with self.stream(messages, **options) as stream:
-            collections.deque(stream, maxlen=0)  # read to the end, keep nothing
+            # Read to the end a network read at a time, keeping nothing: the run keeps the text.
+            collections.deque(stream.batches(), maxlen=0)
         completion = stream.completion
         assert completion is not None
         return completion
@@ -338,7 +339,8 @@ class AsyncClient(BaseClient[AsyncTransport, Callable[[float], Awaitable[Any]], 
         when the completion fails.
         """
         async with self.stream(messages, **options) as stream:
-            async for _ in stream:
+            # Read to the end a network read at a time: the run keeps the text.
+            async for _ in stream.batches():
                 pass
         completion = stream.completion
         assert completion is not None

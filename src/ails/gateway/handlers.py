@@ -314,8 +314,8 @@ async def _whole(
     trace: Trace,
 ) -> web.StreamResponse:
     try:
-        async for _ in stream:
-            pass
+        async for _ in stream.batches():
+            pass  # the run keeps the text and assembles any tool calls
     except asyncio.CancelledError:
         if not entry.stopped_by_shutdown:
             raise  # the client hung up: the upstream stream closes on the way out
