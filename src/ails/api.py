@@ -52,7 +52,7 @@ def create_completion(
         client.close()
         raise
     # The same run, read through a source that closes the client at its end.
-    return TokenStream(tokens._run, lambda typed: _ClientTokens(client, tokens._open(typed)))
+    return TokenStream(tokens._run, lambda reading: _ClientTokens(client, tokens._open(reading)))
 
 
 class _ClientTokens(Iterator[Any]):
@@ -121,7 +121,7 @@ async def acreate_completion(
         await client.aclose()
         raise
     return AsyncTokenStream(
-        tokens._run, lambda typed: _AsyncClientTokens(client, tokens._open(typed))
+        tokens._run, lambda reading: _AsyncClientTokens(client, tokens._open(reading))
     )
 
 

@@ -24,6 +24,7 @@ __all__ = [
     "REDACTED",
     "Logger",
     "default_logger",
+    "enabled_for",
     "log_completion",
     "redact_secrets",
 ]
@@ -140,6 +141,12 @@ class CompletionFacts(Protocol):
         ...
 
 
+def enabled_for(logger: Logger, level: int) -> bool:
+    """False only for a logger that says it drops ``level`` (structlog's stdlib one can)."""
+    enabled = getattr(logger, "isEnabledFor", None)
+    return True if enabled is None else bool(enabled(level))
+
+
 def _ms(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds * 1000, 1)
 
@@ -163,6 +170,8 @@ def log_completion(
     ``messages`` (only with ``log_bodies=True``) adds the question and the
     answer's text; never headers, keys or signatures.
     """
+    if raised is None and not enabled_for(logger, logging.INFO):
+        return  # nobody listens: skip building the event (it runs once per completion)
     fields: dict[str, Any] = {
         "model": model,
         "profile": profile,

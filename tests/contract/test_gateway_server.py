@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import threading
 from collections.abc import Iterator
@@ -235,6 +236,27 @@ class TestConcurrency:
             async with async_sdk(url, timeout=60.0) as client:
                 texts = await asyncio.gather(*(one(client) for _ in range(200)))
         assert texts == [expected] * 200
+
+
+class TestMemory:
+    def test_a_finished_answer_is_not_kept_by_its_idle_connection(self, server: FakeServer) -> None:
+        from ails.client.run import CompletionRun
+
+        def finished() -> int:
+            gc.collect()
+            return sum(
+                1 for o in gc.get_objects() if type(o) is CompletionRun and o.outcome is not None
+            )
+
+        before = finished()
+        with gateway(server.url_for("default")) as url, requests.Session() as session:
+            for stream in (True, False, True):  # over one kept-alive connection
+                answer = session.post(
+                    f"{url}/chat/completions", json={**ASK, "stream": stream}, timeout=10
+                )
+                assert answer.status_code == 200
+                answer.content  # noqa: B018 -- read to the end
+            assert finished() == before
 
 
 class TestLogging:

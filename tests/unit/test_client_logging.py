@@ -180,6 +180,19 @@ class TestNoSecrets:
 
 
 class TestWhereEventsGo:
+    async def test_a_logger_that_drops_info_gets_only_the_warnings(self, driver: Driver) -> None:
+        class WarningsOnly(RecordingLogger):
+            def isEnabledFor(self, level: int) -> bool:
+                return level >= logging.WARNING
+
+            def info(self, event: str, **kw: object) -> None:
+                raise AssertionError("an INFO event was built for a logger that drops it")
+
+        logger = WarningsOnly()
+        await driver.collect(mock(ok("x")), logger=logger)
+        await driver.fail(mock(status(404)), logger=logger)
+        assert [(e["level"], e["error"]) for e in logger.events] == [("warning", "HTTPStatusError")]
+
     async def test_structlog_capture_logs_with_a_structlog_logger(self, driver: Driver) -> None:
         with capture_logs() as logs:
             await driver.collect(mock(ok("x")), logger=structlog.get_logger())

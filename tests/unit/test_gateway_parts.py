@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from ails.domain.completion import ReasoningDelta, TextDelta, ToolCallDelta
 from ails.domain.errors import (
     HTTPStatusError,
     IncompleteStreamError,
@@ -114,6 +115,24 @@ class TestWire:
         data = ChunkEncoder(id="i", model="m").content("a\ud800")
         assert b"\\ud800" in data
         assert json.loads(data[6:].decode("utf-8"))["choices"][0]["delta"]["content"] == "a\ud800"
+
+    @pytest.mark.parametrize(
+        "tokens",
+        [["a", ' "b"\n', "😀", "Привет"], ["one"], ["ok", "a\ud800", "after"], []],
+        ids=["several", "one", "a lone surrogate among them", "none"],
+    )
+    def test_a_batch_is_the_same_bytes_as_its_chunks_one_by_one(self, tokens: list[str]) -> None:
+        encoder = ChunkEncoder(id="i", model="m", created=1)
+        assert encoder.contents(tokens) == b"".join(encoder.content(t) for t in tokens)
+
+    def test_typed_deltas_in_a_batch_are_their_chunks_in_order(self) -> None:
+        encoder = ChunkEncoder(id="i", model="m", created=1)
+        batch = [
+            TextDelta("a"),
+            ToolCallDelta(0, id="c", name="f", arguments="{"),
+            ReasoningDelta("r"),
+        ]
+        assert encoder.events(batch) == b"".join(encoder.event(e) for e in batch)
 
     def test_completion_and_models(self) -> None:
         usage = {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}

@@ -33,7 +33,7 @@ from ails.client.settings import (
     make_settings,
     prepare_call,
 )
-from ails.client.streams import AsyncTokenStream, TokenStream
+from ails.client.streams import AsyncTokenStream, Reading, TokenStream
 from ails.domain.chunks import JsonLoads
 from ails.domain.completion import Completion
 from ails.domain.errors import TransportError, ValidationError
@@ -184,7 +184,8 @@ class Client(BaseClient[Transport, Callable[[float], None], TokenStream]):
         when the completion fails.
         """
         with self.stream(messages, **options) as stream:
-            collections.deque(stream, maxlen=0)  # read to the end, keep nothing
+            # Read to the end a network read at a time, keeping nothing: the run keeps the text.
+            collections.deque(stream.batches(), maxlen=0)
         completion = stream.completion
         assert completion is not None
         return completion
@@ -193,8 +194,8 @@ class Client(BaseClient[Transport, Callable[[float], None], TokenStream]):
         """The whole answer to ``messages`` as one string; takes the options of :meth:`stream`."""
         return self.create(messages, **options).text
 
-    def _body(self, run: CompletionRun, typed: bool) -> Iterator[Any]:
-        """The I/O of one completion: text tokens, or typed deltas if ``typed``."""
+    def _body(self, run: CompletionRun, reading: Reading) -> Iterator[Any]:
+        """The I/O of one completion: text tokens or typed deltas, alone or per read."""
         self._check_open()  # closed between stream() and the first step
         response: StreamResponse | None = None
         try:
@@ -215,11 +216,16 @@ class Client(BaseClient[Transport, Callable[[float], None], TokenStream]):
                     body, response = _read_excerpt(response, step.limit), None
                     step = run.excerpt(body)
             assert response is not None
-            feed = run.feed_events if typed else run.feed
+            feed = run.feed_events if reading.typed else run.feed
+            batched = reading.batched
             chunks = response.iter_bytes()
             try:
                 for chunk in chunks:
-                    yield from feed(chunk)
+                    items = feed(chunk)
+                    if not batched:
+                        yield from items
+                    elif items:
+                        yield items
                     if run.complete:
                         break
             finally:
@@ -333,7 +339,8 @@ class AsyncClient(BaseClient[AsyncTransport, Callable[[float], Awaitable[Any]], 
         when the completion fails.
         """
         async with self.stream(messages, **options) as stream:
-            async for _ in stream:
+            # Read to the end a network read at a time: the run keeps the text.
+            async for _ in stream.batches():
                 pass
         completion = stream.completion
         assert completion is not None
@@ -345,8 +352,8 @@ class AsyncClient(BaseClient[AsyncTransport, Callable[[float], Awaitable[Any]], 
         """The whole answer to ``messages`` as one string; takes the options of :meth:`stream`."""
         return (await self.create(messages, **options)).text
 
-    async def _body(self, run: CompletionRun, typed: bool) -> AsyncIterator[Any]:
-        """The I/O of one completion: text tokens, or typed deltas if ``typed``."""
+    async def _body(self, run: CompletionRun, reading: Reading) -> AsyncIterator[Any]:
+        """The I/O of one completion: text tokens or typed deltas, alone or per read."""
         self._check_open()  # closed between stream() and the first step
         response: AsyncStreamResponse | None = None
         try:
@@ -367,12 +374,18 @@ class AsyncClient(BaseClient[AsyncTransport, Callable[[float], Awaitable[Any]], 
                     body, response = await _aread_excerpt(response, step.limit), None
                     step = run.excerpt(body)
             assert response is not None
-            feed = run.feed_events if typed else run.feed
+            feed = run.feed_events if reading.typed else run.feed
+            batched = reading.batched
             chunks = response.aiter_bytes()
             try:
                 async for chunk in chunks:
-                    for item in feed(chunk):
-                        yield item
+                    items = feed(chunk)
+                    if batched:
+                        if items:
+                            yield items
+                    else:
+                        for item in items:
+                            yield item
                     if run.complete:
                         break
             finally:

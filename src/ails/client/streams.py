@@ -5,14 +5,17 @@ is made; every fact it tells (``id``, ``model``, ``finish_reason``,
 ``usage``, ``time_to_first_token``, ``attempts``, and ``completion`` once it
 ended) is read from the run, which owns them. Iterating it yields text
 tokens straight from the client's generator (no call per token);
-:meth:`TokenStream.events` yields the typed deltas instead.
+:meth:`TokenStream.events` yields the typed deltas instead, and
+:meth:`TokenStream.batches` either of them a network read at a time.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+import attrs
 
 from ails.domain.errors import ValidationError
 
@@ -20,19 +23,58 @@ if TYPE_CHECKING:
     from ails.client.run import CompletionRun
     from ails.domain.completion import Completion, StreamEvent, Usage
 
-__all__ = ["AsyncTokenStream", "TokenStream"]
+__all__ = ["AsyncTokenStream", "Reading", "TokenStream"]
 
-_LATE_EVENTS = (
-    "events() must be called before the stream is read: it chooses what the stream "
-    "yields (typed deltas instead of text tokens)"
-)
-_EVENTS_CHOSEN = "this stream yields typed deltas: iterate stream.events(), not the stream itself"
+
+@attrs.frozen
+class Reading:
+    """What a client's body generator yields: text or typed deltas, one by one or per read."""
+
+    #: Typed deltas (``events()``) instead of text tokens.
+    typed: bool = False
+    #: A list per network read (``batches()``) instead of one item at a time.
+    batched: bool = False
+
+
+_TEXT = Reading()
+
+
+def _late(chosen: str) -> str:
+    return (
+        f"{chosen} must be called before the stream is read: it chooses what the stream "
+        "yields (typed deltas or batches instead of text tokens)"
+    )
+
+
+def _chosen(reading: Reading) -> str:
+    if reading.batched:
+        return "this stream yields batches: iterate stream.batches(), not the stream itself"
+    return "this stream yields typed deltas: iterate stream.events(), not the stream itself"
 
 
 class _RunFacts:
     """What both stream classes tell about their answer: read from the run, never copied."""
 
     _run: CompletionRun
+    _reading: Reading
+    _source: Any
+    _open: Callable[[Reading], Any]
+
+    def _choose(self, reading: Reading, method: str) -> Any:
+        """The source yielding ``reading``, made once, before anything was read."""
+        if self._reading != reading:
+            if self._reading != _TEXT:
+                raise ValidationError(_chosen(self._reading))
+            if self._run.attempts or self._run.outcome is not None:
+                raise ValidationError(_late(method))
+            self._source = self._open(reading)
+            self._reading = reading
+        return self._source
+
+    def _text_source(self) -> Any:
+        if self._reading != _TEXT:
+            raise ValidationError(_chosen(self._reading))
+        return self._source
 
     @property
     def completion(self) -> Completion | None:
@@ -88,24 +130,22 @@ class TokenStream(_RunFacts, Iterator[str]):
     :attr:`completion` holds its record once it ended.
     """
 
-    def __init__(self, run: CompletionRun, open_body: Callable[[bool], Iterator[object]]) -> None:
+    def __init__(self, run: CompletionRun, open_body: Callable[[Reading], Iterator[Any]]) -> None:
         self._run = run
         self._open = open_body
         # Made now, run on the first next(): a generator costs nothing until then.
-        self._source: Iterator[object] = open_body(False)
-        self._typed = False
+        self._source: Iterator[Any] = open_body(_TEXT)
+        self._reading = _TEXT
 
     def __iter__(self) -> Iterator[str]:
         # A for loop reads the tokens straight from the source: no call of
         # __next__ per token. next(stream) still works, through __next__.
-        if self._typed:
-            raise ValidationError(_EVENTS_CHOSEN)
-        return self._source  # type: ignore[return-value]  # the text generator yields str
+        source: Iterator[str] = self._text_source()
+        return source
 
     def __next__(self) -> str:
-        if self._typed:
-            raise ValidationError(_EVENTS_CHOSEN)
-        return next(self._source)  # type: ignore[return-value]
+        source: Iterator[str] = self._text_source()
+        return next(source)
 
     def events(self) -> Iterator[StreamEvent]:
         """Every delta of the answer in arrival order, typed.
@@ -113,12 +153,20 @@ class TokenStream(_RunFacts, Iterator[str]):
         ``TextDelta``, ``ToolCallDelta`` and ``ReasoningDelta`` values; call it
         before reading the stream, instead of iterating the stream itself.
         """
-        if not self._typed:
-            if self._run.attempts or self._run.outcome is not None:
-                raise ValidationError(_LATE_EVENTS)
-            self._source = self._open(True)
-            self._typed = True
-        return self._source  # type: ignore[return-value]  # the typed generator
+        events: Iterator[StreamEvent] = self._choose(Reading(typed=True), "events()")
+        return events
+
+    def batches(self, *, events: bool = False) -> Iterator[list[Any]]:
+        """The answer a network read at a time: a non-empty list per read, in order.
+
+        Text tokens (``list[str]``), or with ``events=True`` the typed deltas.
+        For relays that forward what arrived together in one write; call it
+        before reading the stream, instead of iterating the stream itself.
+        """
+        batches: Iterator[list[Any]] = self._choose(
+            Reading(typed=events, batched=True), "batches()"
+        )
+        return batches
 
     def close(self) -> None:
         """Stop reading and release the connection."""
@@ -151,24 +199,22 @@ class AsyncTokenStream(_RunFacts, AsyncIterator[str]):
     """
 
     def __init__(
-        self, run: CompletionRun, open_body: Callable[[bool], AsyncIterator[object]]
+        self, run: CompletionRun, open_body: Callable[[Reading], AsyncIterator[Any]]
     ) -> None:
         self._run = run
         self._open = open_body
-        self._source: AsyncIterator[object] = open_body(False)
-        self._typed = False
+        self._source: AsyncIterator[Any] = open_body(_TEXT)
+        self._reading = _TEXT
 
     def __aiter__(self) -> AsyncIterator[str]:
         # An async for loop reads the tokens straight from the source: no
         # coroutine per token. anext(stream) still works, through __anext__.
-        if self._typed:
-            raise ValidationError(_EVENTS_CHOSEN)
-        return self._source  # type: ignore[return-value]  # the text generator yields str
+        source: AsyncIterator[str] = self._text_source()
+        return source
 
     async def __anext__(self) -> str:
-        if self._typed:
-            raise ValidationError(_EVENTS_CHOSEN)
-        return await self._source.__anext__()  # type: ignore[return-value]
+        source: AsyncIterator[str] = self._text_source()
+        return await source.__anext__()
 
     def events(self) -> AsyncIterator[StreamEvent]:
         """Every delta in arrival order (``async for event in stream.events()``).
@@ -176,12 +222,20 @@ class AsyncTokenStream(_RunFacts, AsyncIterator[str]):
         ``TextDelta``, ``ToolCallDelta`` and ``ReasoningDelta`` values; call it
         before reading the stream, instead of iterating the stream itself.
         """
-        if not self._typed:
-            if self._run.attempts or self._run.outcome is not None:
-                raise ValidationError(_LATE_EVENTS)
-            self._source = self._open(True)
-            self._typed = True
-        return self._source  # type: ignore[return-value]  # the typed generator
+        events: AsyncIterator[StreamEvent] = self._choose(Reading(typed=True), "events()")
+        return events
+
+    def batches(self, *, events: bool = False) -> AsyncIterator[list[Any]]:
+        """The answer a network read at a time (``async for batch in stream.batches()``).
+
+        A non-empty list per read, in order: text tokens, or with
+        ``events=True`` the typed deltas. For relays that forward what arrived
+        together in one write; call it before reading the stream.
+        """
+        batches: AsyncIterator[list[Any]] = self._choose(
+            Reading(typed=events, batched=True), "batches()"
+        )
+        return batches
 
     async def aclose(self) -> None:
         """Stop reading and release the connection."""

@@ -10,6 +10,7 @@ per request, never its contents.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
@@ -32,7 +33,7 @@ from ails.gateway.handlers import (
 from ails.gateway.limits import OpenStreams, StreamSlots
 from ails.gateway.responses_handlers import add_responses
 from ails.gateway.state import GATEWAY, Gateway, GatewayConfig
-from ails.log import Logger, default_logger
+from ails.log import Logger, default_logger, enabled_for
 
 if TYPE_CHECKING:
     from ails.client.clients import AsyncClient
@@ -129,22 +130,28 @@ async def _answer_and_log(request: web.Request, handler: NextHandler) -> web.Str
     """The door, every answer in the OpenAI shape, and one log event per request."""
     started = time.monotonic()
     trace = Trace()
-    TRACE.set(trace)
+    # Reset on the way out: a timer scheduled later on this connection (its
+    # keep-alive deadline) copies the context, and would keep the finished
+    # answer, its whole text included, alive for as long as the socket idles.
+    token = TRACE.set(trace)
     connection = request.protocol
     guarded = connection if isinstance(connection, GuardedConnection) else None
     if guarded is not None:
         guarded.request_started()
     try:
-        response = await _through_the_door(request, handler, trace)
-    except BaseException:
-        # The client hung up (or the answer was stopped): nothing more to send.
-        _log(request, trace, started, trace.status or _CLIENT_CLOSED)
-        raise
+        try:
+            response = await _through_the_door(request, handler, trace)
+        except BaseException:
+            # The client hung up (or the answer was stopped): nothing more to send.
+            _log(request, trace, started, trace.status or _CLIENT_CLOSED)
+            raise
+        _log(request, trace, started, response.status)
+        return response
     finally:
+        TRACE.reset(token)
+        trace.upstream = None  # logged: a trace a timer still holds keeps no answer
         if guarded is not None:
             guarded.request_done()
-    _log(request, trace, started, response.status)
-    return response
 
 
 async def _through_the_door(
@@ -206,6 +213,10 @@ def _paths(app: web.Application) -> str:
 
 
 def _log(request: web.Request, trace: Trace, started: float, status: int) -> None:
+    logger = request.app[GATEWAY].logger
+    failed = status >= 500 or trace.outcome not in ("ok", None)
+    if not failed and not enabled_for(logger, logging.INFO):
+        return  # --quiet: the event would be dropped, so it is not built
     # What the upstream completion tells comes from its record, once it ended.
     upstream = trace.upstream
     done = None if upstream is None else upstream.completion
@@ -221,8 +232,7 @@ def _log(request: web.Request, trace: Trace, started: float, status: int) -> Non
         "outcome": trace.outcome,
         "dropped": list(trace.dropped) or None,
     }
-    logger = request.app[GATEWAY].logger
-    if status >= 500 or trace.outcome not in ("ok", None):
+    if failed:
         logger.warning("ails.gateway.request", **fields)
     else:
         logger.info("ails.gateway.request", **fields)

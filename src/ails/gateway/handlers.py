@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import json
+import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -24,8 +25,7 @@ from ails.domain.errors import AilsError
 from ails.gateway.errors import ErrorAnswer, from_ails_error, from_request_error
 from ails.gateway.limits import OpenStream, TooManyStreams, key_matches
 from ails.gateway.state import GATEWAY, Gateway
-from ails.gateway.stream_events import client_call, typed_deltas
-from ails.gateway.stream_writer import BatchWriter
+from ails.gateway.stream_events import client_call
 from ails.gateway.usage import count_usage
 from ails.gateway.validation import ParsedRequest, RequestError, parse_request
 from ails.gateway.wire import (
@@ -37,10 +37,16 @@ from ails.gateway.wire import (
     new_completion_id,
 )
 
+if sys.version_info >= (3, 11):
+    from asyncio import timeout as _timeout
+else:  # aiohttp depends on async-timeout before 3.11
+    from async_timeout import timeout as _timeout
+
 __all__ = [
     "SHUTTING_DOWN",
     "SSE_HEADERS",
     "TRACE",
+    "EventStreamResponse",
     "Trace",
     "answer_upstream",
     "authorize",
@@ -53,6 +59,17 @@ __all__ = [
     "uncancel",
     "upstream_call",
 ]
+
+
+class EventStreamResponse(web.StreamResponse):
+    """A streamed answer whose head leaves with its first event, in one packet.
+
+    aiohttp sends a ``StreamResponse``'s head on its own at ``prepare()``; held
+    back (as aiohttp does for a whole ``Response``), it goes out with the first
+    token, one system call and one packet sooner for the client.
+    """
+
+    _send_headers_immediately = False
 
 
 #: The head of every event-stream answer (chat completions and the Responses API).
@@ -173,7 +190,10 @@ async def read_body(request: web.Request, limit: int, timeout: float) -> bytes:
     if request.content_length is not None and request.content_length > limit:
         raise too_large
     try:
-        return await asyncio.wait_for(request.read(), timeout)
+        # A timeout scope, not wait_for: that would start a task (and cost a
+        # turn of the event loop) for a body that has nearly always arrived.
+        async with _timeout(timeout):
+            return await request.read()
     except web.HTTPRequestEntityTooLarge:
         raise too_large from None
     except asyncio.TimeoutError:
@@ -294,8 +314,8 @@ async def _whole(
     trace: Trace,
 ) -> web.StreamResponse:
     try:
-        async for _ in stream:
-            pass
+        async for _ in stream.batches():
+            pass  # the run keeps the text and assembles any tool calls
     except asyncio.CancelledError:
         if not entry.stopped_by_shutdown:
             raise  # the client hung up: the upstream stream closes on the way out
@@ -324,65 +344,62 @@ async def _stream(
     stream: AsyncTokenStream,
     trace: Trace,
 ) -> web.StreamResponse:
-    # A request with tools reads the typed deltas (tool calls), others the text.
+    # A request with tools reads the typed deltas (tool calls), others the text;
+    # either a network read at a time, so what arrived together leaves in one write.
     typed = bool(parsed.call.get("tools"))
-    source: AsyncIterator[Any] = typed_deltas(stream) if typed else stream
+    source: AsyncIterator[list[Any]] = aiter(stream.batches(events=typed))
     try:
         # Held back until the upstream answered: its errors keep their status.
-        first: Any = await source.__anext__()
+        first: list[Any] | None = await anext(source)
     except StopAsyncIteration:
         first = None
     except asyncio.CancelledError:
         if not entry.stopped_by_shutdown:
             raise
         return stopped(trace)
-    response = web.StreamResponse(headers=SSE_HEADERS)
+    response = EventStreamResponse(headers=SSE_HEADERS)
     encoder = ChunkEncoder(
         id=stream.id or new_completion_id(),
         model=stream.model or parsed.model,
         created=int(time.time()),
     )
-    writer = BatchWriter(response)
-    encode = encoder.event if typed else encoder.content
+    encode = encoder.events if typed else encoder.contents
+    write = response.write
     try:
         # Inside the try: a shutdown may land while the head or the first
         # chunk is written, and must still end the answer with an error event.
         await response.prepare(request)
         trace.status = response.status
         head = encoder.role()
-        await response.write(head if first is None else head + encode(first))
+        # One write per upstream read; aiohttp's write waits for a slow client
+        # once its buffer fills, so no answer piles up in memory.
+        await write(head if first is None else head + encode(first))
         if first is not None:
-            add = writer.add
-            async for item in source:
-                if add(encode(item)):
-                    await writer.room()
+            async for batch in source:
+                await write(encode(batch))
         done = stream.completion
         assert done is not None, "the stream ended"
         # Counted inside the try: a shutdown may land meanwhile, as above.
         usage = encoder.usage(await _usage(parsed, done)) if parsed.include_usage else b""
     except AilsError as exc:
         trace.outcome = "upstream_error_mid_stream"
-        writer.add(error_event(from_ails_error(exc).body()))
-        await writer.close()
+        await write(error_event(from_ails_error(exc).body()))
         return response
     except asyncio.CancelledError:
         if not entry.stopped_by_shutdown:
             trace.outcome = "client_gone"
-            writer.abort()
             raise  # the client hung up: the upstream stream closes on the way out
         if not response.prepared:
             return stopped(trace)  # nothing sent yet: a plain 503 says it all
         uncancel()
         trace.outcome = "stopped_by_shutdown"
-        writer.add(error_event(SHUTTING_DOWN.body()))
-        await writer.close()
+        await write(error_event(SHUTTING_DOWN.body()))
         return response
     except BaseException:
         trace.outcome = "client_gone"
-        writer.abort()
         raise
-    writer.add(encoder.finish(done.finish_reason or "stop") + usage + DONE)
-    await writer.close()
+    # The last events and the end of the body leave in one write.
+    await response.write_eof(encoder.finish(done.finish_reason or "stop") + usage + DONE)
     trace.outcome = "ok"
     return response
 

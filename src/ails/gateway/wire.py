@@ -62,8 +62,11 @@ class ChunkEncoder:
         head = _json({"id": id, "object": "chat.completion.chunk", "created": created})
         self._head = head[:-1] + f',"model":{_json(model)},"choices":'
         start = f'data: {self._head}[{{"index":0,"delta":{{"content":'
+        end = '},"logprobs":null,"finish_reason":null}]}\n\n'
         self._start = start.encode("utf-8")
-        self._end = b'},"logprobs":null,"finish_reason":null}]}\n\n'
+        self._end = end.encode("utf-8")
+        self._start_text = start
+        self._between = end + start
 
     def _event(self, choices: str, extra: str = "") -> bytes:
         return f"data: {self._head}{choices}{extra}}}\n\n".encode()
@@ -81,9 +84,15 @@ class ChunkEncoder:
             quoted = json.dumps(token).encode("ascii")
         return self._start + quoted + self._end
 
-    def contents(self, tokens: Iterable[str]) -> bytes:
-        """Several content chunks in one write."""
-        return b"".join(self.content(token) for token in tokens)
+    def contents(self, tokens: Sequence[str]) -> bytes:
+        """Several content chunks in one write: quoted and joined as text, encoded once."""
+        if not tokens:
+            return b""
+        text = self._start_text + self._between.join(map(_quote, tokens))
+        try:
+            return text.encode("utf-8") + self._end
+        except UnicodeEncodeError:  # a lone surrogate somewhere: token by token
+            return b"".join(map(self.content, tokens))
 
     def finish(self, finish_reason: str) -> bytes:
         """The final chunk: an empty delta and the finish reason."""
@@ -120,6 +129,10 @@ class ChunkEncoder:
         if type(event) is ReasoningDelta:
             return self.reasoning(event.text)
         raise TypeError(f"not a stream event: {event!r}")
+
+    def events(self, events: Iterable[StreamEvent]) -> bytes:
+        """The chunks for several typed deltas, in one write."""
+        return b"".join(map(self.event, events))
 
     def usage(self, usage: dict[str, Any] | None) -> bytes:
         """The usage chunk (``stream_options.include_usage``): no choices, the usage or null."""
