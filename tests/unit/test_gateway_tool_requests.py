@@ -9,7 +9,7 @@ import pytest
 
 from ails.domain.completion import ToolCall
 from ails.domain.messages import Message
-from ails.gateway.stream_events import client_call
+from ails.gateway.client_call import client_call
 from ails.gateway.validation import RequestError, parse_request
 
 TOOL = {"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}

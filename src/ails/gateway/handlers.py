@@ -22,10 +22,10 @@ from aiohttp import web
 from ails.client.streams import AsyncTokenStream
 from ails.domain.completion import Completion
 from ails.domain.errors import AilsError
+from ails.gateway.client_call import client_call
 from ails.gateway.errors import ErrorAnswer, from_ails_error, from_request_error
 from ails.gateway.limits import OpenStream, TooManyStreams, key_matches
 from ails.gateway.state import GATEWAY, Gateway
-from ails.gateway.stream_events import client_call
 from ails.gateway.usage import count_usage
 from ails.gateway.validation import ParsedRequest, RequestError, parse_request
 from ails.gateway.wire import (

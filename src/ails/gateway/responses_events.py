@@ -161,6 +161,14 @@ class ResponseEncoder:
             return self.reasoning(event.text)
         raise TypeError(f"not a stream event: {event!r}")  # pragma: no cover
 
+    def feeds(self, events: Iterable[StreamEvent]) -> bytes:
+        """The events for several chat deltas (one network read), in one write."""
+        return b"".join(map(self.feed, events))
+
+    def texts(self, deltas: Iterable[str]) -> bytes:
+        """The ``output_text`` deltas of several text tokens (one network read), in one write."""
+        return b"".join(map(self.text, deltas))
+
     def text(self, delta: str) -> bytes:
         """An ``output_text`` delta (opening a message item first if none is open)."""
         if not delta:

@@ -28,11 +28,13 @@ from aiohttp import web
 from ails.client.streams import AsyncTokenStream
 from ails.domain.errors import AilsError
 from ails.domain.messages import Message
+from ails.gateway.client_call import client_call
 from ails.gateway.errors import ErrorAnswer, from_ails_error, from_request_error
 from ails.gateway.handlers import (
     SHUTTING_DOWN,
     SSE_HEADERS,
     TRACE,
+    EventStreamResponse,
     Trace,
     answer_upstream,
     authorize,
@@ -49,8 +51,6 @@ from ails.gateway.responses_object import new_id, response_object, response_usag
 from ails.gateway.responses_request import ResponsesRequest, parse_responses_request
 from ails.gateway.responses_store import ResponsesStore, ResponsesStoreError
 from ails.gateway.state import GATEWAY
-from ails.gateway.stream_events import client_call, typed_deltas
-from ails.gateway.stream_writer import BatchWriter
 from ails.gateway.usage import count_usage
 from ails.gateway.validation import RequestError
 
@@ -306,11 +306,13 @@ async def _whole(
 ) -> web.StreamResponse:
     encoder = ResponseEncoder(answer.snapshot)
     typed = _typed(answer)
-    source: AsyncIterator[Any] = typed_deltas(stream) if typed else stream
-    encode = encoder.feed if typed else encoder.text
     try:
-        async for item in source:
-            encode(item)
+        # Only the items are kept, not the events: a read's text is one delta.
+        async for batch in stream.batches(events=typed):
+            if typed:
+                encoder.feeds(batch)
+            else:
+                encoder.text("".join(batch))
     except asyncio.CancelledError:
         if not entry.stopped_by_shutdown:
             raise
@@ -330,11 +332,12 @@ async def _stream(
     request: web.Request, entry: OpenStream, answer: _Answer, stream: AsyncTokenStream, trace: Trace
 ) -> web.StreamResponse:
     typed = _typed(answer)
-    source: AsyncIterator[Any] = typed_deltas(stream) if typed else stream
-    first: Any
+    # A network read at a time: what arrived together leaves in one write.
+    source: AsyncIterator[list[Any]] = aiter(stream.batches(events=typed))
+    first: list[Any] | None
     try:
         # Held back until the upstream answered: its errors keep their status.
-        first = await source.__anext__()
+        first = await anext(source)
     except StopAsyncIteration:
         first = None
     except asyncio.CancelledError:
@@ -343,19 +346,17 @@ async def _stream(
         return stopped(trace)
     answer.model = stream.model or answer.model
     encoder = ResponseEncoder(answer.snapshot)
-    encode = encoder.feed if typed else encoder.text
-    response = web.StreamResponse(headers=SSE_HEADERS)
-    writer = BatchWriter(response)
+    encode = encoder.feeds if typed else encoder.texts
+    response = EventStreamResponse(headers=SSE_HEADERS)
+    write = response.write  # waits for a slow client once aiohttp's buffer fills
     try:
         await response.prepare(request)
         trace.status = response.status
         head = encoder.start()
-        await response.write(head if first is None else head + encode(first))
+        await write(head if first is None else head + encode(first))
         if first is not None:
-            add = writer.add
-            async for item in source:
-                if add(encode(item)):
-                    await writer.room()
+            async for batch in source:
+                await write(encode(batch))
         # Counted inside the try: a shutdown may land meanwhile, as above.
         usage = await _usage(answer, stream, encoder.output_text)
         end, final = encoder.finish(_finish_reason(stream), usage)
@@ -363,31 +364,26 @@ async def _stream(
     except AilsError as exc:
         trace.outcome = "upstream_error_mid_stream"
         error = from_ails_error(exc)
-        writer.add(encoder.fail(error.code or error.type, error.message, error.param))
-        await writer.close()
+        await write(encoder.fail(error.code or error.type, error.message, error.param))
         return response
     except ResponsesStoreError as exc:
         trace.outcome = "store_unavailable"
-        writer.add(encoder.fail("store_unavailable", str(exc)))
-        await writer.close()
+        await write(encoder.fail("store_unavailable", str(exc)))
         return response
     except asyncio.CancelledError:
         if not entry.stopped_by_shutdown:
             trace.outcome = "client_gone"
-            writer.abort()
             raise
         if not response.prepared:
             return stopped(trace)
         uncancel()
         trace.outcome = "stopped_by_shutdown"
-        writer.add(encoder.fail(SHUTTING_DOWN.code or "server_error", SHUTTING_DOWN.message))
-        await writer.close()
+        await write(encoder.fail(SHUTTING_DOWN.code or "server_error", SHUTTING_DOWN.message))
         return response
     except BaseException:
         trace.outcome = "client_gone"
-        writer.abort()
         raise
-    writer.add(end)
-    await writer.close()
+    # The closing events and the end of the body leave in one write.
+    await response.write_eof(end)
     trace.outcome = "ok"
     return response

@@ -1,19 +1,13 @@
-"""The typed deltas of an upstream stream, for the answers that need more than its text.
-
-Tool calls and reasoning reach the gateway only through ``stream.events()``;
-plain chat answers keep reading text tokens, the cheaper path.
-"""
+"""A parsed request's options as the keyword arguments of ``AsyncClient.stream``."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from ails.client.settings import CallOptions
-from ails.client.streams import AsyncTokenStream
-from ails.domain.completion import StreamEvent
 
-__all__ = ["client_call", "typed_deltas"]
+__all__ = ["client_call"]
 
 
 def client_call(call: Mapping[str, Any]) -> dict[str, Any]:
@@ -28,8 +22,3 @@ def client_call(call: Mapping[str, Any]) -> dict[str, Any]:
     if extra:
         kwargs["extra_body"] = {**extra, **(call.get("extra_body") or {})}
     return kwargs
-
-
-def typed_deltas(stream: AsyncTokenStream) -> AsyncIterator[StreamEvent]:
-    """``stream.events()`` as an async iterator, so its first delta can be awaited alone."""
-    return stream.events().__aiter__()
