@@ -1,31 +1,30 @@
 """``ails chat`` and ``ails record``: stream one answer to stdout.
 
 Tokens go to stdout as they arrive; ``record`` also saves the exchange as a
-FakeServer fixture.
+FakeServer fixture. The question is read by :mod:`ails.cli.question`; the
+client, the conversation and the call's options come from
+:mod:`ails.cli.chat_setup`.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import stat
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, cast
 
 from ails.cli import options, request_flags
-from ails.cli.attachments import attach, read_file
+from ails.cli.chat_setup import call_options, client_options, conversation, tell_profile_change
 from ails.cli.errors import CliError
 from ails.cli.history import logging_enabled, open_store, saved_conversation, why_not_logging
+from ails.cli.question import question
 from ails.cli.render import MarkdownOutput, answer_output
 from ails.cli.terminal import JsonLinesOutput, Spinner, TextOutput, completion_of, is_terminal
 from ails.client import AsyncClient, Client
 from ails.client.policies import Timeout
 from ails.conversations.conversation import AsyncConversation, Conversation
-from ails.conversations.saved import SavedConversation
-from ails.conversations.store import ConversationStore
 from ails.domain.completion import Completion
 from ails.domain.errors import AilsError
 from ails.domain.history import DEFAULT_WINDOW
@@ -36,40 +35,6 @@ if TYPE_CHECKING:
     from ails.testing.recording import RecordingTransport
 
 __all__ = ["register"]
-
-
-def _piped_stdin() -> str | None:
-    """What a pipe or a file on stdin holds; ``None`` for a terminal, ``/dev/null``, no stdin."""
-    stdin = sys.stdin
-    if stdin is None or is_terminal(stdin):
-        return None
-    try:
-        mode = os.fstat(stdin.fileno()).st_mode
-    except (AttributeError, OSError, ValueError):  # not a file: a stream put in its place
-        mode = stat.S_IFIFO
-    if not (stat.S_ISFIFO(mode) or stat.S_ISREG(mode)):
-        return None
-    try:
-        return stdin.read()
-    except (OSError, ValueError):  # closed, or a stand-in that refuses to be read
-        return None
-
-
-def _question(args: argparse.Namespace) -> str:
-    """The message, then what stdin pipes in, then each ``-f`` file; empty is refused."""
-    example = f'e.g. ails {args.command} "Привет!"'
-    message: str | None = args.message
-    if message is not None and not message.strip():
-        raise CliError(f"the message is empty; give a question, {example}")
-    piped = _piped_stdin()
-    if message is None and piped is None and is_terminal(sys.stdin) and not args.file:
-        raise CliError(f"give a message, {example}, or pipe one on stdin")
-    parts = [part for part in (message, piped) if part is not None and part.strip()]
-    parts = [part.strip() for part in parts]
-    parts += [attach(path, read_file(path)) for path in args.file]
-    if not parts:
-        raise CliError(f"stdin was empty; give a message, {example}")
-    return "\n\n".join(parts)
 
 
 def _transport(args: argparse.Namespace) -> Transport | AsyncTransport:
@@ -98,92 +63,6 @@ def _recorder(args: argparse.Namespace) -> RecordingTransport | None:
     return RecordingTransport(_transport(args), out)
 
 
-def client_options(
-    args: argparse.Namespace, saved: SavedConversation | None = None
-) -> dict[str, Any]:
-    """The ``Client`` keyword arguments the command line sets.
-
-    Going on with a saved conversation (``-c``, ``--cid``) goes back to the
-    server and the profile it was held with, unless ``--base-url`` (or
-    ``$AILS_BASE_URL``) and ``--profile`` say otherwise: continuing a chat
-    held with a local server must not quietly send it to the public
-    service, nor an ``openai``-profile chat go out signed as the ``ails``
-    one. A conversation saved without its server (by an older ails) is
-    refused unless the server is named.
-    """
-    base_url = args.base_url
-    profile = args.profile
-    if saved is not None:
-        if base_url is None and not os.environ.get("AILS_BASE_URL"):
-            base_url = saved.info.base_url
-            if base_url is None:
-                raise CliError(
-                    f"conversation {saved.id} was saved without the server it was held with "
-                    "(by an older ails); name the server to go on with it: --base-url URL "
-                    "(or AILS_BASE_URL)"
-                )
-        profile = profile or saved.info.profile
-    if profile == "openai" and not args.api_key and not os.environ.get("AILS_API_KEY"):
-        raise CliError(
-            "the openai profile needs an API key: give --api-key KEY or set AILS_API_KEY"
-        )
-    return {
-        "base_url": base_url,
-        "timeout": args.timeout,
-        "profile": profile or "ails",
-        "api_key": args.api_key,
-    }
-
-
-def _tell_profile_change(args: argparse.Namespace, saved: SavedConversation | None) -> None:
-    # The history keeps the profile last used: a change made on purpose is said once.
-    if saved is None or not saved.info.profile or args.profile in (None, saved.info.profile):
-        return
-    if is_terminal(sys.stderr):
-        print(
-            f"ails: conversation {saved.id} was held with the {saved.info.profile} profile; "
-            f"going on with {args.profile} (--profile), which it keeps from now on",
-            file=sys.stderr,
-        )
-
-
-C = TypeVar("C", Conversation, AsyncConversation)
-
-
-def conversation(
-    cls: type[C],
-    client: Any,
-    args: argparse.Namespace,
-    saved: SavedConversation | None,
-    store: ConversationStore | None,
-) -> C:
-    """A new conversation, or the saved one ``-c``/``--cid`` asked for."""
-    window = getattr(args, "window", DEFAULT_WINDOW)
-    if saved is None:
-        return cls(client, system=args.system, store=store, window=window)
-    resumed = cls.resume(client, saved, store=store, window=window)
-    if args.system:
-        resumed.system = args.system
-    return resumed
-
-
-def call_options(
-    args: argparse.Namespace, saved: SavedConversation | None, profile: str
-) -> dict[str, Any]:
-    """``model``, ``temperature`` and the request options for each question.
-
-    The model is ``--model``; else, going on with a saved conversation, the
-    model that answered it; else the default. A request option the
-    ``profile`` does not send is refused here (``CliError``), before
-    anything is sent.
-    """
-    model = args.model or (saved.info.model if saved is not None else None) or DEFAULT_MODEL
-    given = request_flags.given_options(args)
-    if given:
-        request_flags.refuse_for(given, profile)
-    return {"model": model, "temperature": args.temperature, **given}
-
-
 def _tell_saved(ids: list[str]) -> None:
     # Only for a person at a terminal: stdout stays exactly the answer.
     if ids and is_terminal(sys.stderr):
@@ -204,7 +83,7 @@ def _stream_answer(
     store = open_store(args)
     try:
         saved = saved_conversation(args, store)
-        _tell_profile_change(args, saved)
+        tell_profile_change(args, saved)
         setup = client_options(args, saved)
         settings = call_options(args, saved, setup["profile"])
         log_to = store if logging_enabled(args) else None
@@ -248,7 +127,7 @@ def _interactive(args: argparse.Namespace) -> int:
     store = open_store(args)
     try:
         saved = saved_conversation(args, store)
-        _tell_profile_change(args, saved)
+        tell_profile_change(args, saved)
         unsaved = why_not_logging(args)
         saving = unsaved is None
         # What was typed is as private as the history: kept only when logging.
@@ -285,7 +164,7 @@ def run(args: argparse.Namespace) -> int:
         return _interactive(args)
     # Every mistake the user can fix is reported before the spinner starts
     # and before anything is sent (a question costs part of a daily quota).
-    text = _question(args)
+    text = question(args)
     given = request_flags.given_options(args)
     if given and (args.profile or not (getattr(args, "cont", False) or getattr(args, "cid", None))):
         # The profile is known without the history: refuse before the spinner.

@@ -1,11 +1,16 @@
 """The application service: ``Client``, ``AsyncClient`` and what only they use.
 
-Five modules, each named for what it holds:
+Seven modules, each named for what it holds:
 
 - :mod:`ails.client.run`: :class:`~ails.client.run.CompletionRun`, the
-  sans-I/O owner of one completion (the signed request of each attempt,
-  retries, timeouts, what a response means, decoding, the error the caller
-  sees, the one record and the log event), and the steps it asks for;
+  sans-I/O owner of one completion (decoding, the idle and total timeouts,
+  the one record and the log event), which every client decision goes
+  through;
+- :mod:`ails.client.attempts`: the steps the run asks for, and what it
+  decides before the answer (the signed request of each attempt, the total
+  deadline, retries, what a response means);
+- :mod:`ails.client.failures`: the errors the run raises, each built whole
+  (the attempt count, the text that arrived, what a bare error means);
 - :mod:`ails.client.settings`: the client's settings, one call's options,
   and the signed request they make;
 - :mod:`ails.client.streams`: the stream objects, which read every fact from

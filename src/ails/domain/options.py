@@ -1,6 +1,7 @@
 """The per-call request options, declared once: their names, checks, and what each changes.
 
-:data:`OPTIONS` is the one declaration. The clients' ``stream()``,
+:data:`OPTIONS` is the one declaration (each value's check is in
+:mod:`ails.domain.option_checks`). The clients' ``stream()``,
 ``complete()`` and ``create()`` take these keywords (typed by
 :class:`OptionFields`, which a test keeps equal to the declaration), validate
 them with :class:`RequestOptions`, and send them as given with the ``openai``
@@ -14,13 +15,12 @@ profile because they change nothing about the answer.
 
 from __future__ import annotations
 
-import json
-import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, TypedDict
 
 import attrs
 
+from ails.domain import option_checks as checks
 from ails.domain.errors import ValidationError
 
 __all__ = [
@@ -32,104 +32,6 @@ __all__ = [
     "RequestOptions",
     "option",
 ]
-
-Check = Callable[[str, Any], Any]
-
-
-def _integer(minimum: int | None = None, maximum: int | None = None) -> Check:
-    def check(name: str, value: Any) -> Any:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ValidationError(f"{name} must be an integer, got {type(value).__name__}")
-        if minimum is not None and value < minimum:
-            raise ValidationError(f"{name} must be at least {minimum}, got {value!r}")
-        if maximum is not None and value > maximum:
-            raise ValidationError(f"{name} must be at most {maximum}, got {value!r}")
-        return value
-
-    return check
-
-
-def _number(low: float, high: float) -> Check:
-    def check(name: str, value: Any) -> Any:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ValidationError(f"{name} must be a number, got {type(value).__name__}")
-        if math.isnan(value) or not low <= value <= high:
-            raise ValidationError(f"{name} must be between {low:g} and {high:g}, got {value!r}")
-        return value
-
-    return check
-
-
-def _string(name: str, value: Any) -> Any:
-    if not isinstance(value, str):
-        raise ValidationError(f"{name} must be a string, got {type(value).__name__}")
-    return value
-
-
-def _boolean(name: str, value: Any) -> Any:
-    if not isinstance(value, bool):
-        raise ValidationError(f"{name} must be true or false, got {type(value).__name__}")
-    return value
-
-
-def _json(name: str, value: Any) -> Any:
-    try:
-        json.dumps(value, allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        raise ValidationError(f"{name} must be plain JSON values: {exc}") from None
-    return value
-
-
-def _object(name: str, value: Any) -> Any:
-    if not isinstance(value, Mapping):
-        raise ValidationError(f"{name} must be an object (a dict), got {type(value).__name__}")
-    return _json(name, dict(value))
-
-
-def _objects(name: str, value: Any) -> Any:
-    if not isinstance(value, (list, tuple)) or not all(isinstance(v, Mapping) for v in value):
-        raise ValidationError(f"{name} must be a list of objects (dicts)")
-    return _json(name, [dict(v) for v in value])
-
-
-def _strings(name: str, value: Any) -> Any:
-    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
-        raise ValidationError(f"{name} must be a list of strings")
-    return list(value)
-
-
-def _stop(name: str, value: Any) -> Any:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, (list, tuple)) and all(isinstance(item, str) for item in value):
-        return list(value)
-    raise ValidationError(f"{name} must be a string or a list of strings")
-
-
-def _tool_choice(name: str, value: Any) -> Any:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, Mapping):
-        return _object(name, value)
-    raise ValidationError(
-        f"{name} must be 'auto', 'none', 'required' or an object naming a tool, "
-        f"got {type(value).__name__}"
-    )
-
-
-def _one_answer(name: str, value: Any) -> Any:
-    value = _integer(1)(name, value)
-    if value != 1:
-        raise ValidationError(f"{name} must be 1: ails reads one answer per request")
-    return value
-
-
-def _stream_options(name: str, value: Any) -> Any:
-    value = _object(name, value)
-    include = value.get("include_usage", False)
-    if not isinstance(include, bool):
-        raise ValidationError(f"{name}.include_usage must be true or false")
-    return value
 
 
 @attrs.frozen
@@ -147,7 +49,7 @@ class Option:
     """
 
     name: str
-    check: Check = attrs.field(repr=False)
+    check: checks.Check = attrs.field(repr=False)
     neutral: bool = False
     defaults: tuple[Any, ...] = ()
     help: str = ""
@@ -164,142 +66,151 @@ class Option:
 #: ``model``, ``timeout``, ``headers`` and ``extra_body`` are call arguments
 #: of their own (see ``ails.client.settings.CallOptions``).
 OPTIONS: tuple[Option, ...] = (
-    Option("max_tokens", _integer(1), help="the most tokens the answer may have (the older name)"),
+    Option(
+        "max_tokens", checks.integer(1), help="the most tokens the answer may have (the older name)"
+    ),
     Option(
         "max_completion_tokens",
-        _integer(1),
+        checks.integer(1),
         help="the most tokens the answer may have, reasoning included",
     ),
     Option(
         "top_p",
-        _number(0.0, 1.0),
+        checks.number(0.0, 1.0),
         defaults=(1, 1.0),
         help="nucleus sampling: keep the likeliest tokens up to this total probability (0 to 1)",
     ),
-    Option("stop", _stop, help="a text (or a JSON list of up to 4) at which the answer stops"),
+    Option(
+        "stop", checks.stop, help="a text (or a JSON list of up to 4) at which the answer stops"
+    ),
     Option(
         "presence_penalty",
-        _number(-2.0, 2.0),
+        checks.number(-2.0, 2.0),
         defaults=(0, 0.0),
         help="-2 to 2: above 0 favours tokens not used yet (new topics)",
     ),
     Option(
         "frequency_penalty",
-        _number(-2.0, 2.0),
+        checks.number(-2.0, 2.0),
         defaults=(0, 0.0),
         help="-2 to 2: above 0 penalises tokens by how often they were used",
     ),
     Option(
-        "seed", _integer(), help="ask for a repeatable answer: the same seed, the same sampling"
+        "seed",
+        checks.integer(),
+        help="ask for a repeatable answer: the same seed, the same sampling",
     ),
     Option(
         "user",
-        _string,
+        checks.string,
         neutral=True,
         help="a stable id of the end user, for the provider's abuse checks",
     ),
     Option(
         "tools",
-        _objects,
+        checks.json_objects,
         defaults=([],),
         help="the functions the model may call: a JSON list of tool objects",
     ),
     Option(
         "tool_choice",
-        _tool_choice,
+        checks.tool_choice,
         defaults=("none",),
         help="which tool to call: a JSON object naming one",
         words=(("auto", "auto"), ("none", "none"), ("required", "required")),
     ),
     Option(
         "parallel_tool_calls",
-        _boolean,
+        checks.boolean,
         neutral=True,
         help="whether the model may call several tools at once",
     ),
     Option(
         "response_format",
-        _object,
+        checks.json_object,
         defaults=({"type": "text"},),
         help="the answer's shape: a JSON object, such as a json_schema one",
         words=(("text", {"type": "text"}), ("json_object", {"type": "json_object"})),
     ),
     Option(
         "reasoning_effort",
-        _string,
+        checks.string,
         help="how hard a reasoning model thinks: minimal, low, medium or high",
     ),
-    Option("verbosity", _string, help="how long the answer should be: low, medium or high"),
+    Option("verbosity", checks.string, help="how long the answer should be: low, medium or high"),
     Option(
         "logprobs",
-        _boolean,
+        checks.boolean,
         defaults=(False,),
         help="ask for the log probabilities of the answer's tokens",
     ),
     Option(
         "top_logprobs",
-        _integer(0, 20),
+        checks.integer(0, 20),
         defaults=(0,),
         help="0 to 20: how many likeliest tokens to give log probabilities for",
     ),
     Option(
         "logit_bias",
-        _object,
+        checks.json_object,
         defaults=({},),
         help="a JSON object of token id to bias (-100 to 100)",
     ),
     Option(
-        "n", _one_answer, defaults=(1,), help="how many answers to ask for (ails reads one: only 1)"
+        "n",
+        checks.one_answer,
+        defaults=(1,),
+        help="how many answers to ask for (ails reads one: only 1)",
     ),
     Option(
         "modalities",
-        _strings,
+        checks.strings,
         defaults=(["text"],),
         help='the kinds of output asked for: a JSON list such as ["text"]',
     ),
     Option(
         "prediction",
-        _object,
+        checks.json_object,
         help="predicted output, to speed up an answer mostly known: a JSON object",
     ),
     Option(
         "web_search_options",
-        _object,
+        checks.json_object,
         help="web search settings, for the models that search: a JSON object",
     ),
     Option(
         "stream_options",
-        _stream_options,
+        checks.stream_options,
         neutral=True,
         help='streaming options: a JSON object such as {"include_usage": true}',
     ),
     Option(
         "prompt_cache_key",
-        _string,
+        checks.string,
         neutral=True,
         help="a key that groups requests sharing a prompt, for the provider's cache",
     ),
     Option(
         "safety_identifier",
-        _string,
+        checks.string,
         neutral=True,
         help="a stable, hashed id of the end user, for the provider's safety checks",
     ),
     Option(
         "service_tier",
-        _string,
+        checks.string,
         neutral=True,
         help="the provider's processing tier: auto, default, flex, priority...",
     ),
     Option(
         "store",
-        _boolean,
+        checks.boolean,
         neutral=True,
         help="whether the provider keeps the completion (for its evals and distillation)",
     ),
     Option(
         "metadata",
-        _object,
+        checks.json_object,
         neutral=True,
         help="a JSON object of string tags the provider keeps with a stored completion",
     ),
@@ -363,7 +274,7 @@ def _to_extra_body(value: object) -> dict[str, Any] | None:
         raise ValidationError(
             f"extra_body may not set {', '.join(map(repr, reserved))}: ails always streams"
         )
-    _json("extra_body", extra)
+    checks.plain_json("extra_body", extra)
     return extra
 
 

@@ -20,7 +20,8 @@ from aiohttp import web
 
 from ails.conversations.store import ConversationStore
 from ails.gateway.state import GATEWAY
-from ails.page.api import PAGE, Page, routes
+from ails.page.api import routes
+from ails.page.state import PAGE, Page
 
 __all__ = ["CONTENT_SECURITY_POLICY", "add_page", "assets"]
 

@@ -1,7 +1,8 @@
 """``FakeServer``: a real HTTP/1.1 server on 127.0.0.1 that speaks the Ails protocol.
 
-It checks every request as the service would (see :mod:`ails.testing.checks`),
-replays recorded fixtures byte for byte with their pacing and faults (see
+It picks each request's fixture (see :mod:`ails.testing.routing`), checks
+every request as the service would (see :mod:`ails.testing.checks`), replays
+recorded fixtures byte for byte with their pacing and faults (see
 :mod:`ails.testing.replay`), and records what it received and whether the
 client hung up, so tests wait on its records instead of sleeping. It runs in
 background threads, so sync and async tests use it alike.
@@ -33,25 +34,17 @@ from ails.testing.checks import (
     check_ails_request,
     check_openai_request,
 )
-from ails.testing.fixtures import (
-    Fixture,
-    UnknownFixtureError,
-    builtin_fixtures,
-    load_fixtures,
-    unknown_fixture_message,
-)
+from ails.testing.fixtures import Fixture, UnknownFixtureError, builtin_fixtures, load_fixtures
 from ails.testing.replay import ClientGone, send_simple, write_reply
+from ails.testing.routing import DEFAULT_FIXTURE, select_fixture
 from ails.testing.threaded import ConnectionHandler, ThreadedServer
 
 __all__ = ["MAX_BODY_SIZE", "FakeServer", "RecordedRequest"]
 
-_DEFAULT_FIXTURE = "default"
 #: How often the accept loop looks whether stop() was called. socketserver's
 #: default, half a second, made every stop() wait a quarter of a second on
 #: average: whole seconds of a test suite that starts servers per test.
 _STOP_POLL = 0.02
-#: The one path the server answers, after an optional ``/fixtures/<name>[/<scope>]``.
-CHAT_PATH = "/v1/chat/completions"
 
 
 @attrs.define
@@ -302,7 +295,7 @@ class FakeServer:
         rejection: Rejection | None
         scope = ""
         try:
-            selected = self._select(url.path, headers, body)
+            selected = select_fixture(self.fixtures, url.path, headers, body)
             if isinstance(selected, Rejection):
                 # A wrong path or fixture name is the caller's mistake the real
                 # service would answer 404 to: nothing is replayed, no counter moves.
@@ -311,7 +304,7 @@ class FakeServer:
                 fixture, scope = selected
                 rejection = refused or self._check(handler.command, url.query, headers, body)
         except Exception as exc:  # a bug here must still answer, not kill the handler
-            fixture, scope = self.fixtures[_DEFAULT_FIXTURE], ""
+            fixture, scope = self.fixtures[DEFAULT_FIXTURE], ""
             rejection = Rejection(500, "fake_server_error", f"the fake server failed: {exc!r}")
         index = 0
         if fixture is not None:
@@ -351,41 +344,6 @@ class FakeServer:
                 # The oldest go: a long-running server (ails serve) stays bounded.
                 del self.requests[:excess]
             self._lock.notify_all()
-
-    def _select(
-        self, path: str, headers: Mapping[str, str], body: bytes
-    ) -> tuple[Fixture, str] | Rejection:
-        """The fixture and reply scope for a request, or a 404 for a path or name that is wrong."""
-        named, scope, rest = None, "", path
-        if path.startswith("/fixtures/"):
-            named, _, rest = path.removeprefix("/fixtures/").partition("/")
-            rest = "/" + rest
-            head, _, tail = rest[1:].partition("/")
-            if head and head != "v1":  # /fixtures/<name>/<scope>/v1/...
-                scope, rest = head, "/" + tail
-        if rest != CHAT_PATH:
-            return Rejection(
-                404,
-                "not_found",
-                f"FakeServer answers POST {CHAT_PATH}, not {path}; "
-                "use base_url=server.url or server.url_for(name)",
-            )
-        named = named or headers.get("x-ails-fixture")
-        if named is not None:
-            if named not in self.fixtures:
-                return Rejection(
-                    404, "unknown_fixture", unknown_fixture_message(named, self.fixtures)
-                )
-            return self.fixtures[named], scope
-        try:
-            content = json.loads(body)["messages"][-1]["content"]
-        except (ValueError, KeyError, IndexError, TypeError, RecursionError):
-            content = None
-        if isinstance(content, str):
-            for fixture in self.fixtures.values():
-                if fixture.match is not None and fixture.match.search(content):
-                    return fixture, ""
-        return self.fixtures[_DEFAULT_FIXTURE], ""
 
     def _check(
         self, method: str, query: str, headers: Mapping[str, str], body: bytes
