@@ -65,8 +65,7 @@ class ChunkEncoder:
         end = '},"logprobs":null,"finish_reason":null}]}\n\n'
         self._start = start.encode("utf-8")
         self._end = end.encode("utf-8")
-        self._start_text = start
-        self._between = end + start
+        self._between = (end + start).encode("utf-8")
 
     def _event(self, choices: str, extra: str = "") -> bytes:
         return f"data: {self._head}{choices}{extra}}}\n\n".encode()
@@ -85,14 +84,14 @@ class ChunkEncoder:
         return self._start + quoted + self._end
 
     def contents(self, tokens: Sequence[str]) -> bytes:
-        """Several content chunks in one write: quoted and joined as text, encoded once."""
+        """Several content chunks in one write: one join of the quoted tokens' bytes."""
         if not tokens:
             return b""
-        text = self._start_text + self._between.join(map(_quote, tokens))
         try:
-            return text.encode("utf-8") + self._end
+            quoted = [_quote(token).encode("utf-8") for token in tokens]
         except UnicodeEncodeError:  # a lone surrogate somewhere: token by token
             return b"".join(map(self.content, tokens))
+        return self._start + self._between.join(quoted) + self._end
 
     def finish(self, finish_reason: str) -> bytes:
         """The final chunk: an empty delta and the finish reason."""
