@@ -19,17 +19,11 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from ails.domain.messages import DEFAULT_MODEL
+from ails.gateway.answering import TRACE, Trace, error_response
 from ails.gateway.connections import SERVER, ConnectionLimits, GuardedConnection
 from ails.gateway.door import Door
 from ails.gateway.errors import ErrorAnswer
-from ails.gateway.handlers import (
-    TRACE,
-    Trace,
-    chat_completions,
-    error_response,
-    list_models,
-    retrieve_model,
-)
+from ails.gateway.handlers import chat_completions, list_models, retrieve_model
 from ails.gateway.limits import OpenStreams, StreamSlots
 from ails.gateway.responses_handlers import add_responses
 from ails.gateway.state import GATEWAY, Gateway, GatewayConfig

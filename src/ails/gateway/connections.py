@@ -13,7 +13,7 @@ protocol with a watchdog:
 - beyond ``max_connections`` open sockets, a new one gets a 503 and is closed.
 
 The body has its own deadline, ``body_timeout``, kept by the handler that
-reads it (see :func:`ails.gateway.handlers.read_body`). A head aiohttp cannot
+reads it (see :func:`ails.gateway.answering.read_body`). A head aiohttp cannot
 parse (a field over the size limit, a bare CR) gets an OpenAI-shaped error
 that echoes nothing of it, and is logged without a traceback: it may hold
 the client's key.

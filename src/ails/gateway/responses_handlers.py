@@ -28,9 +28,7 @@ from aiohttp import web
 from ails.client.streams import AsyncTokenStream
 from ails.domain.errors import AilsError
 from ails.domain.messages import Message
-from ails.gateway.client_call import client_call
-from ails.gateway.errors import ErrorAnswer, from_ails_error, from_request_error
-from ails.gateway.handlers import (
+from ails.gateway.answering import (
     SHUTTING_DOWN,
     SSE_HEADERS,
     TRACE,
@@ -43,6 +41,8 @@ from ails.gateway.handlers import (
     stopped,
     uncancel,
 )
+from ails.gateway.client_call import client_call
+from ails.gateway.errors import ErrorAnswer, from_ails_error, from_request_error
 from ails.gateway.limits import OpenStream
 from ails.gateway.responses_events import ResponseEncoder
 from ails.gateway.responses_input import to_chat_messages
