@@ -143,8 +143,15 @@ class CompletionFacts(Protocol):
 
 def enabled_for(logger: Logger, level: int) -> bool:
     """False only for a logger that says it drops ``level`` (structlog's stdlib one can)."""
-    enabled = getattr(logger, "isEnabledFor", None)
-    return True if enabled is None else bool(enabled(level))
+    # Looked up on the class: structlog's generic BoundLogger answers any
+    # attribute by proxying it to the logger it wraps, which may lack it.
+    enabled = getattr(type(logger), "isEnabledFor", None)
+    if enabled is None:
+        return True
+    try:
+        return bool(enabled(logger, level))
+    except Exception:  # a logger's own check failing must not fail the completion
+        return True
 
 
 def _ms(seconds: float | None) -> float | None:

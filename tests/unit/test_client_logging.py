@@ -193,6 +193,14 @@ class TestWhereEventsGo:
         await driver.fail(mock(status(404)), logger=logger)
         assert [(e["level"], e["error"]) for e in logger.events] == [("warning", "HTTPStatusError")]
 
+    async def test_a_structlog_logger_over_a_print_logger_still_logs(
+        self, driver: Driver, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        # Its BoundLogger proxies unknown attributes (isEnabledFor) to PrintLogger, which lacks it.
+        logger = structlog.wrap_logger(structlog.PrintLogger(), wrapper_class=structlog.BoundLogger)
+        await driver.collect(mock(ok("x")), logger=logger)
+        assert "ails.completion" in capsys.readouterr().out
+
     async def test_structlog_capture_logs_with_a_structlog_logger(self, driver: Driver) -> None:
         with capture_logs() as logs:
             await driver.collect(mock(ok("x")), logger=structlog.get_logger())
